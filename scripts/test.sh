@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite, with all set-up a fresh machine needs (the README's test command runs this).
+# - builds the TypeScript projects (type-check first, as the tests run the built server);
+# - makes sure PostgreSQL answers (TEST_DATABASE_URL, default the local server);
+# - starts the local services the integration tests use (S3 via OpenStack Swift, clamd), each
+#   through its project script, and stops what it started when the run ends.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { echo "[test] $(date +%T) $*"; }
+
+log "type-check and build"
+npx tsc -b
+
+export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+if command -v pg_isready >/dev/null && ! pg_isready -q -d "$TEST_DATABASE_URL"; then
+  echo "PostgreSQL does not answer at $TEST_DATABASE_URL (set TEST_DATABASE_URL)" >&2
+  exit 1
+fi
+
+started=()
+cleanup() {
+  for s in "${started[@]}"; do bash "scripts/$s" stop || true; done
+}
+trap cleanup EXIT
+
+if [[ "${HAUL_TEST_SKIP_S3:-}" != 1 && -x scripts/local-s3.sh ]]; then
+  if ! bash scripts/local-s3.sh status >/dev/null 2>&1; then
+    log "starting local S3 (OpenStack Swift)"
+    bash scripts/local-s3.sh start
+    started+=(local-s3.sh)
+  fi
+  eval "$(bash scripts/local-s3.sh env | sed 's/^export /export TEST_/')"
+fi
+
+log "vitest"
+npx vitest run "$@"

@@ -1,0 +1,66 @@
+import type { Server as TusServer } from '@tus/server';
+import { Hono } from 'hono';
+import type { Auth } from './auth/tokens.js';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import { ERROR_TABLE, HaulError } from './errors.js';
+import type { AppEnv } from './http/app-env.js';
+import { cors } from './http/cors.js';
+import { createDevRoutes } from './http/dev-routes.js';
+import { createHealthRoutes } from './http/health-routes.js';
+import type { InflightRequests } from './http/inflight.js';
+import { requestLog } from './http/request-log.js';
+import type { Logger } from './logger.js';
+import type { Storage } from './storage/storage.js';
+import { TUS_PATH } from './tus/tus-server.js';
+import { createTusRoute } from './tus/tus-route.js';
+import type { OffsetTracker } from './uploads/offset-tracker.js';
+import type { UploadLifecycle } from './uploads/upload-lifecycle.js';
+import type { UploadRepository } from './uploads/upload-repository.js';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  storage: Storage;
+  auth: Auth;
+  tus: TusServer;
+  repository: UploadRepository;
+  lifecycle: UploadLifecycle;
+  offsets: OffsetTracker;
+  inflight: InflightRequests;
+  isShuttingDown: () => boolean;
+}
+
+/** The HTTP surface: one Hono app, errors answered in one place. */
+export function createApp(deps: AppDeps) {
+  const { config, logger } = deps;
+  const app = new Hono<AppEnv>()
+    .use(requestLog({ logger }))
+    .use(cors({ origins: config.corsOrigins }))
+    .use(async (c, next) => {
+      if (deps.isShuttingDown() && c.req.method !== 'OPTIONS' && !c.req.path.startsWith('/healthz')) {
+        throw new HaulError('SHUTTING_DOWN', undefined, { headers: { 'Retry-After': '2', Connection: 'close' } });
+      }
+      await next();
+    })
+    .route('/', createHealthRoutes(deps))
+    .route('/', createDevRoutes({ issuer: deps.auth.devIssuer }))
+    .route('/', createTusRoute({ ...deps, verifier: deps.auth.verifier }))
+    .get('/', (c) => c.json({ name: 'haul', tus: `${TUS_PATH}/`, health: '/healthz', ready: '/readyz' }));
+
+  app.notFound((c) => c.json(new HaulError('NOT_FOUND').toJSON(), 404));
+
+  app.onError((error, c) => {
+    const haul =
+      error instanceof HaulError ? error : new HaulError('INTERNAL', ERROR_TABLE.INTERNAL.message, { cause: error });
+    if (haul.status >= 500) c.get('logger')?.error('request failed', { err: error });
+    const headers: Record<string, string> = { ...haul.headers };
+    // tus clients expect Tus-Resumable on every response of the tus endpoint, errors included.
+    if (c.req.path === TUS_PATH || c.req.path.startsWith(`${TUS_PATH}/`)) headers['Tus-Resumable'] = '1.0.0';
+    return c.json(haul.toJSON(), haul.status as 400, headers);
+  });
+  return app;
+}
+
+export type HaulApp = ReturnType<typeof createApp>;

@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
+import type { Config } from '../config.js';
+import { HaulError } from '../errors.js';
+import type { User } from './user.js';
+
+export interface TokenVerifier {
+  verify(token: string): Promise<User>;
+}
+
+export interface DevTokenIssuer {
+  issue(userId: string): Promise<{ token: string; expiresAt: Date }>;
+}
+
+const ISSUER_DEV = 'haul-dev';
+const MAX_SUB_LENGTH = 255;
+
+/**
+ * Dev mode signs its own HS256 tokens. Without JWT_SECRET the key is generated once and kept
+ * in DATA_DIR so tokens survive restarts (resuming after a restart is the point of Haul).
+ */
+async function devSecret(config: Config): Promise<Uint8Array> {
+  if (config.auth.jwtSecret) return new TextEncoder().encode(config.auth.jwtSecret);
+  const file = path.join(config.dataDir, 'dev-jwt-secret');
+  try {
+    return new TextEncoder().encode((await fs.readFile(file, 'utf8')).trim());
+  } catch {
+    await fs.mkdir(config.dataDir, { recursive: true });
+    const secret = randomBytes(32).toString('base64url');
+    await fs.writeFile(file, secret, { mode: 0o600, flag: 'wx' }).catch(() => {});
+    return new TextEncoder().encode((await fs.readFile(file, 'utf8')).trim());
+  }
+}
+
+export interface Auth {
+  verifier: TokenVerifier;
+  devIssuer: DevTokenIssuer | undefined;
+}
+
+export async function createAuth(config: Config): Promise<Auth> {
+  const { mode, jwksUrl, issuer, audience, devTokenTtlSeconds } = config.auth;
+  const secret = mode === 'dev' ? await devSecret(config) : new TextEncoder().encode(config.auth.jwtSecret ?? '');
+  const key: Uint8Array | JWTVerifyGetKey =
+    mode === 'jwt' && jwksUrl ? createRemoteJWKSet(new URL(jwksUrl)) : secret;
+  const algorithms = typeof key === 'function' ? ['RS256', 'ES256'] : ['HS256'];
+
+  const verifier: TokenVerifier = {
+    async verify(token) {
+      try {
+        const options = {
+          algorithms,
+          issuer: mode === 'dev' ? ISSUER_DEV : issuer,
+          audience,
+          clockTolerance: 5,
+          requiredClaims: ['sub', 'exp'],
+        };
+        const { payload } =
+          typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
+        const sub = payload.sub;
+        if (!sub || sub.length > MAX_SUB_LENGTH) throw new HaulError('AUTH_INVALID', 'Token has no usable subject');
+        return { id: sub };
+      } catch (error) {
+        if (error instanceof HaulError) throw error;
+        if (error instanceof joseErrors.JWTExpired) throw new HaulError('AUTH_INVALID', 'The bearer token has expired');
+        if (error instanceof joseErrors.JOSEError) throw new HaulError('AUTH_INVALID');
+        // JWKS endpoint unreachable and similar: not the client's fault, let it retry.
+        throw new HaulError('INTERNAL', 'Could not verify the token', { cause: error });
+      }
+    },
+  };
+
+  const devIssuer: DevTokenIssuer | undefined =
+    mode === 'dev'
+      ? {
+          async issue(userId) {
+            const expiresAt = new Date(Date.now() + devTokenTtlSeconds * 1000);
+            const token = await new SignJWT({})
+              .setProtectedHeader({ alg: 'HS256' })
+              .setSubject(userId)
+              .setIssuer(ISSUER_DEV)
+              .setIssuedAt()
+              .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
+              .sign(secret);
+            return { token, expiresAt };
+          },
+        }
+      : undefined;
+
+  return { verifier, devIssuer };
+}
+
+/** `Authorization: Bearer <token>` → token, or undefined. */
+export function bearerToken(header: string | undefined | null): string | undefined {
+  const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}

@@ -1,0 +1,213 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting Haul reads, parsed once at start-up (main.ts) and passed down.
+ * Nothing else in the server reads `process.env`.
+ */
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1, b: 1,
+  k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12,
+  kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40,
+};
+
+/** "10GiB", "25 MiB", "1048576" → bytes. */
+export function parseByteSize(input: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(input);
+  if (!match) return undefined;
+  const unit = SIZE_UNITS[match[2]!.toLowerCase()];
+  if (unit === undefined) return undefined;
+  const bytes = Math.floor(Number(match[1]) * unit);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+const byteSize = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const bytes = parseByteSize(value);
+      if (bytes === undefined || bytes <= 0) {
+        ctx.addIssue({ code: 'custom', message: `expected a positive size such as 10GiB or 1048576, got "${value}"` });
+        return z.NEVER;
+      }
+      return bytes;
+    });
+
+const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.string().default('development'),
+    PORT: int(3000).pipe(z.number().max(65535)),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    DATA_DIR: z.string().min(1).default('./data'),
+    DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+
+    AUTH_MODE: z.enum(['dev', 'jwt']).default('dev'),
+    JWT_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+    JWKS_URL: optionalString.pipe(z.url().optional()),
+    JWT_ISSUER: optionalString,
+    JWT_AUDIENCE: optionalString,
+    DEV_TOKEN_TTL_SECONDS: int(3600, 1),
+
+    MAX_UPLOAD_SIZE: byteSize('10GiB'),
+    MAX_CONCURRENT_UPLOADS_PER_USER: int(50, 1),
+    UPLOAD_EXPIRY_SECONDS: int(24 * 3600, 1),
+    EXPIRY_SWEEP_INTERVAL_SECONDS: int(300, 1),
+    OFFSET_FLUSH_INTERVAL_MS: int(1000, 10),
+    SHUTDOWN_GRACE_SECONDS: int(10, 0),
+    CORS_ORIGINS: z.string().default('*'),
+    TRUST_PROXY: bool(false),
+
+    S3_ENDPOINT: optionalString.pipe(z.url().optional()),
+    S3_REGION: z.string().min(1).default('us-east-1'),
+    S3_BUCKET: optionalString,
+    S3_ACCESS_KEY_ID: optionalString,
+    S3_SECRET_ACCESS_KEY: optionalString,
+    S3_FORCE_PATH_STYLE: optionalString.pipe(bool(false).optional()),
+    S3_PREFIX: z
+      .string()
+      .default('uploads/')
+      .refine((value) => value === '' || /^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*\/$/.test(value), {
+        message: 'must be empty or path segments ending in "/", e.g. "uploads/"',
+      }),
+    S3_PART_SIZE: byteSize('8MiB'),
+    S3_USE_TAGS: bool(false),
+  })
+  .superRefine((env, ctx) => {
+    if (env.AUTH_MODE === 'dev' && env.NODE_ENV === 'production') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_MODE'],
+        message: 'AUTH_MODE=dev lets anyone sign in as anyone; it refuses to run with NODE_ENV=production',
+      });
+    }
+    if (env.AUTH_MODE === 'jwt' && !env.JWT_SECRET && !env.JWKS_URL) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'AUTH_MODE=jwt needs JWT_SECRET or JWKS_URL' });
+    }
+    if (env.S3_BUCKET) {
+      for (const key of ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const) {
+        if (!env[key] && env.S3_ENDPOINT) {
+          ctx.addIssue({ code: 'custom', path: [key], message: 'required with S3_ENDPOINT and S3_BUCKET' });
+        }
+      }
+    }
+    if (env.S3_PART_SIZE < 5 * 2 ** 20) {
+      ctx.addIssue({ code: 'custom', path: ['S3_PART_SIZE'], message: 'S3 parts must be at least 5MiB' });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface S3Config {
+  endpoint: string | undefined;
+  region: string;
+  bucket: string;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+  forcePathStyle: boolean;
+  prefix: string;
+  partSize: number;
+  useTags: boolean;
+}
+
+export interface Config {
+  env: string;
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  logLevel: Env['LOG_LEVEL'];
+  auth: {
+    mode: Env['AUTH_MODE'];
+    jwtSecret: string | undefined;
+    jwksUrl: string | undefined;
+    issuer: string | undefined;
+    audience: string | undefined;
+    devTokenTtlSeconds: number;
+  };
+  uploads: {
+    maxSize: number;
+    maxConcurrentPerUser: number;
+    expirySeconds: number;
+    expirySweepIntervalSeconds: number;
+    offsetFlushIntervalMs: number;
+  };
+  shutdownGraceMs: number;
+  corsOrigins: '*' | string[];
+  trustProxy: boolean;
+  s3: S3Config | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; throws one ConfigError naming every bad variable. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
+    );
+  }
+  const env = parsed.data;
+  const origins = env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+  return {
+    env: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    dataDir: path.resolve(env.DATA_DIR),
+    databaseUrl: env.DATABASE_URL,
+    logLevel: env.LOG_LEVEL,
+    auth: {
+      mode: env.AUTH_MODE,
+      jwtSecret: env.JWT_SECRET,
+      jwksUrl: env.JWKS_URL,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      devTokenTtlSeconds: env.DEV_TOKEN_TTL_SECONDS,
+    },
+    uploads: {
+      maxSize: env.MAX_UPLOAD_SIZE,
+      maxConcurrentPerUser: env.MAX_CONCURRENT_UPLOADS_PER_USER,
+      expirySeconds: env.UPLOAD_EXPIRY_SECONDS,
+      expirySweepIntervalSeconds: env.EXPIRY_SWEEP_INTERVAL_SECONDS,
+      offsetFlushIntervalMs: env.OFFSET_FLUSH_INTERVAL_MS,
+    },
+    shutdownGraceMs: env.SHUTDOWN_GRACE_SECONDS * 1000,
+    corsOrigins: origins.length === 0 || origins.includes('*') ? '*' : origins,
+    trustProxy: env.TRUST_PROXY,
+    s3: env.S3_BUCKET
+      ? {
+          endpoint: env.S3_ENDPOINT,
+          region: env.S3_REGION,
+          bucket: env.S3_BUCKET,
+          accessKeyId: env.S3_ACCESS_KEY_ID,
+          secretAccessKey: env.S3_SECRET_ACCESS_KEY,
+          // Custom endpoints (MinIO, Swift, Ceph) rarely have wildcard DNS for virtual-host buckets.
+          forcePathStyle: env.S3_FORCE_PATH_STYLE ?? Boolean(env.S3_ENDPOINT),
+          prefix: env.S3_PREFIX,
+          partSize: env.S3_PART_SIZE,
+          useTags: env.S3_USE_TAGS,
+        }
+      : undefined,
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * The narrow SQL surface Haul needs, implemented by real PostgreSQL (`postgres` client) and by
+ * embedded PGlite. Both take `$1`-style parameters, so one set of SQL serves both.
+ */
+export type Row = Record<string, unknown>;
+
+export interface Queryable {
+  query<T extends Row = Row>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(script: string): Promise<void>;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  /** Runs `fn` in one transaction; rolls back if it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** int8/numeric columns come back as string (postgres) or bigint/number (PGlite). */
+export function toNumber(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint' || typeof value === 'string') return Number(value);
+  throw new TypeError(`expected a number, got ${typeof value}`);
+}
+
+export const toNumberOrNull = (value: unknown) => (value === null || value === undefined ? null : toNumber(value));
+
+export function toDate(value: unknown): Date {
+  return value instanceof Date ? value : new Date(String(value));
+}
+
+export const toDateOrNull = (value: unknown) => (value === null || value === undefined ? null : toDate(value));

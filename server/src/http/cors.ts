@@ -1,0 +1,38 @@
+import type { MiddlewareHandler } from 'hono';
+import { ALLOWED_HEADERS, EXPOSED_HEADERS } from '@tus/utils';
+import { EXTRA_EXPOSED_HEADERS, TUS_PATH } from '../tus/tus-server.js';
+
+const ALLOW_METHODS = 'GET, HEAD, POST, PATCH, DELETE, OPTIONS';
+const EXPOSE = [EXPOSED_HEADERS, ...EXTRA_EXPOSED_HEADERS].join(', ');
+const ALLOW_HEADERS = [ALLOWED_HEADERS, 'X-Request-Id'].join(', ');
+
+/**
+ * CORS for browser apps on other origins, on every response Haul itself writes — including
+ * errors such as 401 and 412, which a browser could not read otherwise. On /files, preflight
+ * and successful responses come from @tus/server, which sets the same headers.
+ */
+export function cors({ origins }: { origins: '*' | string[] }): MiddlewareHandler {
+  const allowOrigin = (origin: string | undefined) => {
+    if (origins === '*') return '*';
+    return origin && origins.includes(origin) ? origin : undefined;
+  };
+  return async function corsMiddleware(c, next) {
+    const origin = allowOrigin(c.req.header('origin'));
+    const isTus = c.req.path === TUS_PATH || c.req.path.startsWith(`${TUS_PATH}/`);
+    if (c.req.method === 'OPTIONS' && !isTus) {
+      const headers: Record<string, string> = {
+        'Access-Control-Allow-Methods': ALLOW_METHODS,
+        'Access-Control-Allow-Headers': ALLOW_HEADERS,
+        'Access-Control-Max-Age': '86400',
+        Vary: 'Origin',
+      };
+      if (origin) headers['Access-Control-Allow-Origin'] = origin;
+      return c.body(null, 204, headers);
+    }
+    await next();
+    if (!origin || c.res.headers.has('x-hono-already-sent')) return;
+    c.res.headers.set('Access-Control-Allow-Origin', origin);
+    c.res.headers.set('Access-Control-Expose-Headers', EXPOSE);
+    if (origins !== '*') c.res.headers.append('Vary', 'Origin');
+  };
+}

@@ -1,0 +1,92 @@
+import { serve } from '@hono/node-server';
+import { createApp } from './app.js';
+import { createAuth } from './auth/tokens.js';
+import { ConfigError, loadConfig } from './config.js';
+import { migrate } from './db/migrate.js';
+import { openDatabase } from './db/open-database.js';
+import { createInflightRequests } from './http/inflight.js';
+import { createLogger } from './logger.js';
+import { createStorage } from './storage/storage.js';
+import { createTusServer } from './tus/tus-server.js';
+import { createExpiryJob } from './uploads/expiry-job.js';
+import { createOffsetTracker } from './uploads/offset-tracker.js';
+import { createUploadLifecycle } from './uploads/upload-lifecycle.js';
+import { createUploadRepository } from './uploads/upload-repository.js';
+
+/** The composition root: parse config, open everything, serve, and shut down cleanly. */
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\nSee .env.example for every variable.\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  const db = await openDatabase(config);
+  const { applied } = await migrate(db);
+  if (applied.length > 0) logger.info('migrations applied', { applied });
+
+  const storage = await createStorage(config);
+  const auth = await createAuth(config);
+  const repository = createUploadRepository(db);
+  const offsets = createOffsetTracker({ repository, intervalMs: config.uploads.offsetFlushIntervalMs, logger });
+  const lifecycle = createUploadLifecycle({ db, repository, offsets, logger });
+  const tus = createTusServer({ config, storage, lifecycle, offsets, logger });
+  const inflight = createInflightRequests();
+  const expiry = createExpiryJob({
+    repository, storage, offsets, logger, intervalMs: config.uploads.expirySweepIntervalSeconds * 1000,
+  });
+  let shuttingDown = false;
+  const app = createApp({
+    config, logger, db, storage, auth, tus, repository, lifecycle, offsets, inflight,
+    isShuttingDown: () => shuttingDown,
+  });
+
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+    logger.info('haul listening', {
+      url: `http://${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port}`,
+      storage: storage.kind,
+      database: db.kind,
+      authMode: config.auth.mode,
+    });
+  });
+  // Uploads are long requests: no overall request timeout, but drop connections that go silent.
+  if ('requestTimeout' in server) {
+    server.requestTimeout = 0;
+    server.headersTimeout = 60_000;
+  }
+  server.on('error', (err) => {
+    logger.error('server error', { err });
+    process.exit(1);
+  });
+  expiry.start();
+  if (config.auth.mode === 'dev') {
+    logger.warn('AUTH_MODE=dev: anyone can obtain a token for any user from POST /api/dev/token');
+  }
+
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info('shutting down', { signal, inflight: inflight.size });
+    server.close();
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+    const { aborted } = await inflight.drain(config.shutdownGraceMs);
+    if (aborted > 0) logger.warn('aborted uploads still running at the end of the grace period', { aborted });
+    await expiry.stop();
+    await offsets.stop();
+    await db.close();
+    logger.info('shut down');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`haul failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,23 @@
+/**
+ * Where an upload's bytes live. Layout (S3 key, or path under DATA_DIR/files on disk):
+ *
+ *   <prefix><user-key>/<upload-id>         the file (S3: the multipart upload, then the object)
+ *   <prefix><user-key>/<upload-id>.info    tus metadata (S3) / <upload-id>.json (disk)
+ *   <prefix><user-key>/<upload-id>.part    S3 only: bytes of an unfinished part below 5 MiB
+ *
+ * `user-key` is an opaque hash of the user id (auth/user.ts), `prefix` is S3_PREFIX on S3 and
+ * empty on disk. The tus-internal upload id is this key; clients only ever see `upload-id`.
+ */
+export interface KeyLayout {
+  readonly prefix: string;
+  keyFor(userKey: string, uploadId: string): string;
+  uploadIdOf(key: string): string;
+}
+
+export function createKeyLayout(prefix: string): KeyLayout {
+  return {
+    prefix,
+    keyFor: (userKey, uploadId) => `${prefix}${userKey}/${uploadId}`,
+    uploadIdOf: (key) => key.slice(key.lastIndexOf('/') + 1),
+  };
+}

@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
+import { S3 } from '@aws-sdk/client-s3';
+import type { S3Config } from '../config.js';
+
+/**
+ * S3 client settings that work on S3-compatible stores, not only AWS:
+ * - SDK >= 3.729 adds CRC32 checksums and aws-chunked streaming to every request; MinIO-era,
+ *   Swift, R2 and others answer 501. Only send checksums when an operation requires one.
+ * - Path-style addressing, since custom endpoints rarely have wildcard DNS.
+ */
+export function s3ClientConfig(config: S3Config): S3ClientConfig {
+  return {
+    region: config.region,
+    endpoint: config.endpoint,
+    forcePathStyle: config.forcePathStyle,
+    credentials:
+      config.accessKeyId && config.secretAccessKey
+        ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey }
+        : undefined,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  };
+}
+
+/**
+ * DeleteObjects requires Content-MD5 on Swift (and older MinIO); SDK v3 >= 3.729 sends a CRC32
+ * checksum instead, so termination would fail with 400/500 and leave an upload half-removed.
+ */
+export function addContentMd5ToDeleteObjects(client: S3): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const request = args.request as { body?: unknown; headers?: Record<string, string> };
+      if (context.commandName === 'DeleteObjectsCommand' && request.headers) {
+        const body = request.body;
+        if (typeof body === 'string' || body instanceof Uint8Array) {
+          request.headers['content-md5'] = createHash('md5').update(body).digest('base64');
+        }
+      }
+      return next(args);
+    },
+    { step: 'build', name: 'haulDeleteObjectsContentMd5', override: true },
+  );
+}
+
+export function createS3Client(config: S3Config): S3 {
+  const client = new S3(s3ClientConfig(config));
+  addContentMd5ToDeleteObjects(client);
+  return client;
+}

@@ -1,0 +1,63 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { FileStore } from '@tus/file-store';
+import { type DataStore, ERRORS } from '@tus/utils';
+import type { Config } from '../config.js';
+import { HaulS3Store } from './haul-s3-store.js';
+import { createKeyLayout, type KeyLayout } from './key-layout.js';
+
+/** The storage backend behind tus, plus what Haul itself needs from it. */
+export interface Storage {
+  readonly kind: 'disk' | 's3';
+  readonly store: DataStore;
+  readonly layout: KeyLayout;
+  /** Throws if the backend cannot be used right now (readiness probe). */
+  check(): Promise<void>;
+  /** Removes everything an upload stored; succeeds if it is already gone. */
+  remove(key: string): Promise<void>;
+}
+
+const isNotFound = (error: unknown) =>
+  error === ERRORS.FILE_NOT_FOUND ||
+  (typeof error === 'object' && error !== null && (error as { status_code?: number }).status_code === 404);
+
+/** Disk (DATA_DIR/files) by default; S3 when S3_BUCKET is set. */
+export async function createStorage(config: Config): Promise<Storage> {
+  const expiryMs = config.uploads.expirySeconds * 1000;
+  if (config.s3) {
+    const store = new HaulS3Store(config.s3, expiryMs);
+    return {
+      kind: 's3',
+      store,
+      layout: createKeyLayout(config.s3.prefix),
+      check: () => store.ping(),
+      remove: async (key) => {
+        try {
+          await store.remove(key);
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
+      },
+    };
+  }
+  const directory = path.join(config.dataDir, 'files');
+  await fs.mkdir(directory, { recursive: true });
+  const store = new FileStore({ directory, expirationPeriodInMilliseconds: expiryMs });
+  return {
+    kind: 'disk',
+    store,
+    layout: createKeyLayout(''),
+    check: async () => {
+      await fs.access(directory, fs.constants.W_OK);
+    },
+    remove: async (key) => {
+      try {
+        await store.remove(key);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+      // FileStore.remove stops at the first missing piece; make sure the metadata goes too.
+      await fs.rm(path.join(directory, `${key}.json`), { force: true });
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import type { IncomingMessage } from 'node:http';
+import { TUS_RESUMABLE } from '@tus/utils';
+import { HaulError } from '../errors.js';
+
+export const TUS_VERSIONS: readonly string[] = [TUS_RESUMABLE];
+const OVERRIDABLE = new Set(['HEAD', 'PATCH', 'DELETE', 'GET', 'POST', 'OPTIONS']);
+
+/**
+ * tus 1.0: "The X-HTTP-Method-Override request header MUST be a string which MUST be interpreted
+ * as the request's method by the Server, if the header is presented." It exists for environments
+ * that can only send GET and POST, so only those may be overridden. Rewrites `incoming.method`,
+ * which @tus/server reads when it wraps the request.
+ */
+export function applyMethodOverride(incoming: IncomingMessage): void {
+  const header = incoming.headers['x-http-method-override'];
+  if (typeof header !== 'string' || (incoming.method !== 'POST' && incoming.method !== 'GET')) return;
+  const method = header.trim().toUpperCase();
+  if (!OVERRIDABLE.has(method)) {
+    throw new HaulError('METHOD_NOT_ALLOWED', `X-HTTP-Method-Override: unsupported method "${header.slice(0, 20)}"`);
+  }
+  incoming.method = method;
+}
+
+/**
+ * tus 1.0: "The Tus-Resumable header MUST be included in every request and response except for
+ * OPTIONS requests." and "If the Client's Tus-Resumable version is not supported by the Server,
+ * the Server MUST respond with 412 Precondition Failed and MUST include the Tus-Version header."
+ * Bare @tus/server checks presence only and omits Tus-Version.
+ */
+export function checkTusResumable(value: string | undefined): void {
+  if (value !== undefined && TUS_VERSIONS.includes(value.trim())) return;
+  throw new HaulError(
+    'UNSUPPORTED_VERSION',
+    value === undefined ? 'Tus-Resumable header required' : `Tus-Resumable ${value.slice(0, 20)} is not supported`,
+    { headers: { 'Tus-Version': TUS_VERSIONS.join(',') } },
+  );
+}

@@ -1,0 +1,84 @@
+import { MemoryLocker, Server, type ServerOptions } from '@tus/server';
+import { EVENTS, type Locker, type Upload } from '@tus/utils';
+import { userStorageKey } from '../auth/user.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Storage } from '../storage/storage.js';
+import { metadataForStorage } from '../uploads/metadata.js';
+import type { OffsetTracker } from '../uploads/offset-tracker.js';
+import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
+import { newUploadId } from '../uploads/upload-id.js';
+import { toTusError } from './tus-errors.js';
+import { tusContextOf } from './request-context.js';
+
+export const TUS_PATH = '/files';
+
+/** Headers a browser tus client must be able to read, beyond @tus/server's own list. */
+export const EXTRA_EXPOSED_HEADERS = ['Upload-Expires', 'X-Request-Id', 'Retry-After'];
+
+/**
+ * @tus/server with Haul's hooks. Authorization already happened in the Hono route (tus-route.ts),
+ * which put the caller and the upload it addresses on the request context; the hooks only
+ * translate between public upload ids and storage keys and keep the database in step.
+ */
+export function createTusServer({ config, storage, lifecycle, offsets, logger, locker = new MemoryLocker() }: {
+  config: Config;
+  storage: Storage;
+  lifecycle: UploadLifecycle;
+  offsets: OffsetTracker;
+  logger: Logger;
+  locker?: Locker;
+}): Server {
+  const { layout } = storage;
+  const options: ServerOptions & { datastore: Storage['store'] } = {
+    path: TUS_PATH,
+    datastore: storage.store,
+    locker,
+    maxSize: config.uploads.maxSize,
+    respectForwardedHeaders: config.trustProxy,
+    allowedOrigins: config.corsOrigins === '*' ? undefined : config.corsOrigins,
+    exposedHeaders: EXTRA_EXPOSED_HEADERS,
+    allowedHeaders: ['X-Request-Id'],
+    // Our offset tracker batches anyway; a shorter interval keeps listings fresher.
+    postReceiveInterval: Math.min(1000, config.uploads.offsetFlushIntervalMs),
+
+    namingFunction: (req) => layout.keyFor(userStorageKey(tusContextOf(req).user.id), newUploadId()),
+    generateUrl: (_req, { proto, host, path, id }) => `${proto}://${host}${path}/${layout.uploadIdOf(id)}`,
+    // The route resolved the URL's upload id to the caller's own upload (or answered 404).
+    getFileIdFromRequest: (req) => tusContextOf(req).upload?.storageKey,
+
+    async onUploadCreate(req, upload) {
+      const context = tusContextOf(req);
+      const raw = context.metadata?.raw ?? new Map();
+      await lifecycle.created({
+        id: layout.uploadIdOf(upload.id),
+        ownerId: context.user.id,
+        storageKey: upload.id,
+        filename: context.metadata?.fields.filename,
+        filetype: context.metadata?.fields.filetype,
+        metadata: metadataForStorage(raw),
+        size: upload.size,
+        expiresAt: new Date(Date.now() + config.uploads.expirySeconds * 1000),
+      });
+      return {};
+    },
+
+    async onUploadFinish(_req, upload) {
+      await lifecycle.finished(layout.uploadIdOf(upload.id), upload.size ?? upload.offset);
+      return {};
+    },
+
+    onResponseError: (_req, error) => toTusError(error, logger),
+  };
+  const server = new Server(options);
+  server.on(EVENTS.POST_RECEIVE, (_stream: unknown, upload: Upload) => {
+    offsets.note(layout.uploadIdOf(upload.id), upload.offset);
+  });
+  server.on(EVENTS.POST_TERMINATE, (_req: unknown, _res: unknown, key: string) => {
+    lifecycle.terminated(layout.uploadIdOf(key)).catch((err: unknown) => {
+      // The bytes are gone; the row stays `uploading` until the expiry sweep marks it expired.
+      logger.error('could not record termination', { err, key });
+    });
+  });
+  return server;
+}

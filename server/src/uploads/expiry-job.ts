@@ -1,0 +1,71 @@
+import type { Logger } from '../logger.js';
+import type { Storage } from '../storage/storage.js';
+import type { OffsetTracker } from './offset-tracker.js';
+import type { UploadRepository } from './upload-repository.js';
+
+const BATCH = 100;
+
+/**
+ * Removes unfinished uploads whose expiry has passed: the row is claimed (status → expired, so
+ * requests for it answer 410 from then on), then its bytes are removed from storage. A removal
+ * that fails is retried on the next sweep (purged_at stays NULL). Driven by the database rather
+ * than by listing storage, so it only ever touches objects Haul created.
+ */
+export function createExpiryJob({ repository, storage, offsets, logger, intervalMs }: {
+  repository: UploadRepository;
+  storage: Storage;
+  offsets: OffsetTracker;
+  logger: Logger;
+  intervalMs: number;
+}) {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<number> | undefined;
+
+  async function purge(uploads: Array<{ id: string; storageKey: string }>): Promise<number> {
+    let purged = 0;
+    for (const upload of uploads) {
+      offsets.forget(upload.id);
+      try {
+        await storage.remove(upload.storageKey);
+        await repository.markPurged(upload.id);
+        purged++;
+      } catch (err) {
+        logger.warn('could not remove expired upload; will retry', { err, uploadId: upload.id });
+      }
+    }
+    return purged;
+  }
+
+  async function sweep(): Promise<number> {
+    let purged = await purge(await repository.listUnpurged(BATCH));
+    for (;;) {
+      const claimed = await repository.claimExpired(BATCH);
+      purged += await purge(claimed);
+      if (claimed.length < BATCH) break;
+    }
+    if (purged > 0) logger.info('expired uploads removed', { count: purged });
+    return purged;
+  }
+
+  /** One sweep at a time per process; concurrent callers share it. */
+  const runOnce = (): Promise<number> => {
+    running ??= sweep().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+
+  return {
+    runOnce,
+    start(): void {
+      timer = setInterval(() => {
+        runOnce().catch((err: unknown) => logger.warn('expiry sweep failed', { err }));
+      }, intervalMs);
+      timer.unref();
+    },
+    async stop(): Promise<void> {
+      clearInterval(timer);
+      await running?.catch(() => {});
+    },
+  };
+}

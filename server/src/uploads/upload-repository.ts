@@ -1,0 +1,150 @@
+import type { Database, Queryable, Row } from '../db/database.js';
+import { toDate, toDateOrNull, toNumber, toNumberOrNull } from '../db/database.js';
+import type { StoredMetadataValue } from './metadata.js';
+
+export const UPLOAD_STATUSES = ['uploading', 'received', 'expired', 'terminated'] as const;
+export type UploadStatus = (typeof UPLOAD_STATUSES)[number];
+
+export interface UploadRecord {
+  id: string;
+  ownerId: string;
+  storageKey: string;
+  filename: string | null;
+  filetype: string | null;
+  metadata: Record<string, StoredMetadataValue>;
+  size: number | null;
+  offset: number;
+  status: UploadStatus;
+  createdAt: Date;
+  updatedAt: Date;
+  finishedAt: Date | null;
+  expiresAt: Date | null;
+}
+
+export interface NewUpload {
+  id: string;
+  ownerId: string;
+  storageKey: string;
+  filename: string | undefined;
+  filetype: string | undefined;
+  metadata: Record<string, StoredMetadataValue>;
+  size: number | undefined;
+  expiresAt: Date;
+}
+
+const COLUMNS = `id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset, status,
+  created_at, updated_at, finished_at, expires_at`;
+
+function toRecord(row: Row): UploadRecord {
+  return {
+    id: row.id as string,
+    ownerId: row.owner_id as string,
+    storageKey: row.storage_key as string,
+    filename: (row.filename as string | null) ?? null,
+    filetype: (row.filetype as string | null) ?? null,
+    metadata: (typeof row.metadata === 'string' ? JSON.parse(row.metadata) : row.metadata) as UploadRecord['metadata'],
+    size: toNumberOrNull(row.size),
+    offset: toNumber(row.upload_offset),
+    status: row.status as UploadStatus,
+    createdAt: toDate(row.created_at),
+    updatedAt: toDate(row.updated_at),
+    finishedAt: toDateOrNull(row.finished_at),
+    expiresAt: toDateOrNull(row.expires_at),
+  };
+}
+
+/** All SQL on `uploads`, one named function per operation. */
+export function createUploadRepository(db: Database) {
+  return {
+    async insert(upload: NewUpload, tx: Queryable = db): Promise<void> {
+      await tx.query(
+        `INSERT INTO uploads (id, owner_id, storage_key, filename, filetype, metadata, size, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)`,
+        [
+          upload.id, upload.ownerId, upload.storageKey, upload.filename ?? null, upload.filetype ?? null,
+          JSON.stringify(upload.metadata), upload.size ?? null, upload.expiresAt.toISOString(),
+        ],
+      );
+    },
+
+    async find(id: string): Promise<UploadRecord | undefined> {
+      const rows = await db.query(`SELECT ${COLUMNS} FROM uploads WHERE id = $1`, [id]);
+      return rows[0] ? toRecord(rows[0]) : undefined;
+    },
+
+    async countUnfinished(ownerId: string): Promise<number> {
+      const rows = await db.query(
+        `SELECT count(*) AS n FROM uploads WHERE owner_id = $1 AND status = 'uploading' AND expires_at > now()`,
+        [ownerId],
+      );
+      return toNumber(rows[0]?.n ?? 0);
+    },
+
+    async setSize(id: string, size: number): Promise<void> {
+      await db.query(`UPDATE uploads SET size = $2, updated_at = now() WHERE id = $1 AND size IS NULL`, [id, size]);
+    },
+
+    /** Applies many offsets in one statement; offsets only ever move forward. */
+    async recordOffsets(offsets: ReadonlyMap<string, number>): Promise<void> {
+      if (offsets.size === 0) return;
+      const ids = [...offsets.keys()];
+      const values = ids.map((id) => offsets.get(id)!);
+      await db.query(
+        `UPDATE uploads AS u SET upload_offset = v.off, updated_at = now()
+         FROM (SELECT unnest($1::text[]) AS id, unnest($2::bigint[]) AS off) AS v
+         WHERE u.id = v.id AND u.status = 'uploading' AND u.upload_offset < v.off`,
+        [ids, values],
+      );
+    },
+
+    /** uploading → received. Returns false if the row was not in `uploading` (already finished). */
+    async markReceived(id: string, size: number, tx: Queryable = db): Promise<boolean> {
+      const rows = await tx.query(
+        `UPDATE uploads SET status = 'received', size = $2, upload_offset = $2, finished_at = now(),
+           updated_at = now(), expires_at = NULL
+         WHERE id = $1 AND status = 'uploading' RETURNING id`,
+        [id, size],
+      );
+      return rows.length > 0;
+    },
+
+    async markTerminated(id: string): Promise<void> {
+      await db.query(
+        `UPDATE uploads SET status = 'terminated', purged_at = now(), updated_at = now() WHERE id = $1`,
+        [id],
+      );
+    },
+
+    /**
+     * Claims up to `limit` expired unfinished uploads for removal (status → expired). SKIP LOCKED
+     * lets several instances sweep at once without taking the same rows.
+     */
+    async claimExpired(limit: number): Promise<Array<{ id: string; storageKey: string }>> {
+      const rows = await db.query(
+        `UPDATE uploads SET status = 'expired', updated_at = now()
+         WHERE id IN (
+           SELECT id FROM uploads WHERE status = 'uploading' AND expires_at <= now()
+           ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING id, storage_key`,
+        [limit],
+      );
+      return rows.map((r) => ({ id: r.id as string, storageKey: r.storage_key as string }));
+    },
+
+    /** Expired uploads whose storage has not been removed yet (a previous removal failed). */
+    async listUnpurged(limit: number): Promise<Array<{ id: string; storageKey: string }>> {
+      const rows = await db.query(
+        `SELECT id, storage_key FROM uploads WHERE status = 'expired' AND purged_at IS NULL
+         ORDER BY updated_at LIMIT $1`,
+        [limit],
+      );
+      return rows.map((r) => ({ id: r.id as string, storageKey: r.storage_key as string }));
+    },
+
+    async markPurged(id: string): Promise<void> {
+      await db.query(`UPDATE uploads SET purged_at = now() WHERE id = $1`, [id]);
+    },
+  };
+}
+
+export type UploadRepository = ReturnType<typeof createUploadRepository>;

@@ -1,0 +1,25 @@
+import postgres from 'postgres';
+
+/**
+ * Integration tests get a fresh PostgreSQL database per run (dropped at the end), so runs never
+ * see each other's rows. TEST_DATABASE_URL points at a server where we may create databases.
+ */
+export default async function globalSetup({ provide }: { provide: (key: string, value: unknown) => void }) {
+  const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const name = `haul_test_${process.pid}_${Date.now().toString(36)}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  provide('databaseUrl', url.toString());
+  return async () => {
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  };
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    databaseUrl: string;
+  }
+}
