@@ -7,6 +7,7 @@ import { openDatabase } from './db/open-database.js';
 import { createInflightRequests } from './http/inflight.js';
 import { createLogger } from './logger.js';
 import { createStorage } from './storage/storage.js';
+import { PostgresLocker } from './tus/postgres-locker.js';
 import { createTusServer } from './tus/tus-server.js';
 import { createExpiryJob } from './uploads/expiry-job.js';
 import { createOffsetTracker } from './uploads/offset-tracker.js';
@@ -35,10 +36,15 @@ async function main() {
   const repository = createUploadRepository(db);
   const offsets = createOffsetTracker({ repository, intervalMs: config.uploads.offsetFlushIntervalMs, logger });
   const lifecycle = createUploadLifecycle({ db, repository, offsets, logger });
-  const tus = createTusServer({ config, storage, lifecycle, offsets, logger });
+  // Several instances share one PostgreSQL: lock uploads there. PGlite is one process: in memory.
+  const locker = config.databaseUrl ? new PostgresLocker(config.databaseUrl, logger) : undefined;
+  await locker?.start();
+  const tus = createTusServer({ config, storage, lifecycle, offsets, logger, locker });
   const inflight = createInflightRequests();
   const expiry = createExpiryJob({
-    repository, storage, offsets, logger, intervalMs: config.uploads.expirySweepIntervalSeconds * 1000,
+    repository, storage, offsets, logger,
+    intervalMs: config.uploads.expirySweepIntervalSeconds * 1000,
+    expiryMs: config.uploads.expirySeconds * 1000,
   });
   let shuttingDown = false;
   const app = createApp({
@@ -78,6 +84,7 @@ async function main() {
     if (aborted > 0) logger.warn('aborted uploads still running at the end of the grace period', { aborted });
     await expiry.stop();
     await offsets.stop();
+    await locker?.close();
     await db.close();
     logger.info('shut down');
     process.exit(0);

@@ -1,5 +1,5 @@
 import { type MetadataValue, S3Store } from '@tus/s3-store';
-import { TUS_RESUMABLE, Upload, type KvStore } from '@tus/utils';
+import { ERRORS, type KvStore, TUS_RESUMABLE, type Upload } from '@tus/utils';
 import type { S3Config } from '../config.js';
 import { addContentMd5ToDeleteObjects, s3ClientConfig } from './s3-client.js';
 
@@ -15,6 +15,10 @@ class NoCache implements KvStore<MetadataValue> {
   async set(): Promise<void> {}
   async delete(): Promise<void> {}
 }
+
+const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NoSuchUpload', 'NotFound']);
+export const isS3NotFound = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && NOT_FOUND_CODES.has((error as { name?: string }).name ?? '');
 
 /** A type the object may be served as; anything odd becomes application/octet-stream. */
 const SAFE_CONTENT_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
@@ -48,7 +52,82 @@ export class HaulS3Store extends S3Store {
     });
     upload.storage = { type: 's3', path: res.Key ?? upload.id, bucket: this.bucket };
     await this.saveMetadata(upload, res.UploadId ?? '');
+    // A zero-byte upload is complete on creation, and tus never calls write() for it: complete
+    // the multipart upload now (with one empty part) so the object exists like any other.
+    if (upload.size === 0) {
+      await this.finishMultipartUpload({ file: upload, 'upload-id': res.UploadId ?? '', 'tus-version': TUS_RESUMABLE }, []);
+    }
     return upload;
+  }
+
+  /**
+   * S3Store.getUpload reports *any* failure to read `.info` as 404, so while S3 is unreachable
+   * a client is told its upload no longer exists and starts over. Only a missing `.info` is a
+   * 404 here; an outage propagates and becomes a retryable 503.
+   */
+  override async getUpload(id: string): Promise<Upload> {
+    try {
+      await this.getMetadata(id);
+    } catch (error) {
+      if (isS3NotFound(error)) throw ERRORS.FILE_NOT_FOUND;
+      throw error;
+    }
+    return super.getUpload(id);
+  }
+
+  /**
+   * Removes everything the upload created: aborts its multipart upload (if still open) and
+   * deletes the object, `.info` and `.part`. S3Store.remove leaves `.part` behind and gives up
+   * on finished uploads (whose multipart upload no longer exists) before deleting the object.
+   */
+  override async remove(id: string): Promise<void> {
+    let uploadId: string | undefined;
+    try {
+      uploadId = (await this.getMetadata(id))['upload-id'];
+    } catch (error) {
+      if (!isS3NotFound(error)) throw error;
+      throw ERRORS.FILE_NOT_FOUND;
+    }
+    if (uploadId) {
+      await this.client.abortMultipartUpload({ Bucket: this.bucket, Key: id, UploadId: uploadId }).catch((error: unknown) => {
+        if (!isS3NotFound(error)) throw error;
+      });
+    }
+    await this.client.deleteObjects({
+      Bucket: this.bucket,
+      Delete: { Objects: [{ Key: id }, { Key: this.infoKey(id) }, { Key: this.partKey(id, true) }], Quiet: true },
+    });
+  }
+
+  /**
+   * Keys of multipart uploads under `prefix` started before `before`: candidates for the orphan
+   * sweep. Listing is scoped to our prefix, so nothing else in a shared bucket is ever touched.
+   */
+  async *listMultipartUploadsBefore(prefix: string, before: Date): AsyncGenerator<{ key: string; uploadId: string }> {
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    for (;;) {
+      const page = await this.client.listMultipartUploads({ Bucket: this.bucket, Prefix: prefix, KeyMarker, UploadIdMarker });
+      for (const upload of page.Uploads ?? []) {
+        if (upload.Key && upload.UploadId && upload.Initiated && upload.Initiated < before) {
+          yield { key: upload.Key, uploadId: upload.UploadId };
+        }
+      }
+      if (!page.IsTruncated) return;
+      KeyMarker = page.NextKeyMarker;
+      UploadIdMarker = page.NextUploadIdMarker;
+    }
+  }
+
+  /** Aborts one multipart upload and deletes the objects tus keeps beside it. */
+  async removeAbandoned(key: string, uploadId: string): Promise<void> {
+    await this.client.abortMultipartUpload({ Bucket: this.bucket, Key: key, UploadId: uploadId }).catch((error: unknown) => {
+      if (!isS3NotFound(error)) throw error;
+    });
+    await this.client.deleteObjects({
+      Bucket: this.bucket,
+      Delete: { Objects: [{ Key: this.infoKey(key) }, { Key: this.partKey(key, true) }], Quiet: true },
+    });
   }
 
   /** The bucket answers (readiness probe). */

@@ -15,6 +15,12 @@ export interface Storage {
   check(): Promise<void>;
   /** Removes everything an upload stored; succeeds if it is already gone. */
   remove(key: string): Promise<void>;
+  /**
+   * Removes unfinished uploads begun before `before` that `isLive` does not claim, and returns
+   * how many. S3 only: an abandoned multipart upload costs money and is invisible in bucket
+   * listings. Only keys under our prefix are considered.
+   */
+  sweepAbandoned?(before: Date, isLive: (key: string) => Promise<boolean>): Promise<number>;
 }
 
 const isNotFound = (error: unknown) =>
@@ -26,11 +32,21 @@ export async function createStorage(config: Config): Promise<Storage> {
   const expiryMs = config.uploads.expirySeconds * 1000;
   if (config.s3) {
     const store = new HaulS3Store(config.s3, expiryMs);
+    const prefix = config.s3.prefix;
     return {
       kind: 's3',
       store,
-      layout: createKeyLayout(config.s3.prefix),
+      layout: createKeyLayout(prefix),
       check: () => store.ping(),
+      sweepAbandoned: async (before, isLive) => {
+        let removed = 0;
+        for await (const { key, uploadId } of store.listMultipartUploadsBefore(prefix, before)) {
+          if (await isLive(key)) continue;
+          await store.removeAbandoned(key, uploadId);
+          removed++;
+        }
+        return removed;
+      },
       remove: async (key) => {
         try {
           await store.remove(key);

@@ -11,12 +11,14 @@ const BATCH = 100;
  * that fails is retried on the next sweep (purged_at stays NULL). Driven by the database rather
  * than by listing storage, so it only ever touches objects Haul created.
  */
-export function createExpiryJob({ repository, storage, offsets, logger, intervalMs }: {
+export function createExpiryJob({ repository, storage, offsets, logger, intervalMs, expiryMs }: {
   repository: UploadRepository;
   storage: Storage;
   offsets: OffsetTracker;
   logger: Logger;
   intervalMs: number;
+  /** Uploads expire this long after creation; older storage with no live row is an orphan. */
+  expiryMs: number;
 }) {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
@@ -36,6 +38,19 @@ export function createExpiryJob({ repository, storage, offsets, logger, interval
     return purged;
   }
 
+  /**
+   * Storage the database does not account for as a live upload: an S3 multipart upload older
+   * than the expiry period whose row is missing or no longer `uploading` (e.g. a crash between
+   * steps). A finished upload's multipart upload is completed, so it is never listed.
+   */
+  function sweepOrphans(): Promise<number> {
+    if (!storage.sweepAbandoned) return Promise.resolve(0);
+    return storage.sweepAbandoned(new Date(Date.now() - expiryMs), async (key) => {
+      const row = await repository.findByStorageKey(key);
+      return row?.status === 'uploading' && (row.expiresAt?.getTime() ?? 0) > Date.now();
+    });
+  }
+
   async function sweep(): Promise<number> {
     let purged = await purge(await repository.listUnpurged(BATCH));
     for (;;) {
@@ -43,8 +58,9 @@ export function createExpiryJob({ repository, storage, offsets, logger, interval
       purged += await purge(claimed);
       if (claimed.length < BATCH) break;
     }
-    if (purged > 0) logger.info('expired uploads removed', { count: purged });
-    return purged;
+    const orphans = await sweepOrphans();
+    if (purged + orphans > 0) logger.info('expired uploads removed', { count: purged, orphans });
+    return purged + orphans;
   }
 
   /** One sweep at a time per process; concurrent callers share it. */

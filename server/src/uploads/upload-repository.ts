@@ -72,6 +72,11 @@ export function createUploadRepository(db: Database) {
       return rows[0] ? toRecord(rows[0]) : undefined;
     },
 
+    async findByStorageKey(storageKey: string): Promise<UploadRecord | undefined> {
+      const rows = await db.query(`SELECT ${COLUMNS} FROM uploads WHERE storage_key = $1`, [storageKey]);
+      return rows[0] ? toRecord(rows[0]) : undefined;
+    },
+
     async countUnfinished(ownerId: string): Promise<number> {
       const rows = await db.query(
         `SELECT count(*) AS n FROM uploads WHERE owner_id = $1 AND status = 'uploading' AND expires_at > now()`,
