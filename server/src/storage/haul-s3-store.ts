@@ -1,5 +1,6 @@
+import { Readable, Transform } from 'node:stream';
 import { type MetadataValue, S3Store } from '@tus/s3-store';
-import { ERRORS, type KvStore, TUS_RESUMABLE, type Upload } from '@tus/utils';
+import { ERRORS, type KvStore, TUS_RESUMABLE, Upload } from '@tus/utils';
 import type { S3Config } from '../config.js';
 import { addContentMd5ToDeleteObjects, s3ClientConfig } from './s3-client.js';
 
@@ -19,6 +20,19 @@ class NoCache implements KvStore<MetadataValue> {
 const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NoSuchUpload', 'NotFound']);
 export const isS3NotFound = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && NOT_FOUND_CODES.has((error as { name?: string }).name ?? '');
+
+/** Metadata key on `.part` objects: the upload offset their first byte belongs at. */
+const PART_START = 'tus-part-start';
+
+interface WriteInProgress {
+  /** Upload offset of the first byte handed to uploadParts. */
+  streamStart: number;
+  chunkSize: number;
+  bytesSeen: number;
+  wroteIncompletePart: boolean;
+}
+
+const sumSizes = (parts: Array<{ Size?: number }>) => parts.reduce((total, part) => total + (part.Size ?? 0), 0);
 
 /** A type the object may be served as; anything odd becomes application/octet-stream. */
 const SAFE_CONTENT_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
@@ -60,19 +74,120 @@ export class HaulS3Store extends S3Store {
     return upload;
   }
 
+  private readonly writes = new Map<string, WriteInProgress>();
+
   /**
-   * S3Store.getUpload reports *any* failure to read `.info` as 404, so while S3 is unreachable
-   * a client is told its upload no longer exists and starts over. Only a missing `.info` is a
-   * 404 here; an outage propagates and becomes a retryable 503.
+   * The upload's incomplete part (`.part`, the tail below the 5 MiB minimum part size). It is
+   * live if it continues exactly where the complete parts end. A `.part` starting anywhere
+   * else is left over from a write that crashed after its bytes went into a complete part
+   * (stale), or before a part it follows was stored (a gap); either way it must not count.
+   */
+  private async incompletePart(id: string, completeBytes: number): Promise<{ size: number; live: boolean } | undefined> {
+    try {
+      const head = await this.client.headObject({ Bucket: this.bucket, Key: this.partKey(id, true) });
+      const start = head.Metadata?.[PART_START];
+      return { size: head.ContentLength ?? 0, live: start === undefined || Number(start) === completeBytes };
+    } catch (error) {
+      if (isS3NotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Same as S3Store.getUpload, with two fixes: only a missing `.info` is a 404 (S3Store reports
+   * any failure, an outage included, as 404, and clients then start over), and the offset only
+   * counts a live incomplete part (see incompletePart).
    */
   override async getUpload(id: string): Promise<Upload> {
+    let metadata: MetadataValue;
     try {
-      await this.getMetadata(id);
+      metadata = await this.getMetadata(id);
     } catch (error) {
       if (isS3NotFound(error)) throw ERRORS.FILE_NOT_FOUND;
       throw error;
     }
-    return super.getUpload(id);
+    const { file } = metadata;
+    let parts;
+    try {
+      parts = await this.retrieveParts(id);
+    } catch (error) {
+      // No multipart upload any more: it was completed (we found its .info), so it is whole.
+      if (isS3NotFound(error)) return new Upload({ ...file, offset: file.size ?? 0, size: file.size });
+      throw error;
+    }
+    const complete = sumSizes(parts);
+    const incomplete = await this.incompletePart(id, complete);
+    return new Upload({ ...file, offset: complete + (incomplete?.live ? incomplete.size : 0), size: file.size });
+  }
+
+  /**
+   * Same as S3Store.write, but crash-safe for the incomplete part. S3Store deletes `.part`
+   * before re-uploading its bytes together with the new ones, so a crash or S3 failure in
+   * between loses bytes the client was told are stored (its next HEAD goes backwards). Here the
+   * old `.part` is deleted only after its bytes are safely in a complete part, and every `.part`
+   * records where it starts, so one left behind by a crash is recognised and ignored.
+   */
+  override async write(src: Readable, id: string, offset: number): Promise<number> {
+    const metadata = await this.getMetadata(id);
+    const parts = await this.retrieveParts(id);
+    const completeBytes = sumSizes(parts);
+    const nextPartNumber = (parts.at(-1)?.PartNumber ?? 0) + 1;
+    const incomplete = await this.incompletePart(id, completeBytes);
+    if (incomplete && !incomplete.live) await this.deleteIncompletePart(id);
+    const previous = incomplete?.live ? await this.downloadIncompletePart(id) : undefined;
+
+    const progress: WriteInProgress = {
+      streamStart: completeBytes,
+      chunkSize: this.calcOptimalPartSize(metadata.file.size),
+      bytesSeen: 0,
+      wroteIncompletePart: false,
+    };
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        progress.bytesSeen += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    const body = previous
+      ? Readable.from((async function* () {
+          yield* previous.createReader({ cleanUpOnEnd: true });
+          yield* src;
+        })())
+      : src;
+    this.writes.set(id, progress);
+    let bytesUploaded: number;
+    try {
+      bytesUploaded = await this.uploadParts(metadata, body.pipe(counter), nextPartNumber, completeBytes);
+    } finally {
+      this.writes.delete(id);
+    }
+    // The old tail is now inside a complete part, or was overwritten by a new `.part`.
+    if (previous && !progress.wroteIncompletePart) await this.deleteIncompletePart(id);
+
+    const newOffset = offset + bytesUploaded - (previous?.size ?? 0);
+    if (metadata.file.size === newOffset) {
+      await this.finishMultipartUpload(metadata, await this.retrieveParts(id));
+      await this.completeMetadata(metadata.file);
+    }
+    return newOffset;
+  }
+
+  /** S3Store.uploadIncompletePart, recording where the part starts (see write()). */
+  protected override async uploadIncompletePart(id: string, readStream: Readable): Promise<string> {
+    const progress = this.writes.get(id);
+    // The incomplete part is always the last chunk of a write: everything before it went
+    // into whole chunks of `chunkSize` bytes.
+    const start = progress
+      ? progress.streamStart + Math.floor(progress.bytesSeen / progress.chunkSize) * progress.chunkSize
+      : undefined;
+    if (progress) progress.wroteIncompletePart = true;
+    const data = await this.client.putObject({
+      Bucket: this.bucket,
+      Key: this.partKey(id, true),
+      Body: readStream,
+      Metadata: start === undefined ? undefined : { [PART_START]: String(start) },
+    });
+    return data.ETag ?? '';
   }
 
   /**
