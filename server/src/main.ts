@@ -1,4 +1,5 @@
 import { serve } from '@hono/node-server';
+import { MemoryLocker } from '@tus/server';
 import { createApp } from './app.js';
 import { createAuth } from './auth/tokens.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -37,12 +38,13 @@ async function main() {
   const offsets = createOffsetTracker({ repository, intervalMs: config.uploads.offsetFlushIntervalMs, logger });
   const lifecycle = createUploadLifecycle({ db, repository, offsets, logger });
   // Several instances share one PostgreSQL: lock uploads there. PGlite is one process: in memory.
-  const locker = config.databaseUrl ? new PostgresLocker(config.databaseUrl, logger) : undefined;
-  await locker?.start();
+  const postgresLocker = config.databaseUrl ? new PostgresLocker(config.databaseUrl, logger) : undefined;
+  await postgresLocker?.start();
+  const locker = postgresLocker ?? new MemoryLocker();
   const tus = createTusServer({ config, storage, lifecycle, offsets, logger, locker });
   const inflight = createInflightRequests();
   const expiry = createExpiryJob({
-    repository, storage, offsets, logger,
+    repository, storage, locker, offsets, logger,
     intervalMs: config.uploads.expirySweepIntervalSeconds * 1000,
     expiryMs: config.uploads.expirySeconds * 1000,
   });
@@ -84,7 +86,7 @@ async function main() {
     if (aborted > 0) logger.warn('aborted uploads still running at the end of the grace period', { aborted });
     await expiry.stop();
     await offsets.stop();
-    await locker?.close();
+    await postgresLocker?.close();
     await db.close();
     logger.info('shut down');
     process.exit(0);

@@ -1,3 +1,4 @@
+import type { Locker } from '@tus/utils';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 import type { OffsetTracker } from './offset-tracker.js';
@@ -11,8 +12,10 @@ const BATCH = 100;
  * that fails is retried on the next sweep (purged_at stays NULL). Driven by the database rather
  * than by listing storage, so it only ever touches objects Haul created.
  */
-export function createExpiryJob({ repository, storage, offsets, logger, intervalMs, expiryMs }: {
+export function createExpiryJob({ repository, storage, locker, offsets, logger, intervalMs, expiryMs }: {
   repository: UploadRepository;
+  /** The tus locker: removal waits for (and asks to stop) a request still writing the upload. */
+  locker: Locker;
   storage: Storage;
   offsets: OffsetTracker;
   logger: Logger;
@@ -28,7 +31,13 @@ export function createExpiryJob({ repository, storage, offsets, logger, interval
     for (const upload of uploads) {
       offsets.forget(upload.id);
       try {
-        await storage.remove(upload.storageKey);
+        const lock = locker.newLock(upload.storageKey);
+        await lock.lock(AbortSignal.timeout(60_000), () => {});
+        try {
+          await storage.remove(upload.storageKey);
+        } finally {
+          await lock.unlock();
+        }
         await repository.markPurged(upload.id);
         purged++;
       } catch (err) {
