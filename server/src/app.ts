@@ -14,6 +14,7 @@ import type { Logger } from './logger.js';
 import type { Storage } from './storage/storage.js';
 import { TUS_PATH } from './tus/tus-server.js';
 import { createTusRoute } from './tus/tus-route.js';
+import type { FinalUploads } from './uploads/final-upload.js';
 import type { OffsetTracker } from './uploads/offset-tracker.js';
 import type { UploadLifecycle } from './uploads/upload-lifecycle.js';
 import type { UploadRepository } from './uploads/upload-repository.js';
@@ -29,6 +30,7 @@ export interface AppDeps {
   lifecycle: UploadLifecycle;
   offsets: OffsetTracker;
   inflight: InflightRequests;
+  finalUploads: FinalUploads;
   isShuttingDown: () => boolean;
 }
 

@@ -69,6 +69,8 @@ const envSchema = z
     UPLOAD_EXPIRY_SECONDS: int(24 * 3600, 1),
     EXPIRY_SWEEP_INTERVAL_SECONDS: int(300, 1),
     OFFSET_FLUSH_INTERVAL_MS: int(1000, 10),
+    MAX_CONCAT_PARTIALS: int(100, 1).pipe(z.number().max(10_000)),
+    KEEP_PARTIALS: bool(false),
     SHUTDOWN_GRACE_SECONDS: int(10, 0),
     CORS_ORIGINS: z.string().default('*'),
     TRUST_PROXY: bool(false),
@@ -146,6 +148,8 @@ export interface Config {
     expirySeconds: number;
     expirySweepIntervalSeconds: number;
     offsetFlushIntervalMs: number;
+    maxConcatPartials: number;
+    keepPartials: boolean;
   };
   shutdownGraceMs: number;
   corsOrigins: '*' | string[];
@@ -191,6 +195,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       expirySeconds: env.UPLOAD_EXPIRY_SECONDS,
       expirySweepIntervalSeconds: env.EXPIRY_SWEEP_INTERVAL_SECONDS,
       offsetFlushIntervalMs: env.OFFSET_FLUSH_INTERVAL_MS,
+      maxConcatPartials: env.MAX_CONCAT_PARTIALS,
+      keepPartials: env.KEEP_PARTIALS,
     },
     shutdownGraceMs: env.SHUTDOWN_GRACE_SECONDS * 1000,
     corsOrigins: origins.length === 0 || origins.includes('*') ? '*' : origins,

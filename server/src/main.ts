@@ -11,6 +11,7 @@ import { createStorage } from './storage/storage.js';
 import { PostgresLocker } from './tus/postgres-locker.js';
 import { createTusServer } from './tus/tus-server.js';
 import { createExpiryJob } from './uploads/expiry-job.js';
+import { createFinalUploads } from './uploads/final-upload.js';
 import { createOffsetTracker } from './uploads/offset-tracker.js';
 import { createUploadLifecycle } from './uploads/upload-lifecycle.js';
 import { createUploadRepository } from './uploads/upload-repository.js';
@@ -43,6 +44,7 @@ async function main() {
   const locker = postgresLocker ?? new MemoryLocker();
   const tus = createTusServer({ config, storage, lifecycle, offsets, logger, locker });
   const inflight = createInflightRequests();
+  const finalUploads = createFinalUploads({ config, db, storage, repository, lifecycle, logger });
   const expiry = createExpiryJob({
     repository, storage, locker, offsets, logger,
     intervalMs: config.uploads.expirySweepIntervalSeconds * 1000,
@@ -50,7 +52,7 @@ async function main() {
   });
   let shuttingDown = false;
   const app = createApp({
-    config, logger, db, storage, auth, tus, repository, lifecycle, offsets, inflight,
+    config, logger, db, storage, auth, tus, repository, lifecycle, offsets, inflight, finalUploads,
     isShuttingDown: () => shuttingDown,
   });
 

@@ -3,6 +3,7 @@ import { type MetadataValue, S3Store } from '@tus/s3-store';
 import { ERRORS, type KvStore, TUS_RESUMABLE, Upload } from '@tus/utils';
 import type { S3Config } from '../config.js';
 import { addContentMd5ToDeleteObjects, s3ClientConfig } from './s3-client.js';
+import { concatenateObjects, type PartialObject } from './s3-concat.js';
 
 /**
  * S3Store caches each upload's `.info` in process memory. With several Haul instances behind a
@@ -36,6 +37,8 @@ const sumSizes = (parts: Array<{ Size?: number }>) => parts.reduce((total, part)
 
 /** A type the object may be served as; anything odd becomes application/octet-stream. */
 const SAFE_CONTENT_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
+const contentTypeOf = (filetype: string | null | undefined) =>
+  filetype && SAFE_CONTENT_TYPE.test(filetype) ? filetype : 'application/octet-stream';
 
 /**
  * @tus/s3-store configured for S3-compatible stores, with the object's Content-Type taken from
@@ -53,6 +56,7 @@ export class HaulS3Store extends S3Store {
       cache: new NoCache(),
     });
     addContentMd5ToDeleteObjects(this.client);
+    this.extensions = [...this.extensions, 'concatenation'];
   }
 
   override async create(upload: Upload): Promise<Upload> {
@@ -62,7 +66,7 @@ export class HaulS3Store extends S3Store {
       Bucket: this.bucket,
       Key: upload.id,
       Metadata: { 'tus-version': TUS_RESUMABLE },
-      ContentType: filetype && SAFE_CONTENT_TYPE.test(filetype) ? filetype : 'application/octet-stream',
+      ContentType: contentTypeOf(filetype),
     });
     upload.storage = { type: 's3', path: res.Key ?? upload.id, bucket: this.bucket };
     await this.saveMetadata(upload, res.UploadId ?? '');
@@ -243,6 +247,17 @@ export class HaulS3Store extends S3Store {
       Bucket: this.bucket,
       Delete: { Objects: [{ Key: this.infoKey(key) }, { Key: this.partKey(key, true) }], Quiet: true },
     });
+  }
+
+  /**
+   * Assembles a final upload (tus Concatenation) from complete partial objects, inside S3 where
+   * possible, and records it as a finished upload (its `.info`), so HEAD and removal work as for
+   * any other upload.
+   */
+  async concatenate(final: Upload, partials: readonly PartialObject[]): Promise<void> {
+    const uploadId = await concatenateObjects(this.client, this.bucket, final.id, partials, contentTypeOf(final.metadata?.filetype));
+    final.storage = { type: 's3', path: final.id, bucket: this.bucket };
+    await this.saveMetadata(final, uploadId);
   }
 
   /** The bucket answers (readiness probe). */

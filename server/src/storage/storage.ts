@@ -1,10 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FileStore } from '@tus/file-store';
-import { type DataStore, ERRORS } from '@tus/utils';
+import { type DataStore, ERRORS, type Upload } from '@tus/utils';
 import type { Config } from '../config.js';
 import { HaulS3Store } from './haul-s3-store.js';
+import { concatenateFiles } from './disk-concat.js';
 import { createKeyLayout, type KeyLayout } from './key-layout.js';
+import type { PartialObject } from './s3-concat.js';
 
 /** The storage backend behind tus, plus what Haul itself needs from it. */
 export interface Storage {
@@ -13,6 +15,11 @@ export interface Storage {
   readonly layout: KeyLayout;
   /** Throws if the backend cannot be used right now (readiness probe). */
   check(): Promise<void>;
+  /**
+   * tus Concatenation: stores `final` (size and metadata set, offset = size) as the bytes of
+   * `partials` in order, without holding any of them in memory. Partials are left untouched.
+   */
+  concatenate(final: Upload, partials: readonly PartialObject[]): Promise<void>;
   /** Removes everything an upload stored; succeeds if it is already gone. */
   remove(key: string): Promise<void>;
   /**
@@ -38,6 +45,7 @@ export async function createStorage(config: Config): Promise<Storage> {
       store,
       layout: createKeyLayout(prefix),
       check: () => store.ping(),
+      concatenate: (final, partials) => store.concatenate(final, partials),
       sweepAbandoned: async (before, isLive) => {
         let removed = 0;
         for await (const { key, uploadId } of store.listMultipartUploadsBefore(prefix, before)) {
@@ -59,12 +67,18 @@ export async function createStorage(config: Config): Promise<Storage> {
   const directory = path.join(config.dataDir, 'files');
   await fs.mkdir(directory, { recursive: true });
   const store = new FileStore({ directory, expirationPeriodInMilliseconds: expiryMs });
+  store.extensions = [...store.extensions, 'concatenation'];
   return {
     kind: 'disk',
     store,
     layout: createKeyLayout(''),
     check: async () => {
       await fs.access(directory, fs.constants.W_OK);
+    },
+    concatenate: async (final, partials) => {
+      await concatenateFiles(directory, final.id, partials.map((p) => p.key));
+      final.storage = { type: 'file', path: path.join(directory, final.id) };
+      await store.configstore.set(final.id, final);
     },
     remove: async (key) => {
       try {

@@ -35,3 +35,21 @@ export function checkTusResumable(value: string | undefined): void {
     { headers: { 'Tus-Version': TUS_VERSIONS.join(',') } },
   );
 }
+
+/**
+ * The origin clients reach us at, as @tus/server builds it for Location: the Host header, or
+ * with TRUST_PROXY the Forwarded / X-Forwarded-* headers a reverse proxy sets.
+ */
+export function publicOrigin(req: Request, trustProxy: boolean): string {
+  const headers = req.headers;
+  let proto: string | undefined;
+  let host: string | undefined;
+  if (trustProxy) {
+    const forwarded = headers.get('forwarded');
+    host = (forwarded && /host="?([^";,]+)/.exec(forwarded)?.[1]) || headers.get('x-forwarded-host') || undefined;
+    proto = (forwarded && /proto=(https?)/.exec(forwarded)?.[1]) || headers.get('x-forwarded-proto') || undefined;
+  }
+  host ??= headers.get('host') ?? new URL(req.url).host;
+  proto = proto === 'https' ? 'https' : 'http';
+  return `${proto}://${host}`;
+}

@@ -17,18 +17,20 @@ export interface TusRequestContext {
   upload?: UploadRecord;
   /** Validated Upload-Metadata (POST). */
   metadata?: { fields: UploadMetadata; raw: RawMetadata };
+  /** POST with Upload-Concat: partial. */
+  concatRole?: 'partial';
 }
 
-// Keyed by Node's request: @tus/server wraps it in a new Request object of its own.
-const contexts = new WeakMap<IncomingMessage, TusRequestContext>();
+// Keyed by Node's request (@tus/server.handle wraps it in a Request object of its own), or by
+// the web Request given to @tus/server.handleWeb.
+const contexts = new WeakMap<object, TusRequestContext>();
 
-export function bindTusContext(incoming: IncomingMessage, context: TusRequestContext): void {
-  contexts.set(incoming, context);
+export function bindTusContext(request: IncomingMessage | Request, context: TusRequestContext): void {
+  contexts.set(request, context);
 }
 
 export function tusContextOf(req: TusRequest): TusRequestContext {
-  const incoming = req.runtime?.node?.req;
-  const context = incoming && contexts.get(incoming as IncomingMessage);
+  const context = contexts.get((req.runtime?.node?.req as IncomingMessage | undefined) ?? req);
   if (!context) throw new HaulError('INTERNAL', 'tus request reached a hook without Haul context');
   return context;
 }

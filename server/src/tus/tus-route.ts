@@ -12,8 +12,10 @@ import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
 import type { UploadRecord, UploadRepository } from '../uploads/upload-repository.js';
 import { isUploadId } from '../uploads/upload-id.js';
 import type { InflightRequests } from '../http/inflight.js';
-import { applyMethodOverride, checkTusResumable } from './protocol-guards.js';
-import { bindTusContext } from './request-context.js';
+import type { FinalUploads } from '../uploads/final-upload.js';
+import { applyMethodOverride, checkTusResumable, publicOrigin } from './protocol-guards.js';
+import { finalConcatHeader, parseUploadConcat, removeUploadConcatHeader } from './upload-concat.js';
+import { bindTusContext, type TusRequestContext } from './request-context.js';
 import { TUS_PATH } from './tus-server.js';
 
 export interface TusRouteDeps {
@@ -24,6 +26,7 @@ export interface TusRouteDeps {
   lifecycle: UploadLifecycle;
   offsets: OffsetTracker;
   inflight: InflightRequests;
+  finalUploads: FinalUploads;
 }
 
 /** `/files` → collection, `/files/<id>` → that upload; anything else → undefined. */
@@ -43,7 +46,7 @@ const header = (value: string | number | string[] | undefined) => (value === und
  * request/response, which also wires client disconnects to its abort handling.
  */
 export function createTusRoute(deps: TusRouteDeps) {
-  const { config, tus, verifier, repository, lifecycle, offsets, inflight } = deps;
+  const { config, tus, verifier, repository, lifecycle, offsets, inflight, finalUploads } = deps;
   const route = new Hono<AppEnv>();
 
   const findOwnUpload = async (id: string, userId: string): Promise<UploadRecord> => {
@@ -62,6 +65,7 @@ export function createTusRoute(deps: TusRouteDeps) {
     const method = incoming.method ?? 'GET';
 
     let upload: UploadRecord | undefined;
+    let context: TusRequestContext | undefined;
     // OPTIONS is capability discovery and CORS preflight: no auth, tus answers.
     if (method !== 'OPTIONS') {
       // GET is not part of tus, so it carries no Tus-Resumable; it is answered below.
@@ -70,12 +74,26 @@ export function createTusRoute(deps: TusRouteDeps) {
       const logger = c.get('logger').child({ userId: user.id });
       if (target.id === null) {
         if (method !== 'POST') throw new HaulError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${TUS_PATH}`, { headers: { Allow: 'POST, OPTIONS' } });
-        const raw = parseUploadMetadata(c.req.header('upload-metadata'));
-        const fields = validateUploadMetadata(raw);
+        const metadataHeader = c.req.header('upload-metadata');
+        const raw = parseUploadMetadata(metadataHeader);
+        const metadata = { fields: validateUploadMetadata(raw), raw };
+        const concat = parseUploadConcat(c.req.header('upload-concat'), { maxPartials: config.uploads.maxConcatPartials });
+        if (concat?.kind === 'final') {
+          // tus 1.0: "The Client MUST NOT include the Upload-Length header in the final upload creation."
+          if (c.req.header('upload-length') !== undefined || c.req.header('upload-defer-length') !== undefined) {
+            throw new HaulError('INVALID_CONCAT', 'A final upload takes no Upload-Length: it is the sum of its partials');
+          }
+          const final = await finalUploads.create({ user, partialIds: concat.partialIds, metadataHeader, metadata });
+          return c.body(null, 201, {
+            Location: new URL(`${TUS_PATH}/${final.id}`, publicOrigin(c.req.raw, config.trustProxy)).toString(),
+            'Tus-Resumable': '1.0.0',
+          });
+        }
         if ((await repository.countUnfinished(user.id)) >= config.uploads.maxConcurrentPerUser) {
           throw new HaulError('TOO_MANY_UPLOADS', undefined, { headers: { 'Retry-After': '30' } });
         }
-        bindTusContext(incoming, { user, logger, metadata: { fields, raw } });
+        if (concat?.kind === 'partial') removeUploadConcatHeader(incoming);
+        context = { user, logger, metadata, concatRole: concat?.kind };
       } else {
         if (method === 'POST') throw new HaulError('METHOD_NOT_ALLOWED', 'POST creates uploads on the collection URL', { headers: { Allow: 'HEAD, PATCH, DELETE, OPTIONS' } });
         upload = await findOwnUpload(target.id, user.id);
@@ -84,10 +102,31 @@ export function createTusRoute(deps: TusRouteDeps) {
             headers: { Allow: 'HEAD, PATCH, DELETE, OPTIONS' },
           });
         }
-        bindTusContext(incoming, { user, logger, upload });
+        // tus 1.0: "The Server MUST respond with the 403 Forbidden status to PATCH requests against a final upload URL"
+        if (upload.concatRole === 'final' && method === 'PATCH') throw new HaulError('FINAL_UPLOAD_READ_ONLY');
+        // A final upload is in storage only once assembled; until then it cannot be seen.
+        if (upload.status === 'assembling') throw new HaulError('UPLOAD_LOCKED', 'This final upload is still being assembled');
+        // tus 1.0: "The response to a HEAD request for a final upload SHOULD NOT contain the
+        // Upload-Offset header unless the concatenation has been successfully finished." It has;
+        // the Upload-Concat header says what the upload is, for partials and finals alike.
+        if (upload.concatRole === 'partial') outgoing.setHeader('Upload-Concat', 'partial');
+        if (upload.concatRole === 'final') outgoing.setHeader('Upload-Concat', finalConcatHeader(upload.partialIds ?? []));
+        context = { user, logger, upload };
       }
     }
 
+    if (method === 'HEAD') {
+      // Hono answers HEAD by re-wrapping the GET route's response, which breaks a response
+      // already written to Node (RESPONSE_ALREADY_SENT). HEAD has no body and nothing to abort,
+      // so tus answers it as a web Response instead.
+      const request = new Request(c.req.url, { method: 'HEAD', headers: c.req.raw.headers });
+      if (context) bindTusContext(request, context);
+      const response = await tus.handleWeb(request);
+      if (upload?.status === 'uploading') await afterTus(method, upload.id, response.status, (name) => response.headers.get(name) ?? undefined);
+      return response;
+    }
+
+    if (context) bindTusContext(incoming, context);
     await inflight.track(incoming, outgoing, tus.handle(incoming, outgoing));
 
     if (upload?.status === 'uploading') {

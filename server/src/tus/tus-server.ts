@@ -59,6 +59,7 @@ export function createTusServer({ config, storage, lifecycle, offsets, logger, l
         metadata: metadataForStorage(raw),
         size: upload.size,
         expiresAt: new Date(Date.now() + config.uploads.expirySeconds * 1000),
+        concatRole: context.concatRole,
       });
       return {};
     },

@@ -28,6 +28,12 @@ export function createUploadLifecycle({ db, repository, offsets, logger }: {
       if (changed) logger.info('upload received', { uploadId: id, size });
     },
 
+    /** A final upload's bytes are assembled: it is received like any finished upload. */
+    async finalAssembled(id: string, size: number, consumePartials: boolean): Promise<void> {
+      await db.transaction((tx) => repository.finishFinal(id, consumePartials, tx));
+      logger.info('upload received', { uploadId: id, size, concatenated: true });
+    },
+
     async terminated(id: string): Promise<void> {
       offsets.forget(id);
       await repository.markTerminated(id);

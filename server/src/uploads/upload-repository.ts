@@ -2,8 +2,11 @@ import type { Database, Queryable, Row } from '../db/database.js';
 import { toDate, toDateOrNull, toNumber, toNumberOrNull } from '../db/database.js';
 import type { StoredMetadataValue } from './metadata.js';
 
-export const UPLOAD_STATUSES = ['uploading', 'received', 'expired', 'terminated'] as const;
+export const UPLOAD_STATUSES = [
+  'uploading', 'part_received', 'assembling', 'received', 'concatenated', 'expired', 'terminated',
+] as const;
 export type UploadStatus = (typeof UPLOAD_STATUSES)[number];
+export type ConcatRole = 'partial' | 'final';
 
 export interface UploadRecord {
   id: string;
@@ -19,6 +22,9 @@ export interface UploadRecord {
   updatedAt: Date;
   finishedAt: Date | null;
   expiresAt: Date | null;
+  concatRole: ConcatRole | null;
+  /** A final upload's partials, in order. */
+  partialIds: string[] | null;
 }
 
 export interface NewUpload {
@@ -30,10 +36,11 @@ export interface NewUpload {
   metadata: Record<string, StoredMetadataValue>;
   size: number | undefined;
   expiresAt: Date;
+  concatRole?: ConcatRole;
 }
 
 const COLUMNS = `id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset, status,
-  created_at, updated_at, finished_at, expires_at`;
+  created_at, updated_at, finished_at, expires_at, concat_role, partial_ids`;
 
 function toRecord(row: Row): UploadRecord {
   return {
@@ -50,6 +57,8 @@ function toRecord(row: Row): UploadRecord {
     updatedAt: toDate(row.updated_at),
     finishedAt: toDateOrNull(row.finished_at),
     expiresAt: toDateOrNull(row.expires_at),
+    concatRole: (row.concat_role as ConcatRole | null) ?? null,
+    partialIds: (row.partial_ids as string[] | null) ?? null,
   };
 }
 
@@ -58,11 +67,12 @@ export function createUploadRepository(db: Database) {
   return {
     async insert(upload: NewUpload, tx: Queryable = db): Promise<void> {
       await tx.query(
-        `INSERT INTO uploads (id, owner_id, storage_key, filename, filetype, metadata, size, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)`,
+        `INSERT INTO uploads (id, owner_id, storage_key, filename, filetype, metadata, size, expires_at, concat_role)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9)`,
         [
           upload.id, upload.ownerId, upload.storageKey, upload.filename ?? null, upload.filetype ?? null,
           JSON.stringify(upload.metadata), upload.size ?? null, upload.expiresAt.toISOString(),
+          upload.concatRole ?? null,
         ],
       );
     },
@@ -102,15 +112,67 @@ export function createUploadRepository(db: Database) {
       );
     },
 
-    /** uploading → received. Returns false if the row was not in `uploading` (already finished). */
+    /**
+     * uploading → received (a partial: → part_received, and it still expires unless it is
+     * concatenated). Returns false if the row was not `uploading` (already finished).
+     */
     async markReceived(id: string, size: number, tx: Queryable = db): Promise<boolean> {
       const rows = await tx.query(
-        `UPDATE uploads SET status = 'received', size = $2, upload_offset = $2, finished_at = now(),
-           updated_at = now(), expires_at = NULL
+        `UPDATE uploads SET
+           status = CASE WHEN concat_role = 'partial' THEN 'part_received' ELSE 'received' END,
+           expires_at = CASE WHEN concat_role = 'partial' THEN expires_at ELSE NULL END,
+           size = $2, upload_offset = $2, finished_at = now(), updated_at = now()
          WHERE id = $1 AND status = 'uploading' RETURNING id`,
         [id, size],
       );
       return rows.length > 0;
+    },
+
+    /** The caller's finished partials among `ids`, locked against a concurrent final POST. */
+    async lockPartials(ownerId: string, ids: readonly string[], tx: Queryable): Promise<UploadRecord[]> {
+      const rows = await tx.query(
+        `SELECT ${COLUMNS} FROM uploads WHERE owner_id = $1 AND id = ANY($2::text[]) FOR UPDATE`,
+        [ownerId, ids],
+      );
+      return rows.map(toRecord);
+    },
+
+    /** A final upload whose bytes are about to be assembled; it expires if assembly never ends. */
+    async insertFinal(upload: NewUpload & { partialIds: readonly string[]; size: number }, tx: Queryable): Promise<void> {
+      await tx.query(
+        `INSERT INTO uploads (id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset,
+           status, expires_at, concat_role, partial_ids)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, 0, 'assembling', $8, 'final', $9::text[])`,
+        [
+          upload.id, upload.ownerId, upload.storageKey, upload.filename ?? null, upload.filetype ?? null,
+          JSON.stringify(upload.metadata), upload.size, upload.expiresAt.toISOString(), upload.partialIds,
+        ],
+      );
+    },
+
+    /** assembling → received; the partials (unless kept) → concatenated, storage to be removed. */
+    async finishFinal(id: string, consumePartials: boolean, tx: Queryable): Promise<void> {
+      await tx.query(
+        `UPDATE uploads SET status = 'received', upload_offset = size, finished_at = now(), updated_at = now(),
+           expires_at = NULL
+         WHERE id = $1 AND status = 'assembling'`,
+        [id],
+      );
+      if (consumePartials) {
+        await tx.query(
+          `UPDATE uploads SET status = 'concatenated', updated_at = now()
+           WHERE id = ANY((SELECT partial_ids FROM uploads WHERE id = $1)::text[]) AND status = 'part_received'`,
+          [id],
+        );
+      }
+    },
+
+    /** A final upload whose assembly failed: gone, so the client can retry with a new final POST. */
+    async abandonFinal(id: string): Promise<void> {
+      await db.query(
+        `UPDATE uploads SET status = 'expired', updated_at = now() WHERE id = $1 AND status = 'assembling'`,
+        [id],
+      );
     },
 
     async markTerminated(id: string): Promise<void> {
@@ -128,7 +190,7 @@ export function createUploadRepository(db: Database) {
       const rows = await db.query(
         `UPDATE uploads SET status = 'expired', updated_at = now()
          WHERE id IN (
-           SELECT id FROM uploads WHERE status = 'uploading' AND expires_at <= now()
+           SELECT id FROM uploads WHERE status IN ('uploading', 'part_received', 'assembling') AND expires_at <= now()
            ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
          RETURNING id, storage_key`,
         [limit],
@@ -136,10 +198,10 @@ export function createUploadRepository(db: Database) {
       return rows.map((r) => ({ id: r.id as string, storageKey: r.storage_key as string }));
     },
 
-    /** Expired uploads whose storage has not been removed yet (a previous removal failed). */
+    /** Expired or concatenated uploads whose storage has not been removed yet. */
     async listUnpurged(limit: number): Promise<Array<{ id: string; storageKey: string }>> {
       const rows = await db.query(
-        `SELECT id, storage_key FROM uploads WHERE status = 'expired' AND purged_at IS NULL
+        `SELECT id, storage_key FROM uploads WHERE status IN ('expired', 'concatenated') AND purged_at IS NULL
          ORDER BY updated_at LIMIT $1`,
         [limit],
       );
