@@ -10,6 +10,9 @@ import { createDevRoutes } from './http/dev-routes.js';
 import { createHealthRoutes } from './http/health-routes.js';
 import type { InflightRequests } from './http/inflight.js';
 import { requestLog } from './http/request-log.js';
+import { createUploadRoutes } from './http/upload-routes.js';
+import type { ProcessingRepository } from './processing/processing-repository.js';
+import type { StatusEvents } from './processing/status-events.js';
 import type { Logger } from './logger.js';
 import type { Storage } from './storage/storage.js';
 import { TUS_PATH } from './tus/tus-server.js';
@@ -31,6 +34,8 @@ export interface AppDeps {
   offsets: OffsetTracker;
   inflight: InflightRequests;
   finalUploads: FinalUploads;
+  processing: ProcessingRepository;
+  events: StatusEvents;
   isShuttingDown: () => boolean;
 }
 
@@ -49,6 +54,7 @@ export function createApp(deps: AppDeps) {
     .route('/', createHealthRoutes(deps))
     .route('/', createDevRoutes({ issuer: deps.auth.devIssuer }))
     .route('/', createTusRoute({ ...deps, verifier: deps.auth.verifier }))
+    .route('/', createUploadRoutes({ ...deps, verifier: deps.auth.verifier, uploads: deps.repository }))
     .get('/', (c) => c.json({ name: 'haul', tus: `${TUS_PATH}/`, health: '/healthz', ready: '/readyz' }));
 
   app.notFound((c) => c.json(new HaulError('NOT_FOUND').toJSON(), 404));

@@ -75,6 +75,23 @@ const envSchema = z
     CORS_ORIGINS: z.string().default('*'),
     TRUST_PROXY: bool(false),
 
+    SCAN_MODE: z.enum(['required', 'off']).optional(),
+    CLAMD_HOST: optionalString,
+    CLAMD_PORT: int(3310, 1).pipe(z.number().max(65535)),
+    CLAMD_SOCKET: optionalString,
+    CLAMD_TIMEOUT_MS: int(60_000, 1000),
+    SCAN_MAX_SIZE: byteSize('2000MiB'),
+    INFECTED_FILES: z.enum(['quarantine', 'delete']).default('quarantine'),
+    ALLOWED_TYPES: z.string().default('image,pdf,office,zip,video,audio,text'),
+    MAX_IMAGE_SIZE: byteSize('25MiB'),
+    MAX_FILE_SIZE_DEFAULT: byteSize('10GiB'),
+    MAX_IMAGE_PIXELS: int(100_000_000, 1),
+    THUMBNAIL_SIZES: z.string().default('160,480,1280'),
+    WORKER: z.enum(['embedded', 'off']).default('embedded'),
+    WORKER_CONCURRENCY: int(2, 1),
+    PROCESSING_MAX_ATTEMPTS: int(5, 1),
+    PROCESSING_LEASE_SECONDS: int(60, 5),
+
     S3_ENDPOINT: optionalString.pipe(z.url().optional()),
     S3_REGION: z.string().min(1).default('us-east-1'),
     S3_BUCKET: optionalString,
@@ -108,6 +125,18 @@ const envSchema = z
         }
       }
     }
+    if (env.SCAN_MODE === undefined && env.NODE_ENV === 'production' && !env.CLAMD_HOST && !env.CLAMD_SOCKET) {
+      ctx.addIssue({ code: 'custom', path: ['CLAMD_HOST'], message: 'production needs CLAMD_HOST or CLAMD_SOCKET (or an explicit SCAN_MODE=off)' });
+    }
+    if (env.SCAN_MODE === 'required' && !env.CLAMD_HOST && !env.CLAMD_SOCKET) {
+      ctx.addIssue({ code: 'custom', path: ['SCAN_MODE'], message: 'SCAN_MODE=required needs CLAMD_HOST or CLAMD_SOCKET' });
+    }
+    for (const size of env.THUMBNAIL_SIZES.split(',')) {
+      if (!/^\s*\d{2,4}\s*$/.test(size)) {
+        ctx.addIssue({ code: 'custom', path: ['THUMBNAIL_SIZES'], message: 'comma-separated pixel sizes, e.g. 160,480,1280' });
+        break;
+      }
+    }
     if (env.S3_PART_SIZE < 5 * 2 ** 20) {
       ctx.addIssue({ code: 'custom', path: ['S3_PART_SIZE'], message: 'S3 parts must be at least 5MiB' });
     }
@@ -125,6 +154,27 @@ export interface S3Config {
   prefix: string;
   partSize: number;
   useTags: boolean;
+}
+
+export interface ProcessingConfig {
+  /**
+   * `required`: every file is scanned by clamd, fail closed. `off`: explicitly unscanned.
+   * `auto` (development default when SCAN_MODE is unset): `required` if clamd is configured,
+   * else `off` — logged loudly and recorded on every upload.
+   */
+  scanMode: 'required' | 'off' | 'auto';
+  clamd: { host: string | undefined; port: number; socket: string | undefined; timeoutMs: number };
+  scanMaxSize: number;
+  infectedFiles: 'quarantine' | 'delete';
+  allowedTypes: string[];
+  maxImageSize: number;
+  maxFileSize: number;
+  maxImagePixels: number;
+  thumbnailSizes: number[];
+  worker: 'embedded' | 'off';
+  concurrency: number;
+  maxAttempts: number;
+  leaseMs: number;
 }
 
 export interface Config {
@@ -151,6 +201,7 @@ export interface Config {
     maxConcatPartials: number;
     keepPartials: boolean;
   };
+  processing: ProcessingConfig;
   shutdownGraceMs: number;
   corsOrigins: '*' | string[];
   trustProxy: boolean;
@@ -197,6 +248,21 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       offsetFlushIntervalMs: env.OFFSET_FLUSH_INTERVAL_MS,
       maxConcatPartials: env.MAX_CONCAT_PARTIALS,
       keepPartials: env.KEEP_PARTIALS,
+    },
+    processing: {
+      scanMode: env.SCAN_MODE ?? (env.NODE_ENV === 'production' ? 'required' : 'auto'),
+      clamd: { host: env.CLAMD_HOST, port: env.CLAMD_PORT, socket: env.CLAMD_SOCKET, timeoutMs: env.CLAMD_TIMEOUT_MS },
+      scanMaxSize: env.SCAN_MAX_SIZE,
+      infectedFiles: env.INFECTED_FILES,
+      allowedTypes: env.ALLOWED_TYPES.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean),
+      maxImageSize: env.MAX_IMAGE_SIZE,
+      maxFileSize: env.MAX_FILE_SIZE_DEFAULT,
+      maxImagePixels: env.MAX_IMAGE_PIXELS,
+      thumbnailSizes: env.THUMBNAIL_SIZES.split(',').map((s) => Number(s.trim())),
+      worker: env.WORKER,
+      concurrency: env.WORKER_CONCURRENCY,
+      maxAttempts: env.PROCESSING_MAX_ATTEMPTS,
+      leaseMs: env.PROCESSING_LEASE_SECONDS * 1000,
     },
     shutdownGraceMs: env.SHUTDOWN_GRACE_SECONDS * 1000,
     corsOrigins: origins.length === 0 || origins.includes('*') ? '*' : origins,

@@ -1,43 +1,26 @@
 import { serve } from '@hono/node-server';
 import { MemoryLocker } from '@tus/server';
 import { createApp } from './app.js';
+import { configOrExit, failedToStart, openCore } from './bootstrap.js';
 import { createAuth } from './auth/tokens.js';
-import { ConfigError, loadConfig } from './config.js';
-import { migrate } from './db/migrate.js';
-import { openDatabase } from './db/open-database.js';
 import { createInflightRequests } from './http/inflight.js';
-import { createLogger } from './logger.js';
-import { createStorage } from './storage/storage.js';
 import { PostgresLocker } from './tus/postgres-locker.js';
 import { createTusServer } from './tus/tus-server.js';
 import { createExpiryJob } from './uploads/expiry-job.js';
 import { createFinalUploads } from './uploads/final-upload.js';
 import { createOffsetTracker } from './uploads/offset-tracker.js';
 import { createUploadLifecycle } from './uploads/upload-lifecycle.js';
-import { createUploadRepository } from './uploads/upload-repository.js';
 
 /** The composition root: parse config, open everything, serve, and shut down cleanly. */
 async function main() {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\nSee .env.example for every variable.\n`);
-      process.exit(78); // EX_CONFIG
-    }
-    throw error;
-  }
-  const logger = createLogger({ level: config.logLevel });
-  const db = await openDatabase(config);
-  const { applied } = await migrate(db);
-  if (applied.length > 0) logger.info('migrations applied', { applied });
-
-  const storage = await createStorage(config);
+  const config = configOrExit();
+  const { logger, db, storage, events, repository, processing } = await openCore(config);
   const auth = await createAuth(config);
-  const repository = createUploadRepository(db);
   const offsets = createOffsetTracker({ repository, intervalMs: config.uploads.offsetFlushIntervalMs, logger });
-  const lifecycle = createUploadLifecycle({ db, repository, offsets, logger });
+  const lifecycle = createUploadLifecycle({
+    db, repository, offsets, jobs: processing.jobs, processing: processing.processing, events, logger,
+  });
+  const worker = config.processing.worker === 'embedded' ? await processing.createWorker() : undefined;
   // Several instances share one PostgreSQL: lock uploads there. PGlite is one process: in memory.
   const postgresLocker = config.databaseUrl ? new PostgresLocker(config.databaseUrl, logger) : undefined;
   await postgresLocker?.start();
@@ -53,6 +36,7 @@ async function main() {
   let shuttingDown = false;
   const app = createApp({
     config, logger, db, storage, auth, tus, repository, lifecycle, offsets, inflight, finalUploads,
+    processing: processing.processing, events,
     isShuttingDown: () => shuttingDown,
   });
 
@@ -74,6 +58,7 @@ async function main() {
     process.exit(1);
   });
   expiry.start();
+  worker?.start();
   if (config.auth.mode === 'dev') {
     logger.warn('AUTH_MODE=dev: anyone can obtain a token for any user from POST /api/dev/token');
   }
@@ -86,9 +71,10 @@ async function main() {
     if ('closeIdleConnections' in server) server.closeIdleConnections();
     const { aborted } = await inflight.drain(config.shutdownGraceMs);
     if (aborted > 0) logger.warn('aborted uploads still running at the end of the grace period', { aborted });
-    await expiry.stop();
+    await Promise.all([expiry.stop(), worker?.stop()]);
     await offsets.stop();
     await postgresLocker?.close();
+    await events.close();
     await db.close();
     logger.info('shut down');
     process.exit(0);
@@ -97,7 +83,4 @@ async function main() {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`haul failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+main().catch(failedToStart);

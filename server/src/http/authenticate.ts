@@ -8,9 +8,14 @@ import type { AppEnv } from './app-env.js';
 const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="haul"' };
 
 /** The caller from `Authorization: Bearer …`, or a 401 that tells them why. */
-export async function authenticate(c: Context<AppEnv>, verifier: TokenVerifier): Promise<User> {
+export async function authenticate(
+  c: Context<AppEnv>,
+  verifier: TokenVerifier,
+  { allowQueryToken = false }: { allowQueryToken?: boolean } = {},
+): Promise<User> {
   const header = c.req.header('authorization');
-  const token = bearerToken(header);
+  // Only where a browser API cannot send headers (EventSource): tokens in URLs end up in logs.
+  const token = bearerToken(header) ?? (allowQueryToken ? c.req.query('access_token') : undefined);
   if (!token) {
     throw new HaulError('AUTH_REQUIRED', undefined, { headers: CHALLENGE });
   }

@@ -33,7 +33,12 @@ export function requestLog({ logger }: { logger: Logger }): MiddlewareHandler<Ap
 
     await next();
     if (!alreadySent(c.res)) c.res.headers.set('X-Request-Id', requestId);
-    if (outgoing) outgoing.once('close', () => done(alreadySent(c.res) ? outgoing.statusCode : c.res.status, !outgoing.writableFinished));
-    else done(c.res.status);
+    if (outgoing) {
+      const finish = () => done(alreadySent(c.res) ? outgoing.statusCode : c.res.status, !outgoing.writableFinished);
+      // @tus/server writes its response on the Node response itself, usually completely before
+      // next() resolves: 'close' has then already fired and a listener added now never would.
+      if (outgoing.closed) finish();
+      else outgoing.once('close', finish);
+    } else done(c.res.status);
   };
 }

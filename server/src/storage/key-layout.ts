@@ -4,6 +4,8 @@
  *   <prefix><user-key>/<upload-id>         the file (S3: the multipart upload, then the object)
  *   <prefix><user-key>/<upload-id>.info    tus metadata (S3) / <upload-id>.json (disk)
  *   <prefix><user-key>/<upload-id>.part    S3 only: bytes of an unfinished part below 5 MiB
+ *   <prefix><user-key>/<upload-id>.thumb-<size>.webp   previews of images (processing)
+ *   <prefix>quarantine/<user-key>/<upload-id>          infected files (S3; disk: DATA_DIR/quarantine)
  *
  * `user-key` is an opaque hash of the user id (auth/user.ts), `prefix` is S3_PREFIX on S3 and
  * empty on disk. The tus-internal upload id is this key; clients only ever see `upload-id`.
@@ -12,6 +14,7 @@ export interface KeyLayout {
   readonly prefix: string;
   keyFor(userKey: string, uploadId: string): string;
   uploadIdOf(key: string): string;
+  thumbnailKey(key: string, size: number): string;
 }
 
 export function createKeyLayout(prefix: string): KeyLayout {
@@ -19,5 +22,6 @@ export function createKeyLayout(prefix: string): KeyLayout {
     prefix,
     keyFor: (userKey, uploadId) => `${prefix}${userKey}/${uploadId}`,
     uploadIdOf: (key) => key.slice(key.lastIndexOf('/') + 1),
+    thumbnailKey: (key, size) => `${key}.thumb-${size}.webp`,
   };
 }

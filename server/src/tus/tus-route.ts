@@ -54,6 +54,12 @@ export function createTusRoute(deps: TusRouteDeps) {
     if (!upload || upload.ownerId !== userId) throw new HaulError('UPLOAD_NOT_FOUND');
     // tus 1.0: the Server SHOULD answer 404 Not Found or 410 Gone for expired/removed uploads.
     if (upload.status === 'expired' || upload.status === 'terminated') throw new HaulError('UPLOAD_GONE');
+    // A partial consumed by a final upload is gone too: its storage is removed right after
+    // assembly (or by the purge retry), so tus would answer 404 — or, while a failed removal
+    // awaits its retry, still serve bytes that now belong to the final upload.
+    if (upload.status === 'concatenated') {
+      throw new HaulError('UPLOAD_GONE', 'This partial upload was concatenated into a final upload and removed');
+    }
     return upload;
   };
 

@@ -1,20 +1,21 @@
 import { MemoryLocker, Server, type ServerOptions } from '@tus/server';
-import { EVENTS, type Locker, type Upload } from '@tus/utils';
+import { ERRORS, EVENTS, type Locker, type Upload } from '@tus/utils';
 import { userStorageKey } from '../auth/user.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
-import { metadataForStorage } from '../uploads/metadata.js';
+import { metadataForStorage, uploadMetadataHeader } from '../uploads/metadata.js';
 import type { OffsetTracker } from '../uploads/offset-tracker.js';
 import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
 import { newUploadId } from '../uploads/upload-id.js';
+import { uploadApiPath, uploadEventsPath } from '../api/paths.js';
 import { toTusError } from './tus-errors.js';
 import { tusContextOf } from './request-context.js';
 
 export const TUS_PATH = '/files';
 
 /** Headers a browser tus client must be able to read, beyond @tus/server's own list. */
-export const EXTRA_EXPOSED_HEADERS = ['Upload-Expires', 'X-Request-Id', 'Retry-After'];
+export const EXTRA_EXPOSED_HEADERS = ['Upload-Expires', 'X-Request-Id', 'Retry-After', 'Haul-Upload', 'Haul-Upload-Events'];
 
 /**
  * @tus/server with Haul's hooks. Authorization already happened in the Hono route (tus-route.ts),
@@ -65,13 +66,48 @@ export function createTusServer({ config, storage, lifecycle, offsets, logger, l
     },
 
     async onUploadFinish(_req, upload) {
-      await lifecycle.finished(layout.uploadIdOf(upload.id), upload.size ?? upload.offset);
-      return {};
+      const id = layout.uploadIdOf(upload.id);
+      await lifecycle.finished(id, upload.size ?? upload.offset);
+      // Where the client learns what processing made of the file (the SDK follows these).
+      return { headers: { 'Haul-Upload': uploadApiPath(id), 'Haul-Upload-Events': uploadEventsPath(id) } };
     },
 
     onResponseError: (_req, error) => toTusError(error, logger),
   };
   const server = new Server(options);
+
+  // HEAD, adjusted in two ways from the database row the route loaded into the request context:
+  // - tus keeps metadata values as UTF-8 text, so it would return a binary value mangled (U+FFFD
+  //   for each invalid byte). tus 1.0: HEAD MUST return Upload-Metadata "as specified by the
+  //   Client during the creation". The row keeps every value losslessly: answer from it.
+  // - tus applies the expiry period to finished uploads as well and answers 410 for them; but
+  //   only unfinished uploads expire (the row of a received upload has no expires_at, its bytes
+  //   stay), and a client resuming a finished upload must learn it is complete, not start over.
+  const head = server.handlers.HEAD;
+  const sendHead = head.send.bind(head);
+  head.send = async (req, context, headers = new Headers()) => {
+    const { upload } = tusContextOf(req);
+    let res: Response;
+    try {
+      res = await sendHead(req, context, headers);
+    } catch (error) {
+      const expired = (error as { body?: unknown }).body === ERRORS.FILE_NO_LONGER_EXISTS.body;
+      if (!expired || upload?.status !== 'received' || upload.size === null) throw error;
+      res = new Response('', { status: 200, headers });
+      res.headers.set('Cache-Control', 'no-store');
+      res.headers.set('Upload-Offset', String(upload.size));
+      res.headers.set('Upload-Length', String(upload.size));
+      const metadata = uploadMetadataHeader(upload.metadata);
+      if (metadata) res.headers.set('Upload-Metadata', metadata);
+      return res;
+    }
+    const fromTus = res.headers.get('upload-metadata');
+    if (fromTus !== null && upload) {
+      const keys = fromTus.split(',').map((pair) => pair.trim().split(' ')[0]!);
+      res.headers.set('Upload-Metadata', uploadMetadataHeader(upload.metadata, keys));
+    }
+    return res;
+  };
   server.on(EVENTS.POST_RECEIVE, (_stream: unknown, upload: Upload) => {
     offsets.note(layout.uploadIdOf(upload.id), upload.offset);
   });

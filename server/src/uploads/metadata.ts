@@ -117,3 +117,21 @@ export function metadataForStorage(raw: RawMetadata): Record<string, StoredMetad
   }
   return out;
 }
+
+/**
+ * The inverse of metadataForStorage: an Upload-Metadata header carrying exactly the bytes the
+ * client sent. `keys` gives the order (missing keys are skipped); by default the stored order.
+ */
+export function uploadMetadataHeader(
+  stored: Record<string, StoredMetadataValue>,
+  keys: Iterable<string> = Object.keys(stored),
+): string {
+  const pairs: string[] = [];
+  for (const key of keys) {
+    if (!Object.hasOwn(stored, key)) continue;
+    const value = stored[key];
+    if (value === null || value === undefined) pairs.push(key);
+    else pairs.push(`${key} ${typeof value === 'string' ? Buffer.from(value, 'utf8').toString('base64') : value.base64}`);
+  }
+  return pairs.join(',');
+}

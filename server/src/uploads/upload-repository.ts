@@ -4,6 +4,7 @@ import type { StoredMetadataValue } from './metadata.js';
 
 export const UPLOAD_STATUSES = [
   'uploading', 'part_received', 'assembling', 'received', 'concatenated', 'expired', 'terminated',
+  'processing', 'ready', 'rejected', 'infected', 'failed',
 ] as const;
 export type UploadStatus = (typeof UPLOAD_STATUSES)[number];
 export type ConcatRole = 'partial' | 'final';
@@ -25,6 +26,11 @@ export interface UploadRecord {
   concatRole: ConcatRole | null;
   /** A final upload's partials, in order. */
   partialIds: string[] | null;
+  detectedType: string | null;
+  sha256: string | null;
+  statusReason: string | null;
+  scanned: boolean | null;
+  processedAt: Date | null;
 }
 
 export interface NewUpload {
@@ -40,7 +46,8 @@ export interface NewUpload {
 }
 
 const COLUMNS = `id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset, status,
-  created_at, updated_at, finished_at, expires_at, concat_role, partial_ids`;
+  created_at, updated_at, finished_at, expires_at, concat_role, partial_ids, detected_type, sha256, status_reason,
+  scanned, processed_at`;
 
 function toRecord(row: Row): UploadRecord {
   return {
@@ -59,16 +66,25 @@ function toRecord(row: Row): UploadRecord {
     expiresAt: toDateOrNull(row.expires_at),
     concatRole: (row.concat_role as ConcatRole | null) ?? null,
     partialIds: (row.partial_ids as string[] | null) ?? null,
+    detectedType: (row.detected_type as string | null) ?? null,
+    sha256: (row.sha256 as string | null) ?? null,
+    statusReason: (row.status_reason as string | null) ?? null,
+    scanned: (row.scanned as boolean | null) ?? null,
+    processedAt: toDateOrNull(row.processed_at),
   };
 }
 
-/** All SQL on `uploads`, one named function per operation. */
+/**
+ * All SQL on `uploads`, one named function per operation. JSON goes in as text (`$n::text::jsonb`):
+ * with a bare `$n::jsonb` postgres.js encodes the already-stringified value as a JSON string
+ * again, and the column would hold a string instead of an object.
+ */
 export function createUploadRepository(db: Database) {
   return {
     async insert(upload: NewUpload, tx: Queryable = db): Promise<void> {
       await tx.query(
         `INSERT INTO uploads (id, owner_id, storage_key, filename, filetype, metadata, size, expires_at, concat_role)
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9)`,
+         VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8, $9)`,
         [
           upload.id, upload.ownerId, upload.storageKey, upload.filename ?? null, upload.filetype ?? null,
           JSON.stringify(upload.metadata), upload.size ?? null, upload.expiresAt.toISOString(),
@@ -114,18 +130,18 @@ export function createUploadRepository(db: Database) {
 
     /**
      * uploading → received (a partial: → part_received, and it still expires unless it is
-     * concatenated). Returns false if the row was not `uploading` (already finished).
+     * concatenated). Returns the new status, or undefined if the row was not `uploading`.
      */
-    async markReceived(id: string, size: number, tx: Queryable = db): Promise<boolean> {
+    async markReceived(id: string, size: number, tx: Queryable = db): Promise<UploadStatus | undefined> {
       const rows = await tx.query(
         `UPDATE uploads SET
            status = CASE WHEN concat_role = 'partial' THEN 'part_received' ELSE 'received' END,
            expires_at = CASE WHEN concat_role = 'partial' THEN expires_at ELSE NULL END,
            size = $2, upload_offset = $2, finished_at = now(), updated_at = now()
-         WHERE id = $1 AND status = 'uploading' RETURNING id`,
+         WHERE id = $1 AND status = 'uploading' RETURNING status`,
         [id, size],
       );
-      return rows.length > 0;
+      return rows[0]?.status as UploadStatus | undefined;
     },
 
     /** The caller's finished partials among `ids`, locked against a concurrent final POST. */
@@ -142,7 +158,7 @@ export function createUploadRepository(db: Database) {
       await tx.query(
         `INSERT INTO uploads (id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset,
            status, expires_at, concat_role, partial_ids)
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, 0, 'assembling', $8, 'final', $9::text[])`,
+         VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, 0, 'assembling', $8, 'final', $9::text[])`,
         [
           upload.id, upload.ownerId, upload.storageKey, upload.filename ?? null, upload.filetype ?? null,
           JSON.stringify(upload.metadata), upload.size, upload.expiresAt.toISOString(), upload.partialIds,

@@ -1,0 +1,126 @@
+import path from 'node:path';
+import type { ProcessingConfig } from '../config.js';
+
+/**
+ * What Haul accepts, by category. A detected MIME type belongs to at most one category; the
+ * allowlist (ALLOWED_TYPES) names categories or exact MIME types.
+ */
+const CATEGORIES: Record<string, readonly string[]> = {
+  image: ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif', 'image/heic', 'image/heif', 'image/bmp', 'image/tiff'],
+  pdf: ['application/pdf'],
+  office: [
+    'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+    'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+    'application/vnd.oasis.opendocument.text',
+    'application/vnd.oasis.opendocument.spreadsheet',
+    'application/vnd.oasis.opendocument.presentation',
+    'application/x-cfb', // legacy .doc/.xls/.ppt (OLE compound file)
+    'application/rtf',
+  ],
+  zip: ['application/zip'],
+  video: ['video/mp4', 'video/webm', 'video/quicktime', 'video/x-matroska'],
+  audio: ['audio/mpeg', 'audio/mp4', 'audio/x-m4a', 'audio/aac', 'audio/ogg', 'audio/opus', 'audio/wav', 'audio/x-wav', 'audio/flac', 'audio/x-flac', 'audio/webm'],
+  text: ['text/plain', 'text/csv'],
+};
+
+/** Never accepted, whatever they are named or declared as: they run, or render as documents. */
+const EXECUTABLE = new Set([
+  'application/x-elf', 'application/x-msdownload', 'application/x-mach-binary', 'application/x-executable',
+  'application/vnd.microsoft.portable-executable', 'application/x-sh', 'text/x-shellscript', 'application/x-msi',
+  'text/html', 'image/svg+xml', 'application/xhtml+xml', 'application/javascript', 'text/javascript',
+  'application/java-archive', 'application/x-java-archive', 'application/wasm',
+]);
+
+/** File extensions that agree with a detected type (the first is the canonical one). */
+const EXTENSIONS: Record<string, readonly string[]> = {
+  'image/jpeg': ['jpg', 'jpeg', 'jpe', 'jfif'],
+  'image/png': ['png'],
+  'image/gif': ['gif'],
+  'image/webp': ['webp'],
+  'image/avif': ['avif'],
+  'image/heic': ['heic', 'heif'],
+  'image/heif': ['heif', 'heic'],
+  'image/bmp': ['bmp'],
+  'image/tiff': ['tif', 'tiff'],
+  'application/pdf': ['pdf'],
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': ['docx'],
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': ['xlsx'],
+  'application/vnd.openxmlformats-officedocument.presentationml.presentation': ['pptx'],
+  'application/vnd.oasis.opendocument.text': ['odt'],
+  'application/vnd.oasis.opendocument.spreadsheet': ['ods'],
+  'application/vnd.oasis.opendocument.presentation': ['odp'],
+  'application/x-cfb': ['doc', 'xls', 'ppt', 'msg'],
+  'application/rtf': ['rtf'],
+  'application/zip': ['zip'],
+  'video/mp4': ['mp4', 'm4v'],
+  'video/webm': ['webm'],
+  'video/quicktime': ['mov', 'qt'],
+  'video/x-matroska': ['mkv'],
+  'audio/mpeg': ['mp3'],
+  'audio/mp4': ['m4a', 'mp4'],
+  'audio/x-m4a': ['m4a'],
+  'audio/aac': ['aac'],
+  'audio/ogg': ['ogg', 'oga'],
+  'audio/opus': ['opus', 'ogg'],
+  'audio/wav': ['wav'],
+  'audio/x-wav': ['wav'],
+  'audio/flac': ['flac'],
+  'audio/x-flac': ['flac'],
+  'audio/webm': ['weba', 'webm'],
+  'text/plain': ['txt', 'text', 'md', 'log', 'csv', 'tsv', 'json'],
+  'text/csv': ['csv', 'tsv', 'txt'],
+};
+
+/** Declared types that are the same thing as the detected one under another name. */
+const ALIASES: Record<string, readonly string[]> = {
+  'image/jpeg': ['image/jpg', 'image/pjpeg'],
+  'audio/wav': ['audio/x-wav', 'audio/wave', 'audio/vnd.wave'],
+  'audio/x-wav': ['audio/wav', 'audio/wave', 'audio/vnd.wave'],
+  'audio/mp4': ['audio/x-m4a', 'audio/m4a'],
+  'audio/x-m4a': ['audio/mp4', 'audio/m4a'],
+  'audio/flac': ['audio/x-flac'],
+  'audio/x-flac': ['audio/flac'],
+  'application/zip': ['application/x-zip-compressed', 'application/x-zip'],
+  'text/csv': ['text/plain', 'application/vnd.ms-excel', 'text/comma-separated-values'],
+  'text/plain': ['text/markdown', 'application/json', 'text/x-log', 'text/tab-separated-values'],
+  'application/x-cfb': ['application/msword', 'application/vnd.ms-excel', 'application/vnd.ms-powerpoint', 'application/vnd.ms-outlook'],
+  'video/quicktime': ['video/mov'],
+  'image/heic': ['image/heif'],
+  'image/heif': ['image/heic'],
+};
+
+export const categoryOf = (mime: string): string | undefined =>
+  Object.keys(CATEGORIES).find((category) => CATEGORIES[category]!.includes(mime));
+
+export const isImage = (mime: string) => categoryOf(mime) === 'image';
+
+export type Verdict = { ok: true } | { ok: false; reason: string };
+
+/**
+ * Decides whether a finished upload with `detected` content may be kept. The declared
+ * `filetype` and the filename's extension must agree with the content; executables are
+ * refused however they are named; sizes are limited per category.
+ */
+export function judgeFile(
+  { detected, declared, filename, size }: { detected: string | undefined; declared: string | null; filename: string | null; size: number },
+  policy: Pick<ProcessingConfig, 'allowedTypes' | 'maxImageSize' | 'maxFileSize'>,
+): Verdict {
+  if (detected === undefined) return { ok: false, reason: 'the file type could not be recognised from its content' };
+  if (EXECUTABLE.has(detected)) return { ok: false, reason: `executable or active content (${detected}) is not accepted` };
+  const category = categoryOf(detected);
+  const allowed = policy.allowedTypes.includes(detected) || (category !== undefined && policy.allowedTypes.includes(category));
+  if (!allowed) return { ok: false, reason: `files of type ${detected} are not accepted` };
+
+  const declaredType = declared?.split(';')[0]!.trim().toLowerCase();
+  if (declaredType && declaredType !== 'application/octet-stream' && declaredType !== detected && !ALIASES[detected]?.includes(declaredType)) {
+    return { ok: false, reason: `declared as ${declaredType} but the content is ${detected}` };
+  }
+  const extension = filename ? path.extname(filename).slice(1).toLowerCase() : '';
+  if (extension && !(EXTENSIONS[detected] ?? []).includes(extension)) {
+    return { ok: false, reason: `named .${extension} but the content is ${detected}` };
+  }
+  const limit = category === 'image' ? policy.maxImageSize : policy.maxFileSize;
+  if (size > limit) return { ok: false, reason: `${category ?? detected} files may be at most ${limit} bytes; this one has ${size}` };
+  return { ok: true };
+}

@@ -1,0 +1,106 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { detectType, SNIFF_BYTES } from './detect-type.js';
+import { createThumbnails, type ThumbnailJob, type ThumbnailOutcome } from './thumbnails.js';
+import type { ScanVerdict, VirusScanner } from './virus-scanner.js';
+
+export interface Inspection {
+  size: number;
+  sha256: string;
+  detectedType: string | undefined;
+  /** undefined: not scanned (SCAN_MODE=off, or the file is empty). */
+  scan: ScanVerdict | undefined;
+  /** undefined: not an image we make previews of. */
+  thumbnails: ThumbnailOutcome | undefined;
+}
+
+export interface InspectOptions {
+  filename: string | null;
+  scanner: VirusScanner | undefined;
+  /** Called once the type is known: whether to decode this file for previews. */
+  wantsThumbnails(detectedType: string | undefined): boolean;
+  thumbnailSizes: readonly number[];
+  maxImagePixels: number;
+}
+
+/** Writes with backpressure; resolves early if `done` settles (the consumer stopped listening). */
+async function feed(target: Writable, chunk: Buffer, done?: Promise<unknown>): Promise<void> {
+  if (target.destroyed || target.writableEnded) return;
+  if (target.write(chunk)) return;
+  const waits: Array<Promise<unknown>> = [once(target, 'drain'), once(target, 'close')];
+  if (done) waits.push(done.catch(() => {}));
+  await Promise.race(waits);
+}
+
+/**
+ * One streaming pass over a stored file. Each chunk goes, as it arrives, to the SHA-256, to
+ * clamd (INSTREAM) and — once the first SNIFF_BYTES have told us it is an image — to the image
+ * decoder; each consumer applies backpressure, so memory stays bounded whatever the size.
+ * If clamd finds something before the end, reading stops there.
+ */
+export async function inspectFile(source: Readable, options: InspectOptions): Promise<Inspection> {
+  const hash = createHash('sha256');
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  let size = 0;
+  let detectedType: string | undefined;
+  let typeKnown = false;
+  let thumbnails: ThumbnailJob | undefined;
+  let scanSettled = false;
+  const scan = options.scanner ? await options.scanner.start() : undefined;
+  scan?.verdict.then(() => (scanSettled = true), () => (scanSettled = true));
+
+  const decideType = async (complete: boolean) => {
+    typeKnown = true;
+    const sample = Buffer.concat(head);
+    detectedType = await detectType(sample, { complete, filename: options.filename });
+    if (options.wantsThumbnails(detectedType)) {
+      thumbnails = createThumbnails({ sizes: options.thumbnailSizes, maxPixels: options.maxImagePixels });
+      await feed(thumbnails.input, sample, thumbnails.outcome);
+    }
+    head.length = 0;
+  };
+
+  try {
+    for await (const data of source) {
+      const chunk = data as Buffer;
+      size += chunk.length;
+      hash.update(chunk);
+      if (!typeKnown) {
+        head.push(chunk);
+        headBytes += chunk.length;
+        if (headBytes >= SNIFF_BYTES) await decideType(false);
+      } else if (thumbnails) {
+        await feed(thumbnails.input, chunk, thumbnails.outcome);
+      }
+      if (scan && !scanSettled) await feed(scan.input, chunk, scan.verdict);
+      if (scanSettled && (await scan!.verdict.then((v) => v.kind !== 'clean', () => true))) break;
+    }
+    if (!typeKnown) await decideType(true);
+  } catch (error) {
+    scan?.input.destroy();
+    thumbnails?.input.destroy();
+    throw error;
+  } finally {
+    source.destroy();
+  }
+
+  // Nothing to scan in an empty file, and clamscan never opens a connection for one.
+  let verdict: ScanVerdict | undefined;
+  if (scan) {
+    if (size === 0) scan.input.destroy();
+    else {
+      scan.input.end();
+      verdict = await scan.verdict;
+    }
+  }
+  thumbnails?.input.end();
+  return {
+    size,
+    sha256: hash.digest('hex'),
+    detectedType,
+    scan: verdict,
+    thumbnails: thumbnails ? await thumbnails.outcome : undefined,
+  };
+}

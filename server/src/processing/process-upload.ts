@@ -1,0 +1,100 @@
+import type { ProcessingConfig } from '../config.js';
+import type { Database } from '../db/database.js';
+import type { Logger } from '../logger.js';
+import type { Storage } from '../storage/storage.js';
+import type { UploadRecord, UploadRepository } from '../uploads/upload-repository.js';
+import { isImage, judgeFile } from './file-policy.js';
+import { inspectFile, type Inspection } from './inspect-file.js';
+import type { JobQueue } from './job-queue.js';
+import type { ProcessingOutcome, ProcessingRepository, StoredThumbnail } from './processing-repository.js';
+import type { StatusEvents } from './status-events.js';
+import type { VirusScanner } from './virus-scanner.js';
+
+export const NOT_SCANNED = 'not scanned for malware: SCAN_MODE=off';
+
+/** What the inspection means for the file. Pure: no I/O, easy to test. */
+export function decide(upload: UploadRecord, inspection: Inspection, policy: ProcessingConfig, scanned: boolean): Omit<ProcessingOutcome, 'thumbnails'> {
+  const base = { detectedType: inspection.detectedType ?? null, sha256: inspection.sha256, scanned };
+  const scan = inspection.scan;
+  if (scan?.kind === 'infected') return { ...base, sha256: null, status: 'infected', reason: scan.signature };
+  if (scan?.kind === 'too-large') {
+    return { ...base, status: 'rejected', reason: `too large for the virus scanner to check completely (${scan.signature})` };
+  }
+  const verdict = judgeFile(
+    { detected: inspection.detectedType, declared: upload.filetype, filename: upload.filename, size: inspection.size },
+    policy,
+  );
+  if (!verdict.ok) return { ...base, status: 'rejected', reason: verdict.reason };
+  const thumbs = inspection.thumbnails;
+  if (thumbs?.kind === 'invalid') return { ...base, status: 'rejected', reason: thumbs.reason };
+  const notes = [scanned ? undefined : NOT_SCANNED, thumbs?.kind === 'unsupported' ? thumbs.reason : undefined].filter(Boolean);
+  return { ...base, status: 'ready', reason: notes.length > 0 ? notes.join('; ') : null };
+}
+
+/**
+ * Processes one finished upload: a single streaming pass (inspect-file.ts), the decision, then
+ * previews stored and the outcome recorded — status, reason, type, hash, thumbnails, the job
+ * removed — in one transaction. Infected files leave normal storage. Anything transient
+ * (storage, clamd) throws, and the worker retries the job later.
+ */
+export function createUploadProcessor({ db, storage, uploads, processing, jobs, scanner, policy, events, logger }: {
+  db: Database;
+  storage: Storage;
+  uploads: Pick<UploadRepository, 'find'>;
+  processing: ProcessingRepository;
+  jobs: JobQueue;
+  scanner: VirusScanner | undefined;
+  policy: ProcessingConfig;
+  events: StatusEvents;
+  logger: Logger;
+}) {
+  return async function processUpload(uploadId: string): Promise<ProcessingOutcome | undefined> {
+    const upload = await uploads.find(uploadId);
+    if (!upload || !(await processing.markProcessing(uploadId, upload.status === 'processing' ? upload.statusReason : null))) {
+      await db.transaction((tx) => jobs.complete(uploadId, tx)); // nothing to do (deleted, or done already)
+      return undefined;
+    }
+    await events.publish(uploadId);
+    const size = upload.size ?? 0;
+    const scanned = scanner !== undefined;
+    let outcome: Omit<ProcessingOutcome, 'thumbnails'>;
+    let inspection: Inspection | undefined;
+    if (scanned && size > policy.scanMaxSize) {
+      // Never call a file clean that the scanner could not read to the end.
+      outcome = { status: 'rejected', reason: `larger than the virus scanner's limit (${policy.scanMaxSize} bytes)`, detectedType: null, sha256: null, scanned };
+    } else {
+      inspection = await inspectFile(await storage.read(upload.storageKey), {
+        filename: upload.filename,
+        scanner,
+        wantsThumbnails: (type) => type !== undefined && isImage(type) && size <= policy.maxImageSize,
+        thumbnailSizes: policy.thumbnailSizes,
+        maxImagePixels: policy.maxImagePixels,
+      });
+      outcome = decide(upload, inspection, policy, scanned);
+    }
+
+    const thumbnails: StoredThumbnail[] = [];
+    if (outcome.status === 'ready' && inspection?.thumbnails?.kind === 'done') {
+      await Promise.all(
+        inspection.thumbnails.thumbnails.map(async (t) => {
+          const key = storage.layout.thumbnailKey(upload.storageKey, t.size);
+          await storage.putDerived(key, t.webp, 'image/webp');
+          thumbnails.push({ size: t.size, width: t.width, height: t.height, storageKey: key, bytes: t.webp.length });
+        }),
+      );
+    }
+    if (outcome.status === 'infected') {
+      if (policy.infectedFiles === 'quarantine') await storage.quarantine(upload.storageKey);
+      else await storage.remove(upload.storageKey);
+    }
+    const result = { ...outcome, thumbnails };
+    await db.transaction(async (tx) => {
+      await processing.finish(uploadId, result, tx);
+      await jobs.complete(uploadId, tx);
+    });
+    logger.info('upload processed', { uploadId, status: result.status, reason: result.reason, type: result.detectedType });
+    return result;
+  };
+}
+
+export type UploadProcessor = ReturnType<typeof createUploadProcessor>;

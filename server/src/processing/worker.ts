@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type { Database } from '../db/database.js';
+import type { Logger } from '../logger.js';
+import type { JobQueue } from './job-queue.js';
+import type { ProcessingRepository } from './processing-repository.js';
+import type { StatusEvents } from './status-events.js';
+import type { UploadProcessor } from './process-upload.js';
+
+const IDLE_POLL_MS = 500;
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+/** Exponential back-off with jitter: 2 s, 4 s, 8 s … capped at 5 minutes. */
+export const backoffMs = (attempt: number) => Math.min(MAX_BACKOFF_MS, 1000 * 2 ** attempt) * (0.75 + Math.random() * 0.5);
+
+/**
+ * Runs processing jobs: claims one with a lease, keeps the lease alive while the file is
+ * processed, and on failure schedules another attempt with back-off — until the last attempt,
+ * after which the upload is `failed` with the reason. Runs inside the server by default
+ * (WORKER=embedded) or alone (`npm run worker`); any number of workers may share a database.
+ */
+export function createWorker({ db, jobs, processing, processUpload, events, concurrency, leaseMs, maxAttempts, logger }: {
+  db: Database;
+  jobs: JobQueue;
+  processing: ProcessingRepository;
+  processUpload: UploadProcessor;
+  events: StatusEvents;
+  concurrency: number;
+  leaseMs: number;
+  maxAttempts: number;
+  logger: Logger;
+}) {
+  const workerId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  let running = false;
+  const loops: Array<Promise<void>> = [];
+  let wake: (() => void) | undefined;
+
+  async function runJob(uploadId: string, attempt: number): Promise<void> {
+    const heartbeat = setInterval(() => {
+      jobs.extend(uploadId, workerId, leaseMs).catch((err: unknown) => logger.warn('lease renewal failed', { err, uploadId }));
+    }, leaseMs / 3);
+    try {
+      await processUpload(uploadId);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (attempt >= maxAttempts) {
+        logger.error('processing failed for good', { uploadId, attempt, err: error });
+        await db.transaction(async (tx) => {
+          await processing.finish(uploadId, { status: 'failed', reason, detectedType: null, sha256: null, scanned: null, thumbnails: [] }, tx);
+          await jobs.complete(uploadId, tx);
+        });
+      } else {
+        const delay = backoffMs(attempt);
+        logger.warn('processing failed; will retry', { uploadId, attempt, retryInMs: Math.round(delay), reason });
+        await processing.noteRetry(uploadId, `attempt ${attempt} of ${maxAttempts} failed: ${reason}; retrying`);
+        await jobs.retryLater(uploadId, reason, delay);
+      }
+    } finally {
+      clearInterval(heartbeat);
+      await events.publish(uploadId);
+    }
+  }
+
+  async function loop(): Promise<void> {
+    while (running) {
+      let job;
+      try {
+        job = await jobs.claim(workerId, leaseMs);
+      } catch (err) {
+        logger.warn('could not claim a processing job', { err });
+      }
+      if (!job) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, IDLE_POLL_MS);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        continue;
+      }
+      await runJob(job.uploadId, job.attempt).catch((err: unknown) => logger.error('processing job crashed', { err, uploadId: job.uploadId }));
+    }
+  }
+
+  return {
+    workerId,
+    start(): void {
+      if (running) return;
+      running = true;
+      for (let i = 0; i < concurrency; i++) loops.push(loop());
+      logger.info('processing worker started', { workerId, concurrency });
+    },
+    /** Finishes the files in progress, then stops. Unfinished ones are retried when the lease ends. */
+    async stop(): Promise<void> {
+      running = false;
+      wake?.();
+      await Promise.all(loops);
+    },
+  };
+}

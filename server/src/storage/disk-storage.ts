@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { FileStore } from '@tus/file-store';
+import { concatenateFiles } from './disk-concat.js';
+import { createKeyLayout } from './key-layout.js';
+import { isNotFound, type Storage } from './storage.js';
+
+/**
+ * Uploads under DATA_DIR/files (tus FileStore), derived files beside them, infected files moved
+ * to DATA_DIR/quarantine (outside anything that serves files).
+ */
+export async function createDiskStorage(dataDir: string, expiryMs: number): Promise<Storage> {
+  const directory = path.join(dataDir, 'files');
+  const quarantineDir = path.join(dataDir, 'quarantine');
+  await fsp.mkdir(directory, { recursive: true });
+  const store = new FileStore({ directory, expirationPeriodInMilliseconds: expiryMs });
+  store.extensions = [...store.extensions, 'concatenation'];
+  const layout = createKeyLayout('');
+  const fileOf = (key: string) => {
+    const file = path.resolve(directory, key);
+    if (!file.startsWith(`${path.resolve(directory)}${path.sep}`)) throw new Error('storage key outside the data directory');
+    return file;
+  };
+
+  return {
+    kind: 'disk',
+    store,
+    layout,
+    check: async () => {
+      await fsp.access(directory, fs.constants.W_OK);
+    },
+    read: async (key) => {
+      const handle = await fsp.open(fileOf(key), 'r');
+      return handle.createReadStream();
+    },
+    putDerived: async (key, body) => {
+      await fsp.mkdir(path.dirname(fileOf(key)), { recursive: true });
+      await fsp.writeFile(`${fileOf(key)}.tmp`, body);
+      await fsp.rename(`${fileOf(key)}.tmp`, fileOf(key));
+    },
+    quarantine: async (key) => {
+      const target = path.join(quarantineDir, key);
+      await fsp.mkdir(path.dirname(target), { recursive: true });
+      await fsp.rename(fileOf(key), target).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+    },
+    concatenate: async (final, partials) => {
+      await concatenateFiles(directory, final.id, partials.map((p) => p.key));
+      final.storage = { type: 'file', path: fileOf(final.id) };
+      await store.configstore.set(final.id, final);
+    },
+    remove: async (key) => {
+      try {
+        await store.remove(key);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+      // FileStore.remove stops at the first missing piece; make sure metadata and derived files go too.
+      const dir = path.dirname(fileOf(key));
+      const base = path.basename(key);
+      const siblings = await fsp.readdir(dir).catch(() => [] as string[]);
+      for (const name of siblings) {
+        if (name === `${base}.json` || name.startsWith(`${base}.thumb-`)) await fsp.rm(path.join(dir, name), { force: true });
+      }
+    },
+  };
+}

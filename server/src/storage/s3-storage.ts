@@ -1,0 +1,59 @@
+import type { Readable } from 'node:stream';
+import type { S3Config } from '../config.js';
+import { HaulS3Store } from './haul-s3-store.js';
+import { createKeyLayout } from './key-layout.js';
+import { concatenateObjects } from './s3-concat.js';
+import { isNotFound, type Storage } from './storage.js';
+
+/**
+ * Uploads as S3 objects under S3_PREFIX (see key-layout.ts); infected files moved under
+ * `<prefix>quarantine/`, which nothing serves.
+ */
+export function createS3Storage(config: S3Config, expiryMs: number): Storage {
+  const store = new HaulS3Store(config, expiryMs);
+  const { prefix } = config;
+  const s3 = store.s3;
+  const bucket = store.bucketName;
+  const quarantineKey = (key: string) => `${prefix}quarantine/${key.slice(prefix.length)}`;
+
+  const deleteDerived = async (key: string) => {
+    const listed = await s3.listObjectsV2({ Bucket: bucket, Prefix: `${key}.thumb-` });
+    const keys = (listed.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
+    if (keys.length > 0) await s3.deleteObjects({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } });
+  };
+
+  return {
+    kind: 's3',
+    store,
+    layout: createKeyLayout(prefix),
+    check: () => store.ping(),
+    read: async (key) => (await s3.getObject({ Bucket: bucket, Key: key })).Body as Readable,
+    putDerived: async (key, body, contentType) => {
+      await s3.putObject({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, CacheControl: 'private, max-age=31536000, immutable' });
+    },
+    quarantine: async (key) => {
+      const head = await s3.headObject({ Bucket: bucket, Key: key });
+      // A (multipart) copy of any size inside S3, then the original goes.
+      await concatenateObjects(s3, bucket, quarantineKey(key), [{ key, size: head.ContentLength ?? 0 }], head.ContentType ?? 'application/octet-stream');
+      await s3.deleteObject({ Bucket: bucket, Key: key });
+    },
+    concatenate: (final, partials) => store.concatenate(final, partials),
+    sweepAbandoned: async (before, isLive) => {
+      let removed = 0;
+      for await (const { key, uploadId } of store.listMultipartUploadsBefore(prefix, before)) {
+        if (await isLive(key)) continue;
+        await store.removeAbandoned(key, uploadId);
+        removed++;
+      }
+      return removed;
+    },
+    remove: async (key) => {
+      try {
+        await store.remove(key);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+      await deleteDerived(key);
+    },
+  };
+}
