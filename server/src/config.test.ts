@@ -35,7 +35,16 @@ describe('loadConfig', () => {
 
   it('refuses dev auth in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/AUTH_MODE=dev/);
-    expect(() => loadConfig({ NODE_ENV: 'production', AUTH_MODE: 'jwt', JWT_SECRET: 'x'.repeat(32) })).not.toThrow();
+    expect(() => loadConfig({ NODE_ENV: 'production', AUTH_MODE: 'jwt', JWT_SECRET: 'x'.repeat(32), CLAMD_HOST: 'clamav' })).not.toThrow();
+  });
+
+  it('scans in production unless told not to, and needs clamd to do it', () => {
+    const production = { NODE_ENV: 'production', AUTH_MODE: 'jwt', JWT_SECRET: 'x'.repeat(32) };
+    expect(() => loadConfig(production)).toThrow(/CLAMD_HOST/);
+    expect(loadConfig({ ...production, CLAMD_HOST: 'clamav' }).processing.scanMode).toBe('required');
+    expect(loadConfig({ ...production, SCAN_MODE: 'off' }).processing.scanMode).toBe('off');
+    expect(loadConfig({}).processing.scanMode).toBe('auto');
+    expect(() => loadConfig({ SCAN_MODE: 'required' })).toThrow(/SCAN_MODE/);
   });
 
   it('requires a key source in jwt mode', () => {
