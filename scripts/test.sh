@@ -33,5 +33,14 @@ if [[ "${HAUL_TEST_SKIP_S3:-}" != 1 && -x scripts/local-s3.sh ]]; then
   eval "$(bash scripts/local-s3.sh env | sed 's/^export /export TEST_/')"
 fi
 
+if [[ "${HAUL_TEST_SKIP_CLAMD:-}" != 1 && -x scripts/local-clamd.sh ]]; then
+  if ! bash scripts/local-clamd.sh status >/dev/null 2>&1; then
+    log "starting local clamd (test signature)"
+    bash scripts/local-clamd.sh start
+    started+=(local-clamd.sh)
+  fi
+  export TEST_CLAMD_HOST=127.0.0.1 TEST_CLAMD_PORT="${CLAMD_PORT:-3310}"
+fi
+
 log "vitest"
 npx vitest run "$@"

@@ -48,6 +48,10 @@ export async function startHaul(options: StartOptions = {}): Promise<HaulServer>
     DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
     EXPIRY_SWEEP_INTERVAL_SECONDS: '3600',
+    // Upload tests look at uploads as they arrive (`received`); processing tests turn the
+    // worker on (WORKER=embedded) and choose SCAN_MODE themselves.
+    WORKER: 'off',
+    SCAN_MODE: 'off',
   };
   for (const [key, value] of Object.entries(options.env ?? {})) if (value !== undefined) env[key] = value;
   const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
