@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+# Haul server image. Build: docker build -t haul .   (or: docker compose up --build)
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---------------------------------------------------------------------------------------------- build
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# Manifests first, so the dependency layer is reused until package*.json change. npm ci needs the
+# manifest of every workspace listed in the root package.json.
+COPY package.json package-lock.json ./
+COPY server/package.json server/
+COPY client-sdk/package.json client-sdk/
+COPY demo-app/package.json demo-app/
+RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
+COPY . .
+# Root build = tsc -b. The demo app has its own build once it exists (--if-present: no-op until then).
+# demo-app/dist is created either way so the runtime stage can always copy it.
+RUN npm run build \
+ && npm run build -w demo-app --if-present \
+ && mkdir -p demo-app/dist
+
+# -------------------------------------------------------------------------------------------- runtime
+FROM ${NODE_IMAGE} AS runtime
+# NODE_ENV=production: note the server refuses AUTH_MODE=dev under it (compose.yaml overrides both).
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3000
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY server/package.json server/
+COPY client-sdk/package.json client-sdk/
+COPY demo-app/package.json demo-app/
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
+# The server finds migrations/ at ../../../migrations from server/dist/db/ (= /app/migrations).
+COPY --from=build /app/migrations ./migrations
+COPY --from=build /app/server/dist ./server/dist
+COPY --from=build /app/demo-app/dist ./demo-app/dist
+# DATA_DIR defaults to ./data (disk storage, PGlite): the only place the server writes.
+RUN mkdir -p /app/data && chown node:node /app/data
+USER node
+EXPOSE 3000
+# SIGTERM goes straight to node (exec form), which shuts down gracefully (SHUTDOWN_GRACE_SECONDS).
+CMD ["node", "server/dist/main.js"]
