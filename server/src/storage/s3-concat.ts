@@ -67,13 +67,25 @@ export async function concatenateObjects(
       completed.push({ PartNumber: 1, ETag: empty.ETag });
     }
     let next = 0;
+    let failed = false;
     const worker = async () => {
-      while (next < plan.length) {
+      while (!failed && next < plan.length) {
         const index = next++;
-        completed.push(await uploadPlannedPart(s3, bucket, key, UploadId, partials, plan[index]!, index + 1));
+        try {
+          completed.push(await uploadPlannedPart(s3, bucket, key, UploadId, partials, plan[index]!, index + 1));
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(COPY_CONCURRENCY, plan.length) }, worker));
+    // After one part fails, no new part is started, and the abort below waits for the parts
+    // still in flight: a part that lands after AbortMultipartUpload is stored all the same
+    // (S3: "you might need to abort multiple times"; Swift keeps it as a segment) but belongs to
+    // no upload any listing shows, so not even the orphan sweep could ever remove it.
+    const results = await Promise.allSettled(Array.from({ length: Math.min(COPY_CONCURRENCY, plan.length) }, worker));
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
     completed.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
     await s3.completeMultipartUpload({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: completed } });
     return UploadId;

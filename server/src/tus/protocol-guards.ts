@@ -53,3 +53,36 @@ export function publicOrigin(req: Request, trustProxy: boolean): string {
   proto = proto === 'https' ? 'https' : 'http';
   return `${proto}://${host}`;
 }
+
+const NON_NEGATIVE_INTEGER = /^(?:0|[1-9][0-9]*)$/;
+const OFFSET_OCTET_STREAM = 'application/offset+octet-stream';
+
+/**
+ * The request headers @tus/server checks itself, checked first: it answers them with a
+ * plain-text 400 ("Invalid upload-length") that bypasses onResponseError, and every Haul error
+ * is JSON { code, message }. Same rules as tus (tus 1.0: Upload-Offset and Upload-Length "MUST
+ * be a non-negative integer", Upload-Defer-Length "MUST be 1", PATCH requests "MUST use
+ * Content-Type: application/offset+octet-stream").
+ */
+export function checkTusHeaders(method: string, header: (name: string) => string | undefined): void {
+  const integer = (value: string) => NON_NEGATIVE_INTEGER.test(value) && Number.isSafeInteger(Number(value));
+  const length = header('upload-length');
+  if (length !== undefined && !integer(length)) {
+    throw new HaulError('INVALID_UPLOAD_LENGTH', 'Upload-Length must be a non-negative integer');
+  }
+  const defer = header('upload-defer-length');
+  if (defer !== undefined && defer !== '1') throw new HaulError('INVALID_UPLOAD_LENGTH', 'Upload-Defer-Length must be 1');
+  const offset = header('upload-offset');
+  if (offset !== undefined && !integer(offset)) throw new HaulError('INVALID_HEADER', 'Upload-Offset must be a non-negative integer');
+  const concat = header('upload-concat');
+  if (concat !== undefined && concat !== 'partial' && !concat.startsWith('final;')) {
+    throw new HaulError('INVALID_HEADER', 'Upload-Concat must be "partial" or "final;<urls>"');
+  }
+  const version = header('tus-version');
+  if (version !== undefined && !TUS_VERSIONS.includes(version)) throw new HaulError('INVALID_HEADER', `Tus-Version ${version.slice(0, 20)} is not supported`);
+  const proto = header('x-forwarded-proto');
+  if (proto !== undefined && proto !== 'http' && proto !== 'https') {
+    throw new HaulError('INVALID_HEADER', 'X-Forwarded-Proto must be http or https');
+  }
+  if (method === 'PATCH' && header('content-type') !== OFFSET_OCTET_STREAM) throw new HaulError('INVALID_CONTENT_TYPE');
+}

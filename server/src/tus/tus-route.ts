@@ -13,8 +13,9 @@ import type { UploadRecord, UploadRepository } from '../uploads/upload-repositor
 import { isUploadId } from '../uploads/upload-id.js';
 import type { InflightRequests } from '../http/inflight.js';
 import type { FinalUploads } from '../uploads/final-upload.js';
-import { applyMethodOverride, checkTusResumable, publicOrigin } from './protocol-guards.js';
+import { applyMethodOverride, checkTusHeaders, checkTusResumable, publicOrigin } from './protocol-guards.js';
 import { finalConcatHeader, parseUploadConcat, removeUploadConcatHeader } from './upload-concat.js';
+import { createRecentUploads } from './recent-uploads.js';
 import { bindTusContext, type TusRequestContext } from './request-context.js';
 import { TUS_PATH } from './tus-server.js';
 
@@ -49,8 +50,12 @@ export function createTusRoute(deps: TusRouteDeps) {
   const { config, tus, verifier, repository, lifecycle, offsets, inflight, finalUploads } = deps;
   const route = new Hono<AppEnv>();
 
-  const findOwnUpload = async (id: string, userId: string): Promise<UploadRecord> => {
+  const recent = createRecentUploads();
+  const findOwnUpload = async (id: string, userId: string, method: string): Promise<UploadRecord> => {
+    const cached = method === 'PATCH' ? recent.get(id) : undefined;
+    if (cached?.ownerId === userId) return cached;
     const upload = isUploadId(id) ? await repository.find(id) : undefined;
+    if (upload) recent.remember(upload);
     if (!upload || upload.ownerId !== userId) throw new HaulError('UPLOAD_NOT_FOUND');
     // tus 1.0: the Server SHOULD answer 404 Not Found or 410 Gone for expired/removed uploads.
     if (upload.status === 'expired' || upload.status === 'terminated') throw new HaulError('UPLOAD_GONE');
@@ -77,6 +82,7 @@ export function createTusRoute(deps: TusRouteDeps) {
       // GET is not part of tus, so it carries no Tus-Resumable; it is answered below.
       if (method !== 'GET') checkTusResumable(c.req.header('tus-resumable'));
       const user = await authenticate(c, verifier);
+      checkTusHeaders(method, (name) => c.req.header(name));
       const logger = c.get('logger').child({ userId: user.id });
       if (target.id === null) {
         if (method !== 'POST') throw new HaulError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${TUS_PATH}`, { headers: { Allow: 'POST, OPTIONS' } });
@@ -102,7 +108,8 @@ export function createTusRoute(deps: TusRouteDeps) {
         context = { user, logger, metadata, concatRole: concat?.kind };
       } else {
         if (method === 'POST') throw new HaulError('METHOD_NOT_ALLOWED', 'POST creates uploads on the collection URL', { headers: { Allow: 'HEAD, PATCH, DELETE, OPTIONS' } });
-        upload = await findOwnUpload(target.id, user.id);
+        upload = await findOwnUpload(target.id, user.id, method);
+        if (method === 'DELETE') recent.forget(upload.id);
         if (method === 'GET') {
           throw new HaulError('METHOD_NOT_ALLOWED', 'Upload URLs do not serve content; download finished files through the files API', {
             headers: { Allow: 'HEAD, PATCH, DELETE, OPTIONS' },
@@ -135,6 +142,8 @@ export function createTusRoute(deps: TusRouteDeps) {
     if (context) bindTusContext(incoming, context);
     await inflight.track(incoming, outgoing, tus.handle(incoming, outgoing));
 
+    // onUploadFinish marks the response of the PATCH that completed the upload.
+    if (outgoing.hasHeader('haul-upload') && upload) recent.forget(upload.id);
     if (upload?.status === 'uploading') {
       await afterTus(method, upload.id, outgoing.statusCode, (name) => header(outgoing.getHeader(name)));
     }

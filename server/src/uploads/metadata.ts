@@ -32,7 +32,8 @@ export function parseUploadMetadata(header: string | null | undefined): RawMetad
   const items = header.split(',');
   if (items.length > MAX_PAIRS) throw new HaulError('INVALID_METADATA', `at most ${MAX_PAIRS} metadata keys are allowed`);
   for (const item of items) {
-    const [key, value, ...rest] = item.trim().split(' ');
+    // No whitespace around pairs: @tus/server would refuse such a header later, and in plain text.
+    const [key, value, ...rest] = item.split(' ');
     if (!key || !KEY.test(key) || rest.length > 0) {
       throw new HaulError('INVALID_METADATA', `malformed metadata pair "${item.trim().slice(0, 80)}"`);
     }
