@@ -10,6 +10,11 @@ import { createDevRoutes } from './http/dev-routes.js';
 import { createHealthRoutes } from './http/health-routes.js';
 import type { InflightRequests } from './http/inflight.js';
 import { requestLog } from './http/request-log.js';
+import { createAccess, type ScopeReadPolicy } from './http/access.js';
+import { createAudit } from './http/audit.js';
+import { createFilesRoutes } from './http/files-routes.js';
+import type { LinkSigner } from './auth/link-signer.js';
+import type { Locker } from '@tus/utils';
 import { createUploadRoutes } from './http/upload-routes.js';
 import type { ProcessingRepository } from './processing/processing-repository.js';
 import type { StatusEvents } from './processing/status-events.js';
@@ -36,12 +41,18 @@ export interface AppDeps {
   finalUploads: FinalUploads;
   processing: ProcessingRepository;
   events: StatusEvents;
+  links: LinkSigner;
+  locker: Locker;
+  /** Who else may read uploads of an application scope; default: nobody (see http/access.ts). */
+  scopeReadPolicy?: ScopeReadPolicy;
   isShuttingDown: () => boolean;
 }
 
 /** The HTTP surface: one Hono app, errors answered in one place. */
 export function createApp(deps: AppDeps) {
   const { config, logger } = deps;
+  const access = createAccess({ uploads: deps.repository, scopeReadPolicy: deps.scopeReadPolicy });
+  const audit = createAudit({ db: deps.db, trustProxy: config.trustProxy });
   const app = new Hono<AppEnv>()
     .use(requestLog({ logger }))
     .use(cors({ origins: config.corsOrigins }))
@@ -54,7 +65,8 @@ export function createApp(deps: AppDeps) {
     .route('/', createHealthRoutes(deps))
     .route('/', createDevRoutes({ issuer: deps.auth.devIssuer }))
     .route('/', createTusRoute({ ...deps, verifier: deps.auth.verifier }))
-    .route('/', createUploadRoutes({ ...deps, verifier: deps.auth.verifier, uploads: deps.repository }))
+    .route('/', createUploadRoutes({ ...deps, verifier: deps.auth.verifier, uploads: deps.repository, access }))
+    .route('/', createFilesRoutes({ ...deps, verifier: deps.auth.verifier, uploads: deps.repository, access, audit }))
     .get('/', (c) => c.json({ name: 'haul', tus: `${TUS_PATH}/`, health: '/healthz', ready: '/readyz' }));
 
   app.notFound((c) => c.json(new HaulError('NOT_FOUND').toJSON(), 404));

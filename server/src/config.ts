@@ -75,6 +75,10 @@ const envSchema = z
     CORS_ORIGINS: z.string().default('*'),
     TRUST_PROXY: bool(false),
 
+    LINK_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+    LINK_TTL_SECONDS: int(24 * 3600, 60),
+    DOWNLOADS_PER_MINUTE: int(120, 1),
+    LINKS_PER_MINUTE: int(30, 1),
     SCAN_MODE: z.enum(['required', 'off']).optional(),
     CLAMD_HOST: optionalString,
     CLAMD_PORT: int(3310, 1).pipe(z.number().max(65535)),
@@ -202,6 +206,7 @@ export interface Config {
     keepPartials: boolean;
   };
   processing: ProcessingConfig;
+  files: { linkSecret: string | undefined; linkTtlSeconds: number; downloadsPerMinute: number; linksPerMinute: number };
   shutdownGraceMs: number;
   corsOrigins: '*' | string[];
   trustProxy: boolean;
@@ -263,6 +268,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       concurrency: env.WORKER_CONCURRENCY,
       maxAttempts: env.PROCESSING_MAX_ATTEMPTS,
       leaseMs: env.PROCESSING_LEASE_SECONDS * 1000,
+    },
+    files: {
+      linkSecret: env.LINK_SECRET,
+      linkTtlSeconds: env.LINK_TTL_SECONDS,
+      downloadsPerMinute: env.DOWNLOADS_PER_MINUTE,
+      linksPerMinute: env.LINKS_PER_MINUTE,
     },
     shutdownGraceMs: env.SHUTDOWN_GRACE_SECONDS * 1000,
     corsOrigins: origins.length === 0 || origins.includes('*') ? '*' : origins,

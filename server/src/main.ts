@@ -2,6 +2,7 @@ import { serve } from '@hono/node-server';
 import { MemoryLocker } from '@tus/server';
 import { createApp } from './app.js';
 import { configOrExit, failedToStart, openCore } from './bootstrap.js';
+import { createLinkSigner } from './auth/link-signer.js';
 import { createAuth } from './auth/tokens.js';
 import { createInflightRequests } from './http/inflight.js';
 import { PostgresLocker } from './tus/postgres-locker.js';
@@ -36,7 +37,7 @@ async function main() {
   let shuttingDown = false;
   const app = createApp({
     config, logger, db, storage, auth, tus, repository, lifecycle, offsets, inflight, finalUploads,
-    processing: processing.processing, events,
+    processing: processing.processing, events, locker, links: await createLinkSigner(config),
     isShuttingDown: () => shuttingDown,
   });
 

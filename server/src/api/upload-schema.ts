@@ -32,7 +32,11 @@ export const uploadSchema = z.object({
   sha256: z.string().nullable(),
   /** false: accepted without a malware scan (SCAN_MODE=off). */
   scanned: z.boolean().nullable(),
+  /** The application scope from the `scope` metadata, if any. */
+  scope: z.string().nullable(),
   thumbnails: z.array(thumbnailSchema),
+  /** GET to download; only once `ready`. */
+  contentUrl: z.string().nullable(),
   createdAt: z.string(),
   finishedAt: z.string().nullable(),
   processedAt: z.string().nullable(),
@@ -44,3 +48,40 @@ export type UploadJson = z.infer<typeof uploadSchema>;
 export type ThumbnailJson = z.infer<typeof thumbnailSchema>;
 
 export const isTerminalStatus = (status: UploadStatus) => (TERMINAL_UPLOAD_STATUSES as readonly string[]).includes(status);
+
+export const uploadListQuerySchema = z.object({
+  status: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value === '') return undefined;
+      const statuses = value.split(',').map((s) => s.trim());
+      for (const status of statuses) {
+        if (!uploadStatusSchema.safeParse(status).success) {
+          ctx.addIssue({ code: 'custom', message: `unknown status "${status.slice(0, 30)}"` });
+          return z.NEVER;
+        }
+      }
+      return statuses as UploadStatus[];
+    }),
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const uploadListSchema = z.object({
+  items: z.array(uploadSchema),
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: z.string().nullable(),
+});
+
+export const createLinkRequestSchema = z.object({
+  /** Seconds until the link stops working (default LINK_TTL_SECONDS, at most 30 days). */
+  expiresIn: z.number().int().min(60).max(30 * 24 * 3600).optional(),
+});
+
+export const linkSchema = z.object({ url: z.string(), expiresAt: z.string() });
+
+export type UploadList = z.infer<typeof uploadListSchema>;
+export type UploadListQuery = z.input<typeof uploadListQuerySchema>;
+export type CreateLinkRequest = z.infer<typeof createLinkRequestSchema>;
+export type LinkJson = z.infer<typeof linkSchema>;

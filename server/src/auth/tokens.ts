@@ -23,11 +23,16 @@ const MAX_SUB_LENGTH = 255;
  */
 async function devSecret(config: Config): Promise<Uint8Array> {
   if (config.auth.jwtSecret) return new TextEncoder().encode(config.auth.jwtSecret);
-  const file = path.join(config.dataDir, 'dev-jwt-secret');
+  return persistedSecret(config.dataDir, 'dev-jwt-secret');
+}
+
+/** A random secret generated on first use and kept in DATA_DIR (mode 600). */
+export async function persistedSecret(dataDir: string, name: string): Promise<Uint8Array> {
+  const file = path.join(dataDir, name);
   try {
     return new TextEncoder().encode((await fs.readFile(file, 'utf8')).trim());
   } catch {
-    await fs.mkdir(config.dataDir, { recursive: true });
+    await fs.mkdir(dataDir, { recursive: true });
     const secret = randomBytes(32).toString('base64url');
     await fs.writeFile(file, secret, { mode: 0o600, flag: 'wx' }).catch(() => {});
     return new TextEncoder().encode((await fs.readFile(file, 'utf8')).trim());

@@ -1,15 +1,15 @@
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { thumbnailPath, uploadEventsPath } from '../api/paths.js';
-import { isTerminalStatus, type UploadJson } from '../api/upload-schema.js';
+import { toUploadJson } from '../api/upload-json.js';
+import { isTerminalStatus } from '../api/upload-schema.js';
 import type { TokenVerifier } from '../auth/tokens.js';
 import { HaulError } from '../errors.js';
 import type { ProcessingRepository } from '../processing/processing-repository.js';
 import type { StatusEvents } from '../processing/status-events.js';
 import type { Storage } from '../storage/storage.js';
-import { isUploadId } from '../uploads/upload-id.js';
 import type { UploadRecord, UploadRepository } from '../uploads/upload-repository.js';
+import type { Access } from './access.js';
 import type { AppEnv } from './app-env.js';
 import { authenticate } from './authenticate.js';
 
@@ -18,49 +18,25 @@ const HEARTBEAT_MS = 15_000;
 const RECHECK_MS = 5_000;
 
 
-export function createUploadRoutes({ verifier, uploads, processing, events, storage }: {
+export function createUploadRoutes({ verifier, access, uploads, processing, events, storage }: {
   verifier: TokenVerifier;
+  access: Access;
   uploads: UploadRepository;
   processing: Pick<ProcessingRepository, 'thumbnailsOf'>;
   events: StatusEvents;
   storage: Pick<Storage, 'read'>;
 }) {
-  const toJson = async (upload: UploadRecord): Promise<UploadJson> => ({
-    id: upload.id,
-    status: upload.status,
-    reason: upload.statusReason,
-    filename: upload.filename,
-    declaredType: upload.filetype,
-    detectedType: upload.detectedType,
-    size: upload.size,
-    offset: upload.offset,
-    sha256: upload.sha256,
-    scanned: upload.scanned,
-    thumbnails: (await processing.thumbnailsOf(upload.id)).map((t) => ({
-      size: t.size, width: t.width, height: t.height, url: thumbnailPath(upload.id, t.size),
-    })),
-    createdAt: upload.createdAt.toISOString(),
-    finishedAt: upload.finishedAt?.toISOString() ?? null,
-    processedAt: upload.processedAt?.toISOString() ?? null,
-    eventsUrl: uploadEventsPath(upload.id),
-  });
-
-  /** The caller's own upload; anyone else's reads exactly like a missing one. */
-  const ownUpload = async (id: string, userId: string) => {
-    const upload = isUploadId(id) ? await uploads.find(id) : undefined;
-    if (!upload || upload.ownerId !== userId) throw new HaulError('UPLOAD_NOT_FOUND');
-    return upload;
-  };
+  const toJson = async (upload: UploadRecord) => toUploadJson(upload, await processing.thumbnailsOf(upload.id));
 
   return new Hono<AppEnv>()
     .get('/api/uploads/:id', async (c) => {
       const user = await authenticate(c, verifier);
-      return c.json(await toJson(await ownUpload(c.req.param('id'), user.id)));
+      return c.json(await toJson(await access.readable(c.req.param('id'), user)));
     })
     /** A WebP preview: content never changes for a given URL, so it may be cached for good. */
     .get('/api/uploads/:id/thumbnails/:size', async (c) => {
       const user = await authenticate(c, verifier);
-      const upload = await ownUpload(c.req.param('id'), user.id);
+      const upload = await access.readable(c.req.param('id'), user);
       if (upload.status !== 'ready') throw new HaulError('NOT_FOUND', 'No thumbnails: the upload is not ready');
       const thumbnail = (await processing.thumbnailsOf(upload.id)).find((t) => String(t.size) === c.req.param('size'));
       if (!thumbnail) throw new HaulError('NOT_FOUND', 'No thumbnail of that size');
@@ -80,7 +56,7 @@ export function createUploadRoutes({ verifier, uploads, processing, events, stor
      */
     .get('/api/uploads/:id/events', async (c) => {
       const user = await authenticate(c, verifier, { allowQueryToken: true });
-      const first = await ownUpload(c.req.param('id'), user.id);
+      const first = await access.readable(c.req.param('id'), user);
       return streamSSE(c, async (stream) => {
         let changed: () => void = () => {};
         const unsubscribe = events.subscribe(first.id, () => changed());

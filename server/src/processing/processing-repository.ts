@@ -32,8 +32,8 @@ export function createProcessingRepository(db: Database) {
     /** received (or a retry of processing) → processing; false if the upload is not waiting for it. */
     async markProcessing(id: string, note: string | null): Promise<boolean> {
       return db.transaction(async (tx) => {
-        const [row] = await tx.query(`SELECT status FROM uploads WHERE id = $1 FOR UPDATE`, [id]);
-        if (row?.status !== 'received' && row?.status !== 'processing') return false;
+        const [row] = await tx.query(`SELECT status, deleted_at FROM uploads WHERE id = $1 FOR UPDATE`, [id]);
+        if ((row?.status !== 'received' && row?.status !== 'processing') || row.deleted_at) return false;
         await tx.query(`UPDATE uploads SET status = 'processing', status_reason = $2, updated_at = now() WHERE id = $1`, [id, note]);
         if (row.status === 'received') await event(tx, id, 'processing', note);
         return true;

@@ -30,9 +30,9 @@ export async function createDiskStorage(dataDir: string, expiryMs: number): Prom
     check: async () => {
       await fsp.access(directory, fs.constants.W_OK);
     },
-    read: async (key) => {
+    read: async (key, range) => {
       const handle = await fsp.open(fileOf(key), 'r');
-      return handle.createReadStream();
+      return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
     },
     putDerived: async (key, body) => {
       await fsp.mkdir(path.dirname(fileOf(key)), { recursive: true });

@@ -1,4 +1,6 @@
 import type { Readable } from 'node:stream';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { S3Config } from '../config.js';
 import { HaulS3Store } from './haul-s3-store.js';
 import { createKeyLayout } from './key-layout.js';
@@ -27,7 +29,14 @@ export function createS3Storage(config: S3Config, expiryMs: number): Storage {
     store,
     layout: createKeyLayout(prefix),
     check: () => store.ping(),
-    read: async (key) => (await s3.getObject({ Bucket: bucket, Key: key })).Body as Readable,
+    read: async (key, range) =>
+      (await s3.getObject({ Bucket: bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined })).Body as Readable,
+    presignDownload: (key, { contentType, contentDisposition, expiresInSeconds }) =>
+      getSignedUrl(
+        s3,
+        new GetObjectCommand({ Bucket: bucket, Key: key, ResponseContentType: contentType, ResponseContentDisposition: contentDisposition }),
+        { expiresIn: expiresInSeconds },
+      ),
     putDerived: async (key, body, contentType) => {
       await s3.putObject({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, CacheControl: 'private, max-age=31536000, immutable' });
     },

@@ -13,8 +13,13 @@ export interface Storage {
   readonly layout: KeyLayout;
   /** Throws if the backend cannot be used right now (readiness probe). */
   check(): Promise<void>;
-  /** The stored bytes of a finished upload, as a stream. */
-  read(key: string): Promise<Readable>;
+  /** The stored bytes of a finished upload (or the inclusive byte range of them), as a stream. */
+  read(key: string, range?: { start: number; end: number }): Promise<Readable>;
+  /**
+   * S3 only: a short-lived presigned GET for `key`, with the response headers S3 lets us set.
+   * Downloads then go straight from S3 to the client.
+   */
+  presignDownload?(key: string, options: { contentType: string; contentDisposition: string; expiresInSeconds: number }): Promise<string>;
   /** Stores a small derived file (a thumbnail) at `key`. */
   putDerived(key: string, body: Buffer, contentType: string): Promise<void>;
   /** Moves an upload's file out of normal storage (INFECTED_FILES=quarantine). */

@@ -31,6 +31,9 @@ export interface UploadRecord {
   statusReason: string | null;
   scanned: boolean | null;
   processedAt: Date | null;
+  /** Application scope from the `scope` metadata (who else may read: see http/access.ts). */
+  scope: string | null;
+  deletedAt: Date | null;
 }
 
 export interface NewUpload {
@@ -47,7 +50,7 @@ export interface NewUpload {
 
 const COLUMNS = `id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset, status,
   created_at, updated_at, finished_at, expires_at, concat_role, partial_ids, detected_type, sha256, status_reason,
-  scanned, processed_at`;
+  scanned, processed_at, scope, deleted_at`;
 
 function toRecord(row: Row): UploadRecord {
   return {
@@ -71,6 +74,8 @@ function toRecord(row: Row): UploadRecord {
     statusReason: (row.status_reason as string | null) ?? null,
     scanned: (row.scanned as boolean | null) ?? null,
     processedAt: toDateOrNull(row.processed_at),
+    scope: (row.scope as string | null) ?? null,
+    deletedAt: toDateOrNull(row.deleted_at),
   };
 }
 
@@ -83,8 +88,8 @@ export function createUploadRepository(db: Database) {
   return {
     async insert(upload: NewUpload, tx: Queryable = db): Promise<void> {
       await tx.query(
-        `INSERT INTO uploads (id, owner_id, storage_key, filename, filetype, metadata, size, expires_at, concat_role)
-         VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8, $9)`,
+        `INSERT INTO uploads (id, owner_id, storage_key, filename, filetype, metadata, size, expires_at, concat_role, scope)
+         VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8, $9, CASE WHEN jsonb_typeof(($6::text::jsonb)->'scope') = 'string' THEN ($6::text::jsonb)->>'scope' END)`,
         [
           upload.id, upload.ownerId, upload.storageKey, upload.filename ?? null, upload.filetype ?? null,
           JSON.stringify(upload.metadata), upload.size ?? null, upload.expiresAt.toISOString(),
@@ -96,6 +101,35 @@ export function createUploadRepository(db: Database) {
     async find(id: string): Promise<UploadRecord | undefined> {
       const rows = await db.query(`SELECT ${COLUMNS} FROM uploads WHERE id = $1`, [id]);
       return rows[0] ? toRecord(rows[0]) : undefined;
+    },
+
+    /**
+     * The owner's uploads, newest first, `limit` per page after the `after` position. Partial
+     * uploads are parts of others, not files of their own, and are left out.
+     */
+    async listByOwner(ownerId: string, { status, after, limit }: {
+      status: readonly UploadStatus[] | undefined;
+      after: { createdAt: Date; id: string } | undefined;
+      limit: number;
+    }): Promise<UploadRecord[]> {
+      const rows = await db.query(
+        `SELECT ${COLUMNS} FROM uploads
+         WHERE owner_id = $1 AND deleted_at IS NULL AND concat_role IS DISTINCT FROM 'partial'
+           AND ($2::text[] IS NULL OR status = ANY($2::text[]))
+           AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::text))
+         ORDER BY created_at DESC, id DESC LIMIT $5`,
+        [ownerId, status ?? null, after?.createdAt.toISOString() ?? null, after?.id ?? null, limit],
+      );
+      return rows.map(toRecord);
+    },
+
+    /** Soft delete: the row stays (audit, history) but the upload is gone for every purpose. */
+    async markDeleted(id: string): Promise<boolean> {
+      const rows = await db.query(
+        `UPDATE uploads SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id`,
+        [id],
+      );
+      return rows.length > 0;
     },
 
     async findByStorageKey(storageKey: string): Promise<UploadRecord | undefined> {
@@ -157,8 +191,8 @@ export function createUploadRepository(db: Database) {
     async insertFinal(upload: NewUpload & { partialIds: readonly string[]; size: number }, tx: Queryable): Promise<void> {
       await tx.query(
         `INSERT INTO uploads (id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset,
-           status, expires_at, concat_role, partial_ids)
-         VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, 0, 'assembling', $8, 'final', $9::text[])`,
+           status, expires_at, concat_role, partial_ids, scope)
+         VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, 0, 'assembling', $8, 'final', $9::text[], CASE WHEN jsonb_typeof(($6::text::jsonb)->'scope') = 'string' THEN ($6::text::jsonb)->>'scope' END)`,
         [
           upload.id, upload.ownerId, upload.storageKey, upload.filename ?? null, upload.filetype ?? null,
           JSON.stringify(upload.metadata), upload.size, upload.expiresAt.toISOString(), upload.partialIds,
@@ -214,10 +248,10 @@ export function createUploadRepository(db: Database) {
       return rows.map((r) => ({ id: r.id as string, storageKey: r.storage_key as string }));
     },
 
-    /** Expired or concatenated uploads whose storage has not been removed yet. */
+    /** Expired, concatenated or deleted uploads whose storage has not been removed yet. */
     async listUnpurged(limit: number): Promise<Array<{ id: string; storageKey: string }>> {
       const rows = await db.query(
-        `SELECT id, storage_key FROM uploads WHERE status IN ('expired', 'concatenated') AND purged_at IS NULL
+        `SELECT id, storage_key FROM uploads WHERE (status IN ('expired', 'concatenated') OR deleted_at IS NOT NULL) AND purged_at IS NULL
          ORDER BY updated_at LIMIT $1`,
         [limit],
       );

@@ -1,0 +1,27 @@
+import type { StoredThumbnail } from '../processing/processing-repository.js';
+import type { UploadRecord } from '../uploads/upload-repository.js';
+import { contentPath, thumbnailPath, uploadEventsPath } from './paths.js';
+import type { UploadJson } from './upload-schema.js';
+
+/** An upload as the JSON API shows it (shape: upload-schema.ts). Storage keys and owners stay inside. */
+export function toUploadJson(upload: UploadRecord, thumbnails: readonly StoredThumbnail[]): UploadJson {
+  return {
+    id: upload.id,
+    status: upload.status,
+    reason: upload.statusReason,
+    filename: upload.filename,
+    declaredType: upload.filetype,
+    detectedType: upload.detectedType,
+    size: upload.size,
+    offset: upload.offset,
+    sha256: upload.sha256,
+    scanned: upload.scanned,
+    scope: upload.scope,
+    thumbnails: thumbnails.map((t) => ({ size: t.size, width: t.width, height: t.height, url: thumbnailPath(upload.id, t.size) })),
+    contentUrl: upload.status === 'ready' ? contentPath(upload.id) : null,
+    createdAt: upload.createdAt.toISOString(),
+    finishedAt: upload.finishedAt?.toISOString() ?? null,
+    processedAt: upload.processedAt?.toISOString() ?? null,
+    eventsUrl: uploadEventsPath(upload.id),
+  };
+}

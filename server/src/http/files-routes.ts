@@ -1,0 +1,115 @@
+import { Hono } from 'hono';
+import type { Locker } from '@tus/utils';
+import { toUploadJson } from '../api/upload-json.js';
+import { createLinkRequestSchema, type LinkJson, type UploadList, uploadListQuerySchema } from '../api/upload-schema.js';
+import type { LinkSigner } from '../auth/link-signer.js';
+import type { TokenVerifier } from '../auth/tokens.js';
+import type { Config } from '../config.js';
+import { HaulError } from '../errors.js';
+import type { ProcessingRepository } from '../processing/processing-repository.js';
+import type { Storage } from '../storage/storage.js';
+import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
+import type { UploadRepository } from '../uploads/upload-repository.js';
+import type { Access } from './access.js';
+import type { AppEnv } from './app-env.js';
+import type { Audit } from './audit.js';
+import { authenticate } from './authenticate.js';
+import { parseJsonBody } from './json-body.js';
+import { assertDownloadable, serveFile } from './serve-file.js';
+import { publicOrigin } from '../tus/protocol-guards.js';
+
+const encodeCursor = (createdAt: Date, id: string) => Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url');
+function decodeCursor(cursor: string | undefined) {
+  if (!cursor) return undefined;
+  const [time, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(time ?? '');
+  if (!id || Number.isNaN(createdAt.getTime())) throw new HaulError('INVALID_REQUEST', 'cursor: not a cursor from a previous page');
+  return { createdAt, id };
+}
+
+/** The files API: list, download, share, delete. Reading may be shared (access.ts); the rest is the owner's. */
+export function createFilesRoutes({ config, verifier, access, audit, uploads, processing, storage, links, locker, lifecycle }: {
+  config: Config;
+  verifier: TokenVerifier;
+  access: Access;
+  audit: Audit;
+  uploads: UploadRepository;
+  processing: Pick<ProcessingRepository, 'thumbnailsOf'>;
+  storage: Storage;
+  links: LinkSigner;
+  locker: Locker;
+  lifecycle: Pick<UploadLifecycle, 'terminated'>;
+}) {
+  const { downloadsPerMinute, linksPerMinute } = config.files;
+
+  return new Hono<AppEnv>()
+    .get('/api/uploads', async (c) => {
+      const user = await authenticate(c, verifier);
+      const parsed = uploadListQuerySchema.safeParse(c.req.query());
+      if (!parsed.success) throw new HaulError('INVALID_REQUEST', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      const { status, cursor, limit } = parsed.data;
+      const page = await uploads.listByOwner(user.id, { status, after: decodeCursor(cursor), limit: limit + 1 });
+      const items = await Promise.all(page.slice(0, limit).map(async (u) => toUploadJson(u, await processing.thumbnailsOf(u.id))));
+      const last = page.length > limit ? page[limit - 1] : undefined;
+      return c.json({ items, nextCursor: last ? encodeCursor(last.createdAt, last.id) : null } satisfies UploadList);
+    })
+
+    .get('/api/uploads/:id/content', async (c) => {
+      const user = await authenticate(c, verifier);
+      const upload = await access.readable(c.req.param('id'), user);
+      assertDownloadable(upload);
+      await audit.limit(user.id, ['download'], downloadsPerMinute);
+      await audit.record(c, 'download', upload.id, { range: c.req.header('range') ?? null });
+      return serveFile(c, upload, storage);
+    })
+
+    .post('/api/uploads/:id/links', async (c) => {
+      const user = await authenticate(c, verifier);
+      const upload = await access.owned(c.req.param('id'), user);
+      assertDownloadable(upload);
+      const { expiresIn } = await parseJsonBody(c, createLinkRequestSchema);
+      await audit.limit(user.id, ['link_create'], linksPerMinute);
+      const link = links.create(upload.id, expiresIn);
+      await audit.record(c, 'link_create', upload.id, { expiresAt: link.expiresAt.toISOString() });
+      const url = new URL(link.path, publicOrigin(c.req.raw, config.trustProxy)).toString();
+      return c.json({ url, expiresAt: link.expiresAt.toISOString() } satisfies LinkJson, 201);
+    })
+
+    /**
+     * Owner only. The row is soft-deleted (kept for the audit trail) and every stored byte goes:
+     * the file, its previews, and an unfinished upload's multipart data — after taking the
+     * upload's tus lock, which ends a PATCH still writing to it.
+     */
+    .delete('/api/uploads/:id', async (c) => {
+      const user = await authenticate(c, verifier);
+      const upload = await access.owned(c.req.param('id'), user);
+      const lock = locker.newLock(upload.storageKey);
+      await lock.lock(AbortSignal.timeout(30_000), () => {});
+      try {
+        if (!(await uploads.markDeleted(upload.id))) throw new HaulError('UPLOAD_NOT_FOUND');
+        if (upload.status === 'uploading') await lifecycle.terminated(upload.id);
+        // Gone for every purpose from here on; a removal that fails is retried by the expiry sweep.
+        await storage
+          .remove(upload.storageKey)
+          .then(() => uploads.markPurged(upload.id))
+          .catch((err: unknown) => c.get('logger').warn('could not remove a deleted upload; will retry', { err, uploadId: upload.id }));
+      } finally {
+        await lock.unlock();
+      }
+      await audit.record(c, 'delete', upload.id);
+      return c.body(null, 204);
+    })
+
+    /** A shared link: no login, until it expires or the upload is deleted. */
+    .get('/api/links/:id/:expires/:signature', async (c) => {
+      const { id, expires, signature } = c.req.param();
+      const verdict = links.verify(id, expires, signature);
+      if (verdict === 'invalid') throw new HaulError('LINK_INVALID');
+      if (verdict === 'expired') throw new HaulError('LINK_EXPIRED');
+      const upload = await uploads.find(id);
+      if (!upload || upload.deletedAt) throw new HaulError('UPLOAD_NOT_FOUND');
+      assertDownloadable(upload);
+      await audit.record(c, 'link_download', upload.id, { owner: upload.ownerId, range: c.req.header('range') ?? null });
+      return serveFile(c, upload, storage);
+    });
+}
