@@ -74,9 +74,10 @@ export function checkTusHeaders(method: string, header: (name: string) => string
   if (defer !== undefined && defer !== '1') throw new HaulError('INVALID_UPLOAD_LENGTH', 'Upload-Defer-Length must be 1');
   const offset = header('upload-offset');
   if (offset !== undefined && !integer(offset)) throw new HaulError('INVALID_HEADER', 'Upload-Offset must be a non-negative integer');
-  const concat = header('upload-concat');
+  // On POST the route parses Upload-Concat itself, more strictly (upload-concat.ts).
+  const concat = method === 'POST' ? undefined : header('upload-concat');
   if (concat !== undefined && concat !== 'partial' && !concat.startsWith('final;')) {
-    throw new HaulError('INVALID_HEADER', 'Upload-Concat must be "partial" or "final;<urls>"');
+    throw new HaulError('INVALID_CONCAT', 'Upload-Concat must be "partial" or "final;<urls>"');
   }
   const version = header('tus-version');
   if (version !== undefined && !TUS_VERSIONS.includes(version)) throw new HaulError('INVALID_HEADER', `Tus-Version ${version.slice(0, 20)} is not supported`);

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Server } from '@tus/server';
 import { Hono } from 'hono';
@@ -41,6 +42,30 @@ function parseTusPath(path: string): { id: string | null } | undefined {
 const header = (value: string | number | string[] | undefined) => (value === undefined ? undefined : String(value));
 
 /**
+ * tus.handle() answers through srvx, which ends the response with `res.end(callback)` and waits
+ * for that callback. Node only calls it on 'finish', which a response whose client has gone
+ * (a PATCH aborted mid-body) never emits: tus.handle() would stay pending forever after tus has
+ * stored the bytes — one leaked request per client abort, and a shutdown that always waits out
+ * its whole grace period for them. The callback also runs on 'close' (nothing left to send).
+ */
+function endCallbackOnClose(outgoing: ServerResponse): void {
+  const end = outgoing.end;
+  outgoing.end = function (this: ServerResponse, ...args: unknown[]) {
+    const callback = args.at(-1);
+    if (typeof callback !== 'function') return end.apply(this, args as Parameters<typeof end>);
+    let called = false;
+    const once = () => {
+      if (called) return;
+      called = true;
+      (callback as () => void)();
+    };
+    if (this.destroyed) process.nextTick(once);
+    else this.once('close', once);
+    return end.apply(this, [...args.slice(0, -1), once] as unknown as Parameters<typeof end>);
+  } as typeof outgoing.end;
+}
+
+/**
  * Everything under /files. Haul decides who may do what before a byte reaches @tus/server:
  * authentication, ownership (another user's upload is indistinguishable from a missing one),
  * metadata validation and the per-user cap. tus then handles the request on Node's own
@@ -58,7 +83,7 @@ export function createTusRoute(deps: TusRouteDeps) {
     if (upload) recent.remember(upload);
     if (!upload || upload.ownerId !== userId) throw new HaulError('UPLOAD_NOT_FOUND');
     // tus 1.0: the Server SHOULD answer 404 Not Found or 410 Gone for expired/removed uploads.
-    if (upload.status === 'expired' || upload.status === 'terminated') throw new HaulError('UPLOAD_GONE');
+    if (upload.status === 'expired' || upload.status === 'terminated' || upload.deletedAt) throw new HaulError('UPLOAD_GONE');
     // A partial consumed by a final upload is gone too: its storage is removed right after
     // assembly (or by the purge retry), so tus would answer 404 — or, while a failed removal
     // awaits its retry, still serve bytes that now belong to the final upload.
@@ -140,6 +165,7 @@ export function createTusRoute(deps: TusRouteDeps) {
     }
 
     if (context) bindTusContext(incoming, context);
+    endCallbackOnClose(outgoing);
     await inflight.track(incoming, outgoing, tus.handle(incoming, outgoing));
 
     // onUploadFinish marks the response of the PATCH that completed the upload.
