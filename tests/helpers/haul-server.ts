@@ -42,6 +42,7 @@ export async function startHaul(options: StartOptions = {}): Promise<HaulServer>
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
+    TMPDIR: os.tmpdir(),
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
     PORT: String(options.port ?? 0),

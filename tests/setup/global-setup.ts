@@ -1,3 +1,6 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import postgres from 'postgres';
 
 /**
@@ -5,6 +8,12 @@ import postgres from 'postgres';
  * see each other's rows. TEST_DATABASE_URL points at a server where we may create databases.
  */
 export default async function globalSetup({ provide }: { provide: (key: string, value: unknown) => void }) {
+  // Every temporary file of the run (data directories, random sources, servers' part files)
+  // goes under one directory, removed at the end: test workers and the servers they start
+  // inherit TMPDIR, which os.tmpdir() reads.
+  const tmpRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'haul-test-run-'));
+  process.env.TMPDIR = tmpRoot;
+
   const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const name = `haul_test_${process.pid}_${Date.now().toString(36)}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
@@ -15,6 +24,7 @@ export default async function globalSetup({ provide }: { provide: (key: string, 
   return async () => {
     await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
+    await fs.rm(tmpRoot, { recursive: true, force: true });
   };
 }
 
