@@ -18,13 +18,16 @@ import { parseJsonBody } from './json-body.js';
 import { assertDownloadable, serveFile } from './serve-file.js';
 import { publicOrigin } from '../tus/protocol-guards.js';
 
-const encodeCursor = (createdAt: Date, id: string) => Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url');
+/** A page's end: the last upload's exact created_at (microseconds, see listByOwner) and id. */
+const encodeCursor = (position: string, id: string) => Buffer.from(`${position}|${id}`).toString('base64url');
+const POSITION = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 function decodeCursor(cursor: string | undefined) {
   if (!cursor) return undefined;
-  const [time, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(time ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) throw new HaulError('INVALID_REQUEST', 'cursor: not a cursor from a previous page');
-  return { createdAt, id };
+  const [position, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!id || !position || !POSITION.test(position) || Number.isNaN(Date.parse(position))) {
+    throw new HaulError('INVALID_REQUEST', 'cursor: not a cursor from a previous page');
+  }
+  return { position, id };
 }
 
 /** The files API: list, download, share, delete. Reading may be shared (access.ts); the rest is the owner's. */
@@ -51,7 +54,7 @@ export function createFilesRoutes({ config, verifier, access, audit, uploads, pr
       const page = await uploads.listByOwner(user.id, { status, after: decodeCursor(cursor), limit: limit + 1 });
       const items = await Promise.all(page.slice(0, limit).map(async (u) => toUploadJson(u, await processing.thumbnailsOf(u.id))));
       const last = page.length > limit ? page[limit - 1] : undefined;
-      return c.json({ items, nextCursor: last ? encodeCursor(last.createdAt, last.id) : null } satisfies UploadList);
+      return c.json({ items, nextCursor: last ? encodeCursor(last.position, last.id) : null } satisfies UploadList);
     })
 
     .get('/api/uploads/:id/content', async (c) => {
@@ -67,7 +70,7 @@ export function createFilesRoutes({ config, verifier, access, audit, uploads, pr
       const user = await authenticate(c, verifier);
       const upload = await access.owned(c.req.param('id'), user);
       assertDownloadable(upload);
-      const { expiresIn } = await parseJsonBody(c, createLinkRequestSchema);
+      const { expiresIn } = await parseJsonBody(c, createLinkRequestSchema, { optional: true });
       await audit.limit(user.id, ['link_create'], linksPerMinute);
       const link = links.create(upload.id, expiresIn);
       await audit.record(c, 'link_create', upload.id, { expiresAt: link.expiresAt.toISOString() });

@@ -23,12 +23,16 @@ async function readBounded(body: ReadableStream<Uint8Array> | null, limit: numbe
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Reads a small JSON body (bounded) and validates it; any problem is a 400 naming the field. */
-export async function parseJsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
+/**
+ * Reads a small JSON body (bounded) and validates it; any problem is a 400 naming the field.
+ * `optional`: the request's fields are all optional, so no body at all means `{}` (a bare
+ * `POST /api/uploads/:id/links` would otherwise be refused as invalid JSON).
+ */
+export async function parseJsonBody<T extends z.ZodType>(c: Context, schema: T, { optional = false }: { optional?: boolean } = {}): Promise<z.infer<T>> {
   const text = await readBounded(c.req.raw.body, MAX_JSON_BYTES);
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = optional && text.trim() === '' ? {} : JSON.parse(text);
   } catch {
     throw new HaulError('INVALID_REQUEST', 'Body must be valid JSON');
   }

@@ -61,6 +61,11 @@ export function createUploadRoutes({ verifier, access, uploads, processing, even
         let changed: () => void = () => {};
         const unsubscribe = events.subscribe(first.id, () => changed());
         stream.onAbort(unsubscribe);
+        stream.onAbort(() => changed());
+        // One keep-alive timer for the whole stream, cleared when it ends. (It used to be created
+        // per wait and cleared only on a change: every quiet 5 s re-check leaked an interval that
+        // kept writing to the stream, and holding it, for as long as the process ran.)
+        const heartbeat = setInterval(() => void stream.write(': keep-alive\n\n'), HEARTBEAT_MS);
         try {
           let last = '';
           for (let upload: UploadRecord | undefined = first; upload && !stream.aborted; ) {
@@ -71,17 +76,15 @@ export function createUploadRoutes({ verifier, access, uploads, processing, even
             if (isTerminalStatus(json.status)) break;
             await new Promise<void>((resolve) => {
               const recheck = setTimeout(resolve, RECHECK_MS);
-              const heartbeat = setInterval(() => void stream.write(': keep-alive\n\n'), HEARTBEAT_MS);
               changed = () => {
                 clearTimeout(recheck);
-                clearInterval(heartbeat);
                 resolve();
               };
-              stream.onAbort(changed);
             });
             upload = await uploads.find(first.id);
           }
         } finally {
+          clearInterval(heartbeat);
           unsubscribe();
         }
       });

@@ -40,6 +40,12 @@ export function createWorker({ db, jobs, processing, processUpload, events, conc
       jobs.extend(uploadId, workerId, leaseMs).catch((err: unknown) => logger.warn('lease renewal failed', { err, uploadId }));
     }, leaseMs / 3);
     try {
+      // The claim counts every attempt, including those whose worker died mid-file (its lease
+      // ran out): without this, a file that crashes the worker (out of memory, a decoder bug)
+      // would be claimed again after every lease, for ever, and never reach PROCESSING_MAX_ATTEMPTS.
+      if (attempt > maxAttempts) {
+        throw new Error(`gave up after ${maxAttempts} attempt(s): the last one never finished (the worker stopped or crashed while processing the file)`);
+      }
       await processUpload(uploadId);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);

@@ -1,4 +1,5 @@
 import { Readable, Transform } from 'node:stream';
+import type { Part } from '@aws-sdk/client-s3';
 import { type MetadataValue, S3Store } from '@tus/s3-store';
 import { ERRORS, type KvStore, TUS_RESUMABLE, Upload } from '@tus/utils';
 import type { S3Config } from '../config.js';
@@ -174,6 +175,24 @@ export class HaulS3Store extends S3Store {
       await this.completeMetadata(metadata.file);
     }
     return newOffset;
+  }
+
+  /**
+   * The complete parts that continue from part 1 without a gap. Parts of one write are uploaded
+   * concurrently, so a crash can leave part 3 stored without part 2; counting it would put the
+   * offset 8 MiB ahead of the bytes actually there, and the client's next bytes would become
+   * part 4 — a corrupt file. Every part covers a fixed byte range (the incomplete-part scheme
+   * keeps all but the last part at the same size), so parts after a gap are simply uploaded again.
+   */
+  protected override async retrieveParts(id: string, partNumberMarker?: string): Promise<Part[]> {
+    const parts = await super.retrieveParts(id, partNumberMarker);
+    if (partNumberMarker !== undefined) return parts; // an inner page of S3Store's own recursion
+    const contiguous: Part[] = [];
+    for (const part of parts) {
+      if (part.PartNumber !== contiguous.length + 1) break;
+      contiguous.push(part);
+    }
+    return contiguous;
   }
 
   /** S3Store.uploadIncompletePart, recording where the part starts (see write()). */

@@ -106,21 +106,26 @@ export function createUploadRepository(db: Database) {
     /**
      * The owner's uploads, newest first, `limit` per page after the `after` position. Partial
      * uploads are parts of others, not files of their own, and are left out.
+     *
+     * Positions are `created_at` to the microsecond, as text (`position` of each row): a
+     * JavaScript Date keeps only milliseconds, and a cursor rounded down to one would skip every
+     * upload created later in the same millisecond as a page's last. For the same reason the
+     * parameter goes in as text (postgres.js sends timestamptz parameters through a Date).
      */
     async listByOwner(ownerId: string, { status, after, limit }: {
       status: readonly UploadStatus[] | undefined;
-      after: { createdAt: Date; id: string } | undefined;
+      after: { position: string; id: string } | undefined;
       limit: number;
-    }): Promise<UploadRecord[]> {
+    }): Promise<Array<UploadRecord & { position: string }>> {
       const rows = await db.query(
-        `SELECT ${COLUMNS} FROM uploads
+        `SELECT ${COLUMNS}, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position FROM uploads
          WHERE owner_id = $1 AND deleted_at IS NULL AND concat_role IS DISTINCT FROM 'partial'
            AND ($2::text[] IS NULL OR status = ANY($2::text[]))
-           AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::text))
+           AND ($3::text IS NULL OR (created_at, id) < ($3::text::timestamptz, $4::text))
          ORDER BY created_at DESC, id DESC LIMIT $5`,
-        [ownerId, status ?? null, after?.createdAt.toISOString() ?? null, after?.id ?? null, limit],
+        [ownerId, status ?? null, after?.position ?? null, after?.id ?? null, limit],
       );
-      return rows.map(toRecord);
+      return rows.map((row) => ({ ...toRecord(row), position: row.position as string }));
     },
 
     /** Soft delete: the row stays (audit, history) but the upload is gone for every purpose. */

@@ -1,0 +1,180 @@
+import { randomBytes } from 'node:crypto';
+import zlib from 'node:zlib';
+import sharp from 'sharp';
+
+/**
+ * Files for the processing tests, generated in code (no binary fixtures in the repository).
+ * Each is small except where a test needs size; all are deterministic in shape, random in content.
+ */
+
+/** The EICAR anti-virus test string: every scanner reports it (ours: Eicar-Test-Signature.UNOFFICIAL). */
+export const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
+
+export const eicarFile = () => Buffer.from(EICAR, 'ascii');
+
+/**
+ * A ZIP archive with every entry *stored* (method 0, no compression): local headers, data,
+ * central directory, end record. Enough for file-type (application/zip) and clamd's unpacker.
+ */
+export function storedZip(entries: ReadonlyArray<{ name: string; data: Buffer }>): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  // 1980-01-01 00:00 in DOS format.
+  const dosTime = 0;
+  const dosDate = (0 << 9) | (1 << 5) | 1;
+  for (const { name, data } of entries) {
+    const nameBytes = Buffer.from(name, 'utf8');
+    const crc = zlib.crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0); // local file header signature
+    local.writeUInt16LE(20, 4); // version needed
+    local.writeUInt16LE(0x0800, 6); // flags: UTF-8 names
+    local.writeUInt16LE(0, 8); // method: stored
+    local.writeUInt16LE(dosTime, 10);
+    local.writeUInt16LE(dosDate, 12);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18); // compressed size
+    local.writeUInt32LE(data.length, 22); // uncompressed size
+    local.writeUInt16LE(nameBytes.length, 26);
+    local.writeUInt16LE(0, 28); // extra length
+    locals.push(local, nameBytes, data);
+
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0); // central directory header signature
+    central.writeUInt16LE(20, 4); // version made by
+    central.writeUInt16LE(20, 6); // version needed
+    central.writeUInt16LE(0x0800, 8);
+    central.writeUInt16LE(0, 10);
+    central.writeUInt16LE(dosTime, 12);
+    central.writeUInt16LE(dosDate, 14);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(nameBytes.length, 28);
+    // extra, comment, disk number, internal attributes, external attributes: 0
+    central.writeUInt32LE(offset, 42); // offset of the local header
+    centrals.push(central, nameBytes);
+    offset += local.length + nameBytes.length + data.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0); // end of central directory signature
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
+}
+
+/** A 64-bit little-endian x86-64 ELF executable header, padded with random bytes. */
+export function elfBinary(size = 4096): Buffer {
+  const file = Buffer.concat([Buffer.alloc(64), randomBytes(Math.max(0, size - 64))]);
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]).copy(file, 0); // \x7fELF, 64-bit, LE, version 1, SysV
+  file.fill(0, 8, 16);
+  file.writeUInt16LE(2, 16); // e_type: EXEC
+  file.writeUInt16LE(0x3e, 18); // e_machine: x86-64
+  file.writeUInt32LE(1, 20); // e_version
+  file.writeBigUInt64LE(0x401000n, 24); // e_entry
+  file.writeBigUInt64LE(64n, 32); // e_phoff
+  file.writeUInt16LE(64, 52); // e_ehsize
+  file.writeUInt16LE(56, 54); // e_phentsize
+  return file;
+}
+
+function pngChunk(type: string, data: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const typeAndData = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(typeAndData));
+  return Buffer.concat([length, typeAndData, crc]);
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * A decompression bomb, by hand: a valid PNG signature and IHDR (with correct CRC) declaring
+ * `width`×`height` RGB pixels — 40 gigapixels by default — a tiny IDAT and IEND. A few hundred
+ * bytes that would need ~120 GB decoded.
+ */
+export function decompressionBombPng(width = 200_000, height = 200_000): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // colour type: RGB
+  ihdr[10] = 0; // compression
+  ihdr[11] = 0; // filter
+  ihdr[12] = 0; // interlace
+  // The start of the first rows, all zero: deflate makes this a few bytes.
+  const idat = zlib.deflateSync(Buffer.alloc(64 * 1024));
+  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', idat), pngChunk('IEND', Buffer.alloc(0))]);
+}
+
+/** Random RGB noise (incompressible, so encoded files have a predictable, large-ish size). */
+const noise = (width: number, height: number) =>
+  sharp(randomBytes(width * height * 3), { raw: { width, height, channels: 3 } });
+
+/** A real PNG of noise: ~3 bytes per pixel. */
+export function noisePng(width: number, height: number): Promise<Buffer> {
+  return noise(width, height).png({ compressionLevel: 1 }).toBuffer();
+}
+
+/**
+ * A JPEG stored as `width`×`height` pixels (landscape) with EXIF Orientation 6 ("rotate 90° CW
+ * to display") and GPS coordinates — what a phone held upright writes.
+ */
+export async function orientedJpegWithGps(width = 640, height = 480): Promise<Buffer> {
+  // A gradient (left dark, right bright) plus a little noise: the orientation is visible in the data.
+  const raw = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      raw[i] = Math.floor((x / width) * 255);
+      raw[i + 1] = Math.floor((y / height) * 255);
+      raw[i + 2] = (x * 7 + y * 13) & 0xff;
+    }
+  }
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 85 })
+    .withExif({
+      IFD0: { Make: 'HaulTestCam', Model: 'Fixture 1', Copyright: 'haul tests' },
+      IFD3: {
+        GPSLatitudeRef: 'N',
+        GPSLatitude: '48/1 51/1 2948/100',
+        GPSLongitudeRef: 'E',
+        GPSLongitude: '2/1 17/1 4019/100',
+      },
+    })
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
+}
+
+/** The first half of a real JPEG (noise, so the entropy-coded data is long): truncated mid-scan. */
+export async function truncatedJpeg(): Promise<Buffer> {
+  const full = await noise(400, 300).jpeg({ quality: 90 }).toBuffer();
+  return full.subarray(0, Math.floor(full.length / 2));
+}
+
+/** A minimal HEIC-like file: an ISO-BMFF `ftyp` box with major brand `heic` and nothing to decode. */
+export function heicLike(): Buffer {
+  const brands = ['heic', 'mif1', 'heic'];
+  const ftyp = Buffer.alloc(16 + 4 * (brands.length - 1));
+  ftyp.writeUInt32BE(ftyp.length, 0);
+  ftyp.write('ftyp', 4, 'ascii');
+  ftyp.write(brands[0]!, 8, 'ascii'); // major brand
+  ftyp.writeUInt32BE(0, 12); // minor version
+  brands.slice(1).forEach((brand, i) => ftyp.write(brand, 16 + 4 * i, 'ascii')); // compatible brands
+  // An empty `meta` box after it, as a real file would start; no image items.
+  const meta = Buffer.alloc(12);
+  meta.writeUInt32BE(12, 0);
+  meta.write('meta', 4, 'ascii');
+  return Buffer.concat([ftyp, meta, randomBytes(512)]);
+}
+
+export const csvFile = () =>
+  Buffer.from('id,name,amount\n1,Alice,12.50\n2,Bob,7.25\n3,"Carol, Jr.",100\n', 'utf8');
+
+export const htmlFile = () =>
+  Buffer.from('<!DOCTYPE html>\n<html><head><title>hi</title></head><body><script>alert(1)</script></body></html>\n', 'utf8');
