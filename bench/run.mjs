@@ -3,6 +3,9 @@
 // documented at the top of each benchmark file. Results go to bench/results/<name>.json.
 const BENCHMARKS = {
   'ingest-disk': () => import('./ingest-disk.mjs'),
+  'ingest-s3': () => import('./ingest-s3.mjs'),
+  parallel: () => import('./parallel.mjs'),
+  processing: () => import('./processing.mjs'),
 };
 
 const args = process.argv.slice(2);

@@ -42,9 +42,10 @@ export function freePort() {
 /**
  * Spawns `node <args>` and resolves once it is ready. Readiness: a JSON log line whose `msg`
  * equals `readyMsg` (its `url` is used), or — when `probeUrl` is given — a 2xx from polling it
- * (for servers whose log level hides the "listening" line).
+ * (for servers whose log level hides the "listening" line). `onLine(line)`, when given, sees
+ * every line of output (stdout and stderr), e.g. to pick up timings a server logs.
  */
-export async function startChild({ name, args, env, readyMsg, probeUrl, timeoutMs = 60_000, logFile }) {
+export async function startChild({ name, args, env, readyMsg, probeUrl, timeoutMs = 60_000, logFile, onLine }) {
   installExitHooks();
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
@@ -65,6 +66,7 @@ export async function startChild({ name, args, env, readyMsg, probeUrl, timeoutM
   for (const stream of [child.stdout, child.stderr]) {
     readline.createInterface({ input: stream }).on('line', (line) => {
       keep(line);
+      onLine?.(line);
       if (!readyMsg || !line.startsWith('{')) return;
       try {
         const entry = JSON.parse(line);
@@ -123,6 +125,36 @@ export async function startChild({ name, args, env, readyMsg, probeUrl, timeoutM
     probing = false;
     clearTimeout(timer);
   }
+}
+
+/**
+ * Runs `node <args>` to completion (a one-shot measurement in a fresh process) and resolves with
+ * its exit code, stdout and stderr; rejects only if it cannot be spawned or outlives `timeoutMs`.
+ */
+export function runNode({ args, env, timeoutMs = 30 * 60_000 }) {
+  installExitHooks();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(child);
+    const out = [];
+    const err = [];
+    child.stdout.on('data', (chunk) => out.push(chunk));
+    child.stderr.on('data', (chunk) => err.push(chunk));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`node ${args.join(' ')}: still running after ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      live.delete(child);
+      reject(error);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      live.delete(child);
+      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+  });
 }
 
 /** CPU seconds (user+system) a Linux process has used so far, or undefined elsewhere. */

@@ -25,3 +25,29 @@ export function markdownTable(header, rows) {
   const line = (cells) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line)].join('\n');
 }
+
+/**
+ * a/b for two sets of samples measured in the same rounds: the ratio of the medians, and the
+ * median, min and max of the per-round ratios (paired: same round, same machine noise).
+ * `pairs` is [[a, b], …] per round; rounds missing either side are skipped.
+ */
+export function pairedRatio(pairs) {
+  const complete = pairs.filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b) && b !== 0);
+  if (complete.length === 0) return undefined;
+  const per = complete.map(([a, b]) => a / b);
+  return {
+    ofMedians: median(complete.map(([a]) => a)) / median(complete.map(([, b]) => b)),
+    pairedMedian: median(per),
+    pairedMin: Math.min(...per),
+    pairedMax: Math.max(...per),
+  };
+}
+
+/** `list` rotated left by `shift` places: round-robin starting points. */
+export const rotate = (list, shift) => {
+  const k = ((shift % list.length) + list.length) % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
+};
+
+/** "200 MiB", "1 GiB". */
+export const sizeLabel = (mib) => (mib % 1024 === 0 ? `${mib / 1024} GiB` : `${mib} MiB`);
