@@ -28,9 +28,16 @@ export interface InspectOptions {
 async function feed(target: Writable, chunk: Buffer, done?: Promise<unknown>): Promise<void> {
   if (target.destroyed || target.writableEnded) return;
   if (target.write(chunk)) return;
-  const waits: Array<Promise<unknown>> = [once(target, 'drain'), once(target, 'close')];
-  if (done) waits.push(done.catch(() => {}));
-  await Promise.race(waits);
+  // The losing waits are cancelled, or every full buffer would leave listeners behind.
+  const cancel = new AbortController();
+  const quiet = (wait: Promise<unknown>) => wait.catch(() => {});
+  const waits = [quiet(once(target, 'drain', { signal: cancel.signal })), quiet(once(target, 'close', { signal: cancel.signal }))];
+  if (done) waits.push(quiet(done));
+  try {
+    await Promise.race(waits);
+  } finally {
+    cancel.abort();
+  }
 }
 
 /**
@@ -86,6 +93,8 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
     source.destroy();
   }
 
+  // Both consumers get the end of input first, so previews are made while clamd finishes.
+  thumbnails?.input.end();
   // Nothing to scan in an empty file, and clamscan never opens a connection for one.
   let verdict: ScanVerdict | undefined;
   if (scan) {
@@ -95,7 +104,6 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
       verdict = await scan.verdict;
     }
   }
-  thumbnails?.input.end();
   return {
     size,
     sha256: hash.digest('hex'),
