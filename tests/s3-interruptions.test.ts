@@ -96,6 +96,31 @@ describe('incomplete parts left by a crash', () => {
   });
 });
 
+describe('a crash after the last part, before the multipart upload was completed', () => {
+  let server: HaulServer;
+  let token: string;
+  beforeAll(async () => {
+    server = await startHaul({ env: s3.env(prefix) });
+    token = await server.token('erin');
+  });
+  afterAll(() => server?.stop());
+
+  it('completes the upload on the next HEAD, so the object exists when the client is told it is whole', async () => {
+    const file = await randomFile(6 * MiB);
+    const { url, id } = await createUpload({ endpoint: server.tusEndpoint, token }, { length: file.size });
+    const key = s3.keyOf(prefix, 'erin', id);
+    // What the dead process left: every byte in a part, CompleteMultipartUpload never sent.
+    const info = await s3.client.headObject({ Bucket: s3.bucket, Key: `${key}.info` });
+    await s3.client.uploadPart({
+      Bucket: s3.bucket, Key: key, UploadId: info.Metadata?.['upload-id'], PartNumber: 1,
+      Body: await file.slice(0, file.size), ContentLength: file.size,
+    });
+    expect(await headUpload(url, token)).toMatchObject({ status: 200, offset: file.size, length: file.size });
+    expect(await s3.sha256(key)).toBe(file.sha256);
+    expect(await s3.listMultipartKeys(key)).toEqual([]);
+  });
+});
+
 describe('S3 outage mid-upload', () => {
   let server: HaulServer;
   let token: string;

@@ -121,6 +121,17 @@ export class HaulS3Store extends S3Store {
       throw error;
     }
     const complete = sumSizes(parts);
+    if (file.size !== undefined && file.size > 0 && complete === file.size) {
+      // Every byte is in a part but the multipart upload is still open: the process that wrote
+      // the last part died before completing it. The client will be told the upload is whole,
+      // so make it so now (S3Store would report it complete and never create the object).
+      await this.finishMultipartUpload(metadata, parts).catch((error: unknown) => {
+        if (!isS3NotFound(error)) throw error; // completed meanwhile by another request
+      });
+      await this.completeMetadata(file);
+      await this.deleteIncompletePart(id).catch(() => {}); // a stale tail, if the crash left one
+      return new Upload({ ...file, offset: file.size, size: file.size });
+    }
     const incomplete = await this.incompletePart(id, complete);
     return new Upload({ ...file, offset: complete + (incomplete?.live ? incomplete.size : 0), size: file.size });
   }
