@@ -12,7 +12,21 @@ const MiB = 2 ** 20;
 const s3 = localS3();
 const prefix = `t-intr-${Date.now().toString(36)}/`;
 const localS3Script = path.join(REPO_ROOT, 'scripts/local-s3.sh');
-const swift = (command: 'start' | 'stop') => execFileSync('bash', [localS3Script, command], { stdio: 'ignore' });
+/** Stops or starts the local Swift; a start right after a stop may find a port still closing, so it retries. */
+function swift(command: 'start' | 'stop'): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      execFileSync('bash', [localS3Script, command], { stdio: 'pipe' });
+      return;
+    } catch (error) {
+      if (command === 'stop' || attempt === 3) {
+        const output = (error as { stderr?: Buffer; stdout?: Buffer });
+        throw new Error(`local-s3.sh ${command} failed:\n${output.stdout ?? ''}${output.stderr ?? ''}`);
+      }
+      execFileSync('sleep', ['2']);
+    }
+  }
+}
 
 /** The same upload URL on a restarted server (which listens on a new port). */
 const onServer = (url: string, server: HaulServer) => new URL(new URL(url).pathname, server.url).toString();
