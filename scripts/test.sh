@@ -43,4 +43,11 @@ if [[ "${HAUL_TEST_SKIP_CLAMD:-}" != 1 && -x scripts/local-clamd.sh ]]; then
 fi
 
 log "vitest"
-npx vitest run "$@"
+results="$(mktemp)"
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
+# One plain summary line that any CI reads, whatever the runner prints.
+node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed`);' "$results" || true
+rm -f "$results"
+exit "$status"
