@@ -1,0 +1,239 @@
+import type { LinkJson, UploadJson, UploadList } from '@haul/server/api';
+import { defaultOptions as tusDefaults, type HttpStack } from 'tus-js-client';
+import { type CreateLinkOptions, type FetchFunction, HaulApi, type ListOptions, outcomeError, type WaitOptions } from './api.js';
+import { type GetToken, TokenSource } from './auth.js';
+import { alwaysOnline, type Connectivity } from './connectivity.js';
+import { HaulError } from './errors.js';
+import { supportsConcatenation } from './parallel.js';
+import type { Platform } from './platform.js';
+import { ResumeIndex, type ResumeStorage } from './resume-storage.js';
+import { backoffDelay, type RetryOptions, retryPolicy, sleep } from './retry.js';
+import { UploadController, type UploadHandle, type UploadOptions } from './upload.js';
+
+/**
+ * Options of `createHaulClient`.
+ *
+ * @example
+ * ```ts
+ * import { createHaulClient, type HaulClientOptions } from '@haul/client';
+ * const options: HaulClientOptions = {
+ *   endpoint: 'https://uploads.example.com/files/',
+ *   getToken: () => session.accessToken,
+ *   retry: { maxAttempts: 15 },
+ *   stallTimeoutMs: 20_000,
+ * };
+ * const client = createHaulClient(options);
+ * ```
+ */
+export interface HaulClientOptions {
+  /** The tus endpoint, e.g. `https://uploads.example.com/files/` (relative URLs resolve against the page). */
+  endpoint: string;
+  /** Origin (and path prefix) of the JSON API. Default: the endpoint's origin. */
+  apiBaseUrl?: string;
+  /** The bearer token, asked for before every request. */
+  getToken: GetToken;
+  /**
+   * Where unfinished uploads are remembered for resuming; false: nowhere (uploads still resume
+   * within their own lifetime). Default: localStorage in browsers, a JSON file under the cache
+   * directory in Node (`@haul/client/node`), memory elsewhere (pass AsyncStorage in React Native).
+   */
+  storage?: ResumeStorage | false;
+  /** Remembered uploads older than this are forgotten (the server expires them too). Default 24 h. */
+  resumeTtlMs?: number;
+  /** Retry policy; false: fail at the first error. */
+  retry?: RetryOptions | false;
+  /** A request with no upload progress and no answer for this long is aborted and retried. Default 30 s; 0: off. */
+  stallTimeoutMs?: number;
+  /** Online/offline signal; false: assume always online. Default: browser events where available. */
+  connectivity?: Connectivity | false;
+  /** The fetch used for the JSON API, the events stream and OPTIONS/termination. Default: global fetch. */
+  fetch?: FetchFunction;
+}
+
+/**
+ * The Haul client: uploads plus the files API, typed from the server's own schemas.
+ *
+ * @example
+ * ```ts
+ * const client: HaulClient<Blob> = createHaulClient({ endpoint: '/files/', getToken });
+ * const upload = await client.upload(file, { metadata: { filename: file.name } }).result;
+ * const { items } = await client.list({ status: 'ready' });
+ * ```
+ */
+export interface HaulClient<Input> {
+  readonly endpoint: string;
+  readonly apiBaseUrl: string;
+  /**
+   * Starts an upload. Same input again (same file, endpoint, metadata and parallelism) → it
+   * continues from the server's offset.
+   *
+   * @example
+   * ```ts
+   * const handle = client.upload(file, { metadata: { filename: file.name }, parallel: 4, onProgress: console.log });
+   * const upload = await handle.result;
+   * ```
+   */
+  upload(input: Input, options?: UploadOptions): UploadHandle;
+  /**
+   * Resolves with the record once the upload is `ready`; rejects (HaulError) if processing ends
+   * otherwise (`UPLOAD_REJECTED`, `UPLOAD_INFECTED`, `PROCESSING_FAILED`, `UPLOAD_GONE`).
+   *
+   * @example
+   * ```ts
+   * const ready = await client.waitForReady(id, { timeoutMs: 120_000 });
+   * ```
+   */
+  waitForReady(id: string, options?: WaitOptions): Promise<UploadJson>;
+  /**
+   * One upload's record (GET /api/uploads/:id).
+   *
+   * @example
+   * ```ts
+   * const { status, sha256 } = await client.get(id);
+   * ```
+   */
+  get(id: string, options?: { signal?: AbortSignal }): Promise<UploadJson>;
+  /**
+   * One page of your uploads, newest first (GET /api/uploads).
+   *
+   * @example
+   * ```ts
+   * let page = await client.list({ limit: 50 });
+   * while (page.nextCursor) page = await client.list({ cursor: page.nextCursor });
+   * ```
+   */
+  list(options?: ListOptions): Promise<UploadList>;
+  /**
+   * Every upload, page after page.
+   *
+   * @example
+   * ```ts
+   * for await (const upload of client.listAll({ status: 'ready' })) console.log(upload.filename);
+   * ```
+   */
+  listAll(options?: Omit<ListOptions, 'cursor'>): AsyncIterable<UploadJson>;
+  /**
+   * Deletes an upload and its bytes (DELETE /api/uploads/:id).
+   *
+   * @example
+   * ```ts
+   * await client.delete(id);
+   * ```
+   */
+  delete(id: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * The content URL of a ready upload (GET needs the bearer token; for a link that works
+   * without one, e.g. in `<a href>`, use {@link createLink}).
+   *
+   * @example
+   * ```ts
+   * const response = await fetch(client.downloadUrl(id), { headers: { Authorization: `Bearer ${token}` } });
+   * ```
+   */
+  downloadUrl(id: string): string;
+  /**
+   * A signed share link (POST /api/uploads/:id/links): no login needed until it expires.
+   *
+   * @example
+   * ```ts
+   * const { url, expiresAt } = await client.createLink(id, { expiresIn: 24 * 3600 });
+   * ```
+   */
+  createLink(id: string, options?: CreateLinkOptions): Promise<LinkJson>;
+}
+
+/** Resolves the tus endpoint (relative URLs against the page) and the API base. */
+function resolveEndpoints(endpoint: string, apiBaseUrl: string | undefined): { endpoint: string; apiBaseUrl: string } {
+  const base = (globalThis as { location?: { href?: string } }).location?.href;
+  let url: URL;
+  try {
+    url = new URL(endpoint, base);
+  } catch (error) {
+    throw new HaulError('INVALID_INPUT', `endpoint ${JSON.stringify(endpoint)} is not a URL`, { cause: error, retryable: false });
+  }
+  const api = apiBaseUrl === undefined ? url.origin : new URL(apiBaseUrl, base).toString();
+  return { endpoint: url.toString(), apiBaseUrl: api.replace(/\/+$/, '') };
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** The platform-independent client; the entries (browser, node) pass their platform. */
+export function createClient<Input>(options: HaulClientOptions, platform: Platform<Input>): HaulClient<Input> {
+  const { endpoint, apiBaseUrl } = resolveEndpoints(options.endpoint, options.apiBaseUrl);
+  const policy = retryPolicy(options.retry);
+  const tokens = new TokenSource(options.getToken);
+  const fetchFn: FetchFunction = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
+  const api = new HaulApi({ apiBaseUrl, fetch: fetchFn, tokens, policy, requestTimeoutMs: Math.max(stallTimeoutMs, 30_000) });
+  const storage = options.storage === false ? null : (options.storage ?? platform.defaultStorage());
+  const index = storage ? new ResumeIndex(storage, options.resumeTtlMs ?? DAY_MS) : null;
+  const connectivity = options.connectivity === false ? alwaysOnline : (options.connectivity ?? platform.defaultConnectivity());
+
+  let concatenation: Promise<boolean> | undefined;
+  const supportsConcat = (): Promise<boolean> => {
+    concatenation ??= (async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const response = await fetchFn(endpoint, { method: 'OPTIONS', headers: { 'Tus-Resumable': '1.0.0' } });
+          await response.text().catch(() => '');
+          if (response.ok) return supportsConcatenation(response.headers.get('tus-extension'));
+          if (response.status < 500) return false;
+        } catch {
+          // Network: below.
+        }
+        if (attempt + 1 >= Math.min(3, Math.max(1, policy.maxAttempts))) {
+          concatenation = undefined; // not cached: ask again next time
+          return false;
+        }
+        await sleep(backoffDelay(policy, attempt));
+      }
+    })();
+    return concatenation;
+  };
+
+  const context = {
+    endpoint,
+    api,
+    tokens,
+    policy,
+    stallTimeoutMs,
+    index,
+    connectivity,
+    fetch: fetchFn,
+    supportsConcatenation: supportsConcat,
+    httpStack: tusDefaults.httpStack as HttpStack,
+    active: new Set<string>(),
+  };
+
+  return {
+    endpoint,
+    apiBaseUrl,
+    upload(input, uploadOptions = {}) {
+      const controller = new UploadController(context, platform, input, uploadOptions);
+      controller.run();
+      return controller;
+    },
+    async waitForReady(id, waitOptions) {
+      const upload = await api.waitForTerminal(id, waitOptions);
+      if (upload.status !== 'ready') throw outcomeError(upload);
+      return upload;
+    },
+    get: (id, o) => api.get(id, o?.signal),
+    list: (o) => api.list(o),
+    listAll(o = {}) {
+      return {
+        async *[Symbol.asyncIterator]() {
+          let cursor: string | undefined;
+          do {
+            const page = await api.list({ ...o, cursor });
+            yield* page.items;
+            cursor = page.nextCursor ?? undefined;
+          } while (cursor);
+        },
+      };
+    },
+    delete: (id, o) => api.delete(id, o?.signal),
+    downloadUrl: (id) => api.url(`${api.uploadPath(id)}/content`),
+    createLink: (id, o) => api.createLink(id, o),
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * Whether the device is online, and news when that changes. While offline, uploads pause
+ * instead of burning their retries; they continue when the connection is back. Browsers get
+ * this from `online`/`offline` events by default; in React Native, wrap NetInfo.
+ *
+ * @example
+ * ```ts
+ * import NetInfo from '@react-native-community/netinfo';
+ * import type { Connectivity } from '@haul/client';
+ * let online = true;
+ * const connectivity: Connectivity = {
+ *   isOnline: () => online,
+ *   subscribe: (listener) => NetInfo.addEventListener((state) => listener((online = state.isConnected !== false))),
+ * };
+ * ```
+ */
+export interface Connectivity {
+  isOnline(): boolean;
+  /** Calls `listener` on every change; returns the unsubscribe function. */
+  subscribe(listener: (online: boolean) => void): () => void;
+}
+
+/** Always online (Node, or when no signal is available). */
+export const alwaysOnline: Connectivity = {
+  isOnline: () => true,
+  subscribe: () => () => {},
+};
+
+interface EventTargetLike {
+  addEventListener(type: string, listener: () => void): void;
+  removeEventListener(type: string, listener: () => void): void;
+}
+
+/** `navigator.onLine` and the window's `online`/`offline` events, where they exist. */
+export function browserConnectivity(): Connectivity {
+  const scope = globalThis as { navigator?: { onLine?: boolean }; addEventListener?: unknown; removeEventListener?: unknown };
+  if (typeof scope.addEventListener !== 'function' || typeof scope.navigator?.onLine !== 'boolean') return alwaysOnline;
+  const target = scope as unknown as EventTargetLike;
+  return {
+    isOnline: () => scope.navigator?.onLine !== false,
+    subscribe(listener) {
+      const online = () => listener(true);
+      const offline = () => listener(false);
+      target.addEventListener('online', online);
+      target.addEventListener('offline', offline);
+      return () => {
+        target.removeEventListener('online', online);
+        target.removeEventListener('offline', offline);
+      };
+    },
+  };
+}

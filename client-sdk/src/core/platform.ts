@@ -1,0 +1,32 @@
+import type { Upload } from 'tus-js-client';
+import type { Connectivity } from './connectivity.js';
+import type { ResumeStorage } from './resume-storage.js';
+
+/** What tus-js-client's Upload accepts (per platform build; Node streams go through as well). */
+export type TusSource = ConstructorParameters<typeof Upload>[0];
+
+/** An input made ready for tus-js-client. */
+export interface PreparedInput {
+  source: TusSource;
+  /** null: unknown (a stream); uploaded with a deferred length. */
+  size: number | null;
+  /** Defaults for the `filename` / `filetype` metadata. */
+  name?: string;
+  type?: string;
+  /** The input's identity for resuming across sessions; null: only within this upload. */
+  identity: string | null;
+  /** Streams must be read in chunks of a finite size. */
+  needsChunkSize?: boolean;
+  /** Parts of it can be read independently (files, buffers; not streams): parallel uploads possible. */
+  sliceable: boolean;
+  /** Releases what preparing opened (a file stream) once the upload is over. */
+  close?: () => void;
+}
+
+/** What differs between browsers/React Native and Node. */
+export interface Platform<Input> {
+  prepare(input: Input): Promise<PreparedInput>;
+  /** Where resume state lives unless the options say otherwise (null: in memory only). */
+  defaultStorage(): ResumeStorage | null;
+  defaultConnectivity(): Connectivity;
+}

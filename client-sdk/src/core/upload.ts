@@ -1,0 +1,735 @@
+import type { UploadJson } from '@haul/server/api';
+import { type DetailedError, type HttpRequest, type HttpResponse, type HttpStack, Upload, type UploadOptions as TusOptions } from 'tus-js-client';
+import { type FetchFunction, type HaulApi, outcomeError } from './api.js';
+import { isTokenError, type TokenSource } from './auth.js';
+import type { Connectivity } from './connectivity.js';
+import { errorFromResponse, HaulError, isHaulError, isRetryableStatus, parseRetryAfter } from './errors.js';
+import { uploadFingerprint } from './fingerprint.js';
+import { GuardedHttpStack, GuardedRequest, HttpStatusError, RequestAbortedError, StallError } from './http-stack.js';
+import { partBoundaries } from './parallel.js';
+import type { Platform, PreparedInput } from './platform.js';
+import { ProgressTracker, type UploadProgress } from './progress.js';
+import { type ResumeIndex, type StoredUpload, toPreviousUpload, UploadUrlStorage } from './resume-storage.js';
+import { backoffDelay, type RetryPolicy } from './retry.js';
+
+/**
+ * Upload metadata (tus `Upload-Metadata`). `filename` and `filetype` default to the input's
+ * name and type; `scope` is Haul's application scope; other keys are kept as opaque fields.
+ *
+ * @example
+ * ```ts
+ * const metadata: UploadMetadata = { filename: 'report.pdf', filetype: 'application/pdf', scope: 'invoices' };
+ * client.upload(blob, { metadata });
+ * ```
+ */
+export interface UploadMetadata {
+  filename?: string;
+  filetype?: string;
+  scope?: string;
+  [key: string]: string | undefined;
+}
+
+/**
+ * What an upload is doing: `preparing` (reading the input), `uploading`, `retrying` (waiting
+ * to try again), `paused` (by you), `offline` (waiting for the network), `processing` (all bytes
+ * are on the server; waiting for the scan and checks), then `done`, `failed` or `aborted`.
+ *
+ * @example
+ * ```ts
+ * client.upload(file, { onStateChange: (state: UploadState) => (badge.textContent = state) });
+ * ```
+ */
+export type UploadState = 'preparing' | 'uploading' | 'retrying' | 'paused' | 'offline' | 'processing' | 'done' | 'failed' | 'aborted';
+
+/**
+ * Passed to `onRetry` before the SDK waits to try again.
+ *
+ * @example
+ * ```ts
+ * client.upload(file, { onRetry: ({ error, attempt, delayMs }: RetryInfo) => console.warn(`${error.code}: retry #${attempt + 1} in ${delayMs} ms`) });
+ * ```
+ */
+export interface RetryInfo {
+  error: HaulError;
+  /** 0-based count of failures in a row (progress resets it). */
+  attempt: number;
+  delayMs: number;
+}
+
+/**
+ * Options of {@link HaulClient.upload}.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * const options: UploadOptions = {
+ *   metadata: { filename: 'video.mp4' },
+ *   parallel: 4,
+ *   signal: controller.signal,
+ *   onProgress: (p) => console.log(p.bytesAcknowledged, p.bytesTotal),
+ *   onStatus: (upload) => console.log(upload.status),
+ * };
+ * const handle = client.upload(file, options);
+ * ```
+ */
+export interface UploadOptions {
+  metadata?: UploadMetadata;
+  /**
+   * Send the file as up to N partial uploads at once (tus Concatenation). Parts are at least
+   * 5 MiB (S3's minimum), so small files use fewer; servers that do not advertise
+   * `concatenation` get a single stream. Default 1.
+   */
+  parallel?: number;
+  /** Bytes per PATCH request. Default: the whole file (or part) in one request; 8 MiB for streams. */
+  chunkSize?: number;
+  /** Aborting it is `handle.abort()`. */
+  signal?: AbortSignal;
+  onProgress?: (progress: UploadProgress) => void;
+  /** The server's record whenever it changes, from upload completion to a terminal status. */
+  onStatus?: (upload: UploadJson) => void;
+  onStateChange?: (state: UploadState) => void;
+  onRetry?: (info: RetryInfo) => void;
+  /** `abort()` (and the signal) also delete the upload on the server. Default true. */
+  terminateOnAbort?: boolean;
+  /**
+   * `result` waits for processing (scan, type checks) to finish: resolves with the `ready`
+   * record, rejects for `rejected`/`infected`/`failed`. False: resolves as soon as the bytes are
+   * stored (status `received`). Default true.
+   */
+  waitForProcessing?: boolean;
+  /** Bound on waiting for processing (HaulError `TIMEOUT`). Default: none. */
+  processingTimeoutMs?: number;
+  /** Remember this upload so the same input resumes after a restart. Default true. */
+  resume?: boolean;
+}
+
+/**
+ * Options of {@link UploadHandle.abort}.
+ *
+ * @example
+ * ```ts
+ * await handle.abort({ terminate: false } satisfies AbortOptions); // keep the bytes; resume later
+ * ```
+ */
+export interface AbortOptions {
+  /** Delete the upload on the server. Default: the upload's `terminateOnAbort` (true). */
+  terminate?: boolean;
+}
+
+/**
+ * When all bytes are on the server: where the upload lives.
+ *
+ * @example
+ * ```ts
+ * const { id } = await handle.uploaded satisfies Promise<UploadedInfo>;
+ * ```
+ */
+export interface UploadedInfo {
+  id: string;
+  uploadUrl: string;
+}
+
+/**
+ * A running upload. Resuming, retrying, stalls, token refresh and going offline are handled
+ * inside; `result` settles once with the outcome.
+ *
+ * @example
+ * ```ts
+ * const handle: UploadHandle = client.upload(file, { metadata: { filename: file.name } });
+ * pauseButton.onclick = () => handle.pause();
+ * resumeButton.onclick = () => handle.resume();
+ * cancelButton.onclick = () => void handle.abort();
+ * const upload = await handle.result; // status 'ready'
+ * ```
+ */
+export interface UploadHandle {
+  readonly state: UploadState;
+  /** The upload id, once the server created the upload (for a parallel upload: once assembled). */
+  readonly id: string | null;
+  readonly uploadUrl: string | null;
+  readonly progress: UploadProgress;
+  /** Bytes the server already had when this upload continued a previous one; null if it did not. */
+  readonly resumedFrom: number | null;
+  /** Resolves when every byte is stored on the server (before processing). */
+  readonly uploaded: Promise<UploadedInfo>;
+  /** The processed record (`ready`), or a HaulError. */
+  readonly result: Promise<UploadJson>;
+  pause(): void;
+  resume(): void;
+  /** Stops the upload; deletes it on the server unless told not to. `result` rejects with `ABORTED`. */
+  abort(options?: AbortOptions): Promise<void>;
+}
+
+/** What every upload of a client shares. */
+export interface UploadContext {
+  endpoint: string;
+  api: HaulApi;
+  tokens: TokenSource;
+  policy: RetryPolicy;
+  stallTimeoutMs: number;
+  index: ResumeIndex | null;
+  connectivity: Connectivity;
+  fetch: FetchFunction;
+  /** Whether the endpoint advertises tus concatenation (OPTIONS, cached). */
+  supportsConcatenation(): Promise<boolean>;
+  /** tus-js-client's own HTTP stack for this platform. */
+  httpStack: HttpStack;
+  /** Fingerprints of this client's uploads in progress: the same input twice at once must not share an upload. */
+  active: Set<string>;
+}
+
+const STREAM_CHUNK_SIZE = 8 * 2 ** 20;
+/** While offline, tus's retry waits this long — unless the `online` event comes first (it restarts at once). */
+const OFFLINE_WAIT_MS = 10 * 60_000;
+const PROGRESS_INTERVAL_MS = 100;
+
+const lastSegment = (url: string) => {
+  const path = url.split(/[?#]/)[0]!.replace(/\/+$/, '');
+  return decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
+};
+
+/** An array of retry delays whose elements are computed when tus reads them (see onShouldRetry). */
+function computedDelays(length: number, next: () => number): number[] {
+  const delays = new Array<number>(length).fill(0);
+  for (let i = 0; i < length; i++) Object.defineProperty(delays, i, { get: next, enumerable: true, configurable: true });
+  return delays;
+}
+
+const causeOf = (error: Error): unknown => (error as Partial<DetailedError>).causingError ?? undefined;
+const responseOf = (error: Error): HttpResponse | undefined => {
+  const detailed = error as Partial<DetailedError>;
+  if (detailed.originalResponse) return detailed.originalResponse;
+  const cause = causeOf(error);
+  return cause instanceof HttpStatusError ? cause.response : undefined;
+};
+
+/** tus-js-client's error (or anything thrown while uploading) as a HaulError. */
+export function toHaulError(error: unknown): HaulError {
+  if (isHaulError(error)) return error;
+  if (!(error instanceof Error)) return new HaulError('NETWORK_ERROR', String(error));
+  const response = responseOf(error);
+  if (response) return errorFromResponse(response.getStatus(), response.getBody() ?? '', response.getHeader('Retry-After'));
+  const cause = causeOf(error);
+  if (isHaulError(cause)) return cause;
+  if (cause instanceof StallError) return new HaulError('TIMEOUT', cause.message, { cause: error });
+  if (cause instanceof RequestAbortedError) return new HaulError('ABORTED', 'aborted', { cause: error, retryable: false });
+  if ((error as Partial<DetailedError>).originalRequest) {
+    const detail = cause instanceof Error ? `: ${cause.message}` : '';
+    return new HaulError('NETWORK_ERROR', `${error.message}${detail}`, { cause: error });
+  }
+  return new HaulError('INVALID_INPUT', error.message, { cause: error, retryable: false });
+}
+
+export class UploadController<Input> implements UploadHandle {
+  private currentState: UploadState = 'preparing';
+  private tus: Upload | null = null;
+  private tusRunning = false;
+  private prepared: PreparedInput | null = null;
+  private urlStorage: UploadUrlStorage | null = null;
+  private fingerprint: string | null = null;
+  private userPaused = false;
+  private stopped = false;
+  private restartTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly tracker = new ProgressTracker();
+  private readonly acked = new Map<string, number>();
+  private readonly createdUrls = new Set<string>();
+  private previousUrls: string[] = [];
+  private readonly resumedOffsets = new Map<string, number>();
+  private resumedFromPrevious = false;
+  private finalUrl: string | null = null;
+  private pendingDelay: number | undefined;
+  private lastProgressEmit = 0;
+  private progressTimer: ReturnType<typeof setTimeout> | undefined;
+  private unsubscribeConnectivity: () => void = () => {};
+  private readonly waitController = new AbortController();
+  private uploadedId: string | null = null;
+  private uploadedUrl: string | null = null;
+  private resolveUploaded!: (info: UploadedInfo) => void;
+  private rejectUploaded!: (error: HaulError) => void;
+  private resolveResult!: (upload: UploadJson) => void;
+  private rejectResult!: (error: HaulError) => void;
+  readonly uploaded: Promise<UploadedInfo>;
+  readonly result: Promise<UploadJson>;
+
+  constructor(
+    private readonly ctx: UploadContext,
+    private readonly platform: Platform<Input>,
+    private readonly input: Input,
+    private readonly options: UploadOptions,
+  ) {
+    this.uploaded = new Promise((resolve, reject) => {
+      this.resolveUploaded = resolve;
+      this.rejectUploaded = reject;
+    });
+    this.result = new Promise((resolve, reject) => {
+      this.resolveResult = resolve;
+      this.rejectResult = reject;
+    });
+    // Unobserved rejections must not crash the app (Node treats them as fatal): callers who
+    // care await these promises and still see the rejection.
+    this.uploaded.catch(() => {});
+    this.result.catch(() => {});
+    const signal = options.signal;
+    if (signal) {
+      if (signal.aborted) queueMicrotask(() => void this.abort());
+      else signal.addEventListener('abort', () => void this.abort(), { once: true });
+    }
+  }
+
+  get state(): UploadState {
+    return this.currentState;
+  }
+
+  get id(): string | null {
+    return this.uploadedId ?? (this.tus?.url && !this.isParallel() ? lastSegment(this.tus.url) : null);
+  }
+
+  get uploadUrl(): string | null {
+    return this.uploadedUrl ?? this.tus?.url ?? null;
+  }
+
+  get progress(): UploadProgress {
+    return this.tracker.snapshot();
+  }
+
+  get resumedFrom(): number | null {
+    // Known once the stored upload(s) answered HEAD; null if none was stored or none is left.
+    if (!this.resumedFromPrevious || this.resumedOffsets.size === 0) return null;
+    let sum = 0;
+    for (const offset of this.resumedOffsets.values()) sum += offset;
+    return sum;
+  }
+
+  /** Starts the upload (the client calls this once). */
+  run(): void {
+    this.prepareAndStart().catch((error: unknown) => this.fail(toHaulError(error)));
+  }
+
+  pause(): void {
+    if (this.isSettled() || this.currentState === 'processing') return;
+    this.userPaused = true;
+    this.stopTus();
+    if (this.currentState !== 'preparing') this.setState('paused');
+  }
+
+  resume(): void {
+    if (this.isSettled() || !this.userPaused) return;
+    this.userPaused = false;
+    if (!this.tus) return; // still preparing: it starts when ready
+    if (!this.ctx.connectivity.isOnline()) {
+      this.setState('offline');
+      return;
+    }
+    this.restartTus();
+  }
+
+  async abort(options: AbortOptions = {}): Promise<void> {
+    if (this.isSettled()) return;
+    const terminate = options.terminate ?? this.options.terminateOnAbort ?? true;
+    const bytesComplete = this.uploadedId !== null;
+    this.stopped = true;
+    this.stopTus();
+    this.waitController.abort(new HaulError('ABORTED', 'upload aborted', { retryable: false }));
+    const error = new HaulError('ABORTED', 'upload aborted', { retryable: false });
+    this.settle('aborted');
+    this.rejectUploaded(error);
+    this.rejectResult(error);
+    if (!terminate) return;
+    if (this.fingerprint && this.ctx.index) await this.ctx.index.remove(this.fingerprint);
+    if (bytesComplete && this.uploadedId) {
+      await this.ctx.api.delete(this.uploadedId).catch(() => {});
+      return;
+    }
+    const urls = new Set([...this.createdUrls, ...this.previousUrls]);
+    if (this.tus?.url) urls.add(this.tus.url);
+    await Promise.all([...urls].map((url) => this.terminate(url)));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private async prepareAndStart(): Promise<void> {
+    const { ctx, options } = this;
+    const prepared = await this.platform.prepare(this.input);
+    this.prepared = prepared;
+    if (this.stopped) {
+      prepared.close?.();
+      return;
+    }
+    const metadata: Record<string, string> = {};
+    if (prepared.name) metadata.filename = prepared.name;
+    if (prepared.type) metadata.filetype = prepared.type;
+    for (const [key, value] of Object.entries(options.metadata ?? {})) if (value !== undefined) metadata[key] = value;
+
+    let parts = [{ start: 0, end: prepared.size ?? 0 }];
+    const parallel = options.parallel ?? 1;
+    if (parallel > 1 && prepared.size !== null && prepared.sliceable) {
+      const split = partBoundaries(prepared.size, parallel);
+      if (split.length > 1 && (await ctx.supportsConcatenation())) parts = split;
+    }
+    if (this.stopped) return;
+    this.tracker.setTotal(prepared.size);
+
+    const candidate = prepared.identity === null ? null : uploadFingerprint(prepared.identity, ctx.endpoint, parts.length, metadata);
+    const persistent = options.resume !== false && ctx.index !== null && candidate !== null && !ctx.active.has(candidate);
+    this.fingerprint = persistent ? candidate : null;
+    if (this.fingerprint) ctx.active.add(this.fingerprint);
+    const storageKey = this.fingerprint ?? `ephemeral|${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
+    this.urlStorage = new UploadUrlStorage(persistent ? ctx.index : null);
+
+    let previous: StoredUpload | undefined;
+    if (this.fingerprint && ctx.index) previous = await ctx.index.find(this.fingerprint);
+    if (previous?.finalUrl && (await this.isComplete(previous.finalUrl))) {
+      // A parallel upload whose final upload was created before the last run ended.
+      this.resumedFromPrevious = true;
+      this.resumedOffsets.set(previous.finalUrl, prepared.size ?? 0);
+      this.tracker.acknowledgedBytes(prepared.size ?? 0);
+      await ctx.index?.remove(this.fingerprint!);
+      prepared.close?.();
+      await this.completed(previous.finalUrl, null);
+      return;
+    }
+    if (this.stopped) return;
+
+    const guarded = new GuardedHttpStack(ctx.httpStack, {
+      stallTimeoutMs: ctx.stallTimeoutMs,
+      reauthorize: async (req) => {
+        const issued = await ctx.tokens.get(true);
+        if (!issued.token) return false;
+        req.setHeader('Authorization', `Bearer ${issued.token}`);
+        req.tokenGeneration = issued.generation;
+        req.forcedToken = true;
+        return true;
+      },
+    });
+    const tusOptions: TusOptions = {
+      endpoint: ctx.endpoint,
+      metadata,
+      chunkSize: options.chunkSize ?? (prepared.needsChunkSize ? STREAM_CHUNK_SIZE : Number.POSITIVE_INFINITY),
+      uploadLengthDeferred: prepared.size === null && prepared.needsChunkSize === true,
+      parallelUploads: parts.length,
+      parallelUploadBoundaries: parts.length > 1 ? parts : null,
+      fingerprint: () => Promise.resolve(storageKey),
+      urlStorage: this.urlStorage,
+      storeFingerprintForResuming: true,
+      removeFingerprintOnSuccess: true,
+      httpStack: guarded,
+      retryDelays: computedDelays(ctx.policy.maxAttempts, () => this.takeDelay()),
+      onShouldRetry: (error, attempt, opts) => this.shouldRetry(error, attempt, opts),
+      onBeforeRequest: (req) => this.beforeRequest(req),
+      onAfterResponse: (req, res) => this.afterResponse(req, res),
+      onProgress: (sent, total) => {
+        this.tracker.sentBytes(sent, Number.isFinite(total) ? total : null);
+        this.emitProgress();
+      },
+      onSuccess: ({ lastResponse }) => {
+        this.tusRunning = false;
+        prepared.close?.();
+        const url = this.tus?.url;
+        if (!url) {
+          this.fail(new HaulError('INVALID_RESPONSE', 'upload finished without an upload URL', { retryable: false }));
+          return;
+        }
+        this.completed(url, lastResponse).catch((error: unknown) => this.fail(toHaulError(error)));
+      },
+      onError: (error) => this.onTusError(error),
+    };
+    const tus = new Upload(prepared.source, tusOptions);
+    this.tus = tus;
+    if (previous) {
+      const entry = toPreviousUpload(this.fingerprint!, previous);
+      tus.resumeFromPreviousUpload(entry);
+      this.urlStorage.saved = entry;
+      this.resumedFromPrevious = true;
+      this.previousUrls = [...(previous.parallelUploadUrls ?? []), ...(previous.uploadUrl ? [previous.uploadUrl] : [])];
+    }
+    this.unsubscribeConnectivity = ctx.connectivity.subscribe((online) => this.onConnectivity(online));
+    if (this.userPaused) {
+      this.setState('paused');
+      return;
+    }
+    if (!ctx.connectivity.isOnline()) {
+      this.setState('offline');
+      return;
+    }
+    this.setState('uploading');
+    this.tusRunning = true;
+    tus.start();
+  }
+
+  private isParallel(): boolean {
+    return (this.tus?.options.parallelUploads ?? 1) > 1;
+  }
+
+  private isSettled(): boolean {
+    return this.currentState === 'done' || this.currentState === 'failed' || this.currentState === 'aborted';
+  }
+
+  private setState(state: UploadState): void {
+    if (this.currentState === state) return;
+    this.currentState = state;
+    if (state !== 'uploading') this.tracker.resetSpeed();
+    this.options.onStateChange?.(state);
+  }
+
+  /** Stops tus (no termination): requests aborted, retry timers cleared. */
+  private stopTus(): void {
+    if (this.restartTimer !== undefined) {
+      clearTimeout(this.restartTimer);
+      this.restartTimer = undefined;
+    }
+    if (this.tus && this.tusRunning) {
+      this.tusRunning = false;
+      void this.tus.abort(false).catch(() => {});
+    }
+  }
+
+  /**
+   * Stops tus and starts it again from the server's offsets. The start waits a macrotask: the
+   * aborted requests' promise chains (microtasks) must see tus stopped, not restarted.
+   */
+  private restartTus(): void {
+    const tus = this.tus;
+    if (!tus || this.stopped) return;
+    this.stopTus();
+    this.setState('uploading');
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.stopped || this.userPaused || this.tusRunning) return;
+      // A parallel upload restarts with every partial URL saved so far (tus would forget those
+      // whose HEAD had not answered yet in the aborted round, and upload their parts again).
+      if (this.urlStorage?.saved) tus.resumeFromPreviousUpload(this.urlStorage.saved);
+      this.tusRunning = true;
+      tus.start();
+    }, 0);
+  }
+
+  private onConnectivity(online: boolean): void {
+    if (this.isSettled() || this.currentState === 'processing' || this.currentState === 'preparing') return;
+    if (!online) {
+      if (this.userPaused) return;
+      this.stopTus();
+      this.setState('offline');
+    } else if (!this.userPaused && (this.currentState === 'offline' || this.currentState === 'retrying')) {
+      this.restartTus();
+    }
+  }
+
+  private takeDelay(): number {
+    const delay = this.pendingDelay ?? 0;
+    this.pendingDelay = undefined;
+    return delay;
+  }
+
+  /**
+   * tus-js-client asks before every retry, then reads `retryDelays[attempt]` synchronously: the
+   * delay decided here (back-off with jitter, Retry-After, offline wait) is what it reads.
+   */
+  private shouldRetry(error: DetailedError, attempt: number, opts: TusOptions): boolean {
+    if (this.stopped || this.userPaused) return false;
+    const request = error.originalRequest as HttpRequest | undefined;
+    // In a parallel upload the partial uploads retry themselves; the parent only sends the
+    // final POST, and an error from a partial reaching it means that partial gave up.
+    if ((opts.parallelUploads ?? 1) > 1 && !(request?.getMethod() === 'POST' && request.getHeader('Upload-Concat')?.startsWith('final'))) return false;
+    const cause = causeOf(error);
+    if (cause instanceof RequestAbortedError || isTokenError(cause)) return false;
+    const response = responseOf(error);
+    const status = response?.getStatus() ?? 0;
+    let delay = backoffDelay(this.ctx.policy, attempt);
+    if (status === 401) {
+      if (!(request instanceof GuardedRequest) || request.forcedToken) return false;
+      if (request.tokenGeneration === this.ctx.tokens.generation) this.ctx.tokens.requestRefresh();
+      delay = 0;
+    } else if ((status === 404 || status === 410) && request?.getMethod() === 'PATCH') {
+      // The upload expired or was removed under us: the retry's HEAD finds it gone and tus creates a new one.
+      delay = 0;
+    } else if (!isRetryableStatus(status)) {
+      return false;
+    }
+    const retryAfter = parseRetryAfter(response?.getHeader('Retry-After'));
+    if (retryAfter !== undefined && (status === 429 || status === 503)) {
+      if (retryAfter > this.ctx.policy.maxRetryAfterMs) return false;
+      delay = retryAfter + Math.round(Math.random() * Math.min(1000, retryAfter * 0.1));
+    }
+    if (!this.ctx.connectivity.isOnline()) {
+      delay = OFFLINE_WAIT_MS;
+      this.setState('offline');
+    } else {
+      this.setState('retrying');
+    }
+    this.pendingDelay = delay;
+    this.options.onRetry?.({ error: toHaulError(error), attempt, delayMs: delay });
+    return true;
+  }
+
+  private async beforeRequest(req: HttpRequest): Promise<void> {
+    const issued = await this.ctx.tokens.get();
+    if (issued.token) req.setHeader('Authorization', `Bearer ${issued.token}`);
+    if (req instanceof GuardedRequest) {
+      req.tokenGeneration = issued.generation;
+      req.forcedToken = issued.forced;
+    }
+    if (this.currentState === 'retrying' && !this.stopped) this.setState('uploading');
+  }
+
+  private async afterResponse(req: HttpRequest, res: HttpResponse): Promise<void> {
+    const status = res.getStatus();
+    const method = req.getMethod();
+    const url = req.getURL();
+    if (status >= 200 && status < 300) {
+      if (method === 'POST') {
+        const location = res.getHeader('Location');
+        if (location) {
+          const created = new URL(location, url).toString();
+          this.createdUrls.add(created);
+          if (req.getHeader('Upload-Concat')?.startsWith('final')) {
+            this.finalUrl = created;
+            // Remembered so that a run ending right now still finds the assembled upload.
+            if (this.fingerprint && this.ctx.index) await this.ctx.index.patch(this.fingerprint, { finalUrl: created });
+          }
+        }
+      }
+      const offset = Number.parseInt(res.getHeader('Upload-Offset') ?? '', 10);
+      if ((method === 'PATCH' || method === 'HEAD') && Number.isFinite(offset) && !this.isFinal(url)) {
+        if (method === 'HEAD' && !this.resumedOffsets.has(url) && this.previousUrls.includes(url)) this.resumedOffsets.set(url, offset);
+        this.acked.set(url, offset);
+        this.updateAcknowledged();
+      }
+    } else if (method === 'HEAD' && (status === 404 || status === 410)) {
+      this.acked.delete(url);
+      this.updateAcknowledged();
+    }
+  }
+
+  private isFinal(url: string): boolean {
+    return this.finalUrl === url;
+  }
+
+  private updateAcknowledged(): void {
+    let sum = 0;
+    for (const offset of this.acked.values()) sum += offset;
+    this.tracker.acknowledgedBytes(sum);
+    this.emitProgress();
+  }
+
+  private emitProgress(force = false): void {
+    const callback = this.options.onProgress;
+    if (!callback) return;
+    const now = Date.now();
+    if (force || now - this.lastProgressEmit >= PROGRESS_INTERVAL_MS) {
+      if (this.progressTimer !== undefined) {
+        clearTimeout(this.progressTimer);
+        this.progressTimer = undefined;
+      }
+      this.lastProgressEmit = now;
+      callback(this.tracker.snapshot());
+    } else if (this.progressTimer === undefined) {
+      // Trailing call, so the last numbers are always reported.
+      this.progressTimer = setTimeout(() => {
+        this.progressTimer = undefined;
+        this.emitProgress(true);
+      }, PROGRESS_INTERVAL_MS - (now - this.lastProgressEmit));
+    }
+  }
+
+  private onTusError(error: Error): void {
+    this.tusRunning = false;
+    if (this.stopped || this.isSettled()) return;
+    const cause = causeOf(error);
+    // A request aborted by a pause or restart, whose promise chain finished after tus started again.
+    if (cause instanceof RequestAbortedError) return;
+    if (this.userPaused) return;
+    this.prepared?.close?.();
+    this.fail(toHaulError(error));
+  }
+
+  /** All bytes are on the server: learn the id, then wait for processing (or not). */
+  private async completed(url: string, lastResponse: HttpResponse | null): Promise<void> {
+    if (this.stopped) return;
+    const total = this.prepared?.size ?? null;
+    if (total !== null) {
+      this.tracker.sentBytes(total, total);
+      this.tracker.acknowledgedBytes(total);
+    }
+    this.emitProgress(true);
+    const apiPath = lastResponse?.getHeader('Haul-Upload');
+    const id = apiPath ? lastSegment(apiPath) : lastSegment(url);
+    this.uploadedId = id;
+    this.uploadedUrl = url;
+    this.unsubscribeConnectivity();
+    this.resolveUploaded({ id, uploadUrl: url });
+    if (this.options.waitForProcessing === false) {
+      const upload = await this.ctx.api.get(id, this.waitController.signal);
+      this.options.onStatus?.(upload);
+      this.succeed(upload);
+      return;
+    }
+    this.setState('processing');
+    const upload = await this.ctx.api.waitForTerminal(id, {
+      signal: this.waitController.signal,
+      onStatus: this.options.onStatus,
+      timeoutMs: this.options.processingTimeoutMs,
+    });
+    if (upload.status === 'ready') this.succeed(upload);
+    else this.fail(outcomeError(upload));
+  }
+
+  private succeed(upload: UploadJson): void {
+    if (this.isSettled()) return;
+    this.settle('done');
+    this.resolveResult(upload);
+  }
+
+  private fail(error: HaulError): void {
+    if (this.isSettled()) return;
+    this.stopped = true;
+    this.stopTus();
+    this.settle('failed');
+    this.rejectUploaded(error);
+    this.rejectResult(error);
+  }
+
+  private settle(state: UploadState): void {
+    if (this.fingerprint) this.ctx.active.delete(this.fingerprint);
+    this.unsubscribeConnectivity();
+    if (this.progressTimer !== undefined) clearTimeout(this.progressTimer);
+    this.prepared?.close?.();
+    this.setState(state);
+  }
+
+  /** HEAD: is the upload at `url` complete? (For a final upload remembered from a previous run.) */
+  private async isComplete(url: string): Promise<boolean> {
+    try {
+      const issued = await this.ctx.tokens.get();
+      const headers: Record<string, string> = { 'Tus-Resumable': '1.0.0' };
+      if (issued.token) headers.Authorization = `Bearer ${issued.token}`;
+      const response = await this.ctx.fetch(url, { method: 'HEAD', headers });
+      const offset = response.headers.get('upload-offset');
+      return response.ok && offset !== null && offset === response.headers.get('upload-length');
+    } catch {
+      return false;
+    }
+  }
+
+  /** tus termination (DELETE) of one upload URL; an upload already gone counts as done. */
+  private async terminate(url: string): Promise<void> {
+    for (let attempt = 0; attempt < Math.min(3, Math.max(1, this.ctx.policy.maxAttempts)); attempt++) {
+      try {
+        const issued = await this.ctx.tokens.get();
+        const headers: Record<string, string> = { 'Tus-Resumable': '1.0.0' };
+        if (issued.token) headers.Authorization = `Bearer ${issued.token}`;
+        const response = await this.ctx.fetch(url, { method: 'DELETE', headers });
+        await response.text().catch(() => '');
+        if (response.ok || response.status === 404 || response.status === 410) return;
+        if (response.status === 400) {
+          // Already complete (a final upload): tus refuses termination; the files API deletes it.
+          await this.ctx.api.delete(lastSegment(url)).catch(() => {});
+          return;
+        }
+        if (!isRetryableStatus(response.status)) return;
+      } catch {
+        // Network: try again below.
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(this.ctx.policy, attempt)));
+    }
+  }
+}

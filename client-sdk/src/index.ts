@@ -1,0 +1,43 @@
+/**
+ * `@haul/client` — resumable uploads to a Haul server from browsers, React Native (and Node;
+ * for file paths and resume state on disk use `@haul/client/node`). Nothing here imports a
+ * Node module.
+ */
+import { type BrowserUploadInput, browserPlatform } from './core/browser-platform.js';
+import { createClient, type HaulClient, type HaulClientOptions } from './core/client.js';
+
+export type { CreateLinkOptions, FetchFunction, ListOptions, WaitOptions } from './core/api.js';
+export type { GetToken, TokenRequest } from './core/auth.js';
+export type { BrowserUploadInput, ReactNativeFile } from './core/browser-platform.js';
+export type { HaulClient, HaulClientOptions } from './core/client.js';
+export type { Connectivity } from './core/connectivity.js';
+export { CLIENT_ERROR_CODES, HaulError, type HaulErrorCode, type HaulErrorOptions, isHaulError, isRetryableStatus, SERVER_ERROR_CODES } from './core/errors.js';
+export { MIN_PART_SIZE } from './core/parallel.js';
+export type { UploadProgress } from './core/progress.js';
+export type { LinkJson, ThumbnailJson, UploadJson, UploadList, UploadStatus } from './core/public-types.js';
+export { memoryStorage, type ResumeStorage } from './core/resume-storage.js';
+export type { RetryOptions } from './core/retry.js';
+export type { AbortOptions, RetryInfo, UploadedInfo, UploadHandle, UploadMetadata, UploadOptions, UploadState } from './core/upload.js';
+
+/**
+ * Creates a client for a Haul server. Uploads resume automatically (resume state in
+ * localStorage; AsyncStorage or any {@link ResumeStorage} via `storage` in React Native), retry
+ * with back-off, pause while the browser is offline, and fetch a fresh token for every request.
+ *
+ * @example
+ * ```ts
+ * import { createHaulClient } from '@haul/client';
+ *
+ * const client = createHaulClient({
+ *   endpoint: 'https://uploads.example.com/files/',
+ *   getToken: async ({ forceRefresh }) => (await auth.session({ refresh: forceRefresh })).accessToken,
+ * });
+ * const handle = client.upload(input.files[0], {
+ *   onProgress: ({ bytesAcknowledged, bytesTotal }) => (bar.value = bytesAcknowledged / (bytesTotal ?? 1)),
+ * });
+ * const upload = await handle.result; // processed: status 'ready'
+ * ```
+ */
+export function createHaulClient(options: HaulClientOptions): HaulClient<BrowserUploadInput> {
+  return createClient(options, browserPlatform);
+}

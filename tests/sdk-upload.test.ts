@@ -1,0 +1,407 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createHaulClient, type HaulClient, HaulError, type NodeHaulClientOptions, type NodeUploadInput, type UploadJson, type UploadState } from '@haul/client/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { elfBinary, eicarFile, noisePng } from './helpers/fixtures.js';
+import { type FlakyProxy, rawResponse, startFlakyProxy } from './helpers/flaky-proxy.js';
+import { type HaulServer, startHaul } from './helpers/haul-server.js';
+
+/**
+ * The SDK (`@haul/client/node`, as built) against the real server: uploads by path, stream and
+ * bytes, single and parallel (tus concatenation), the fallback when the server does not offer
+ * concatenation, pause/resume, resuming in a new client, abort (termination), 429 handling,
+ * the files API, and waiting for processing (clean file, EICAR, spoofed type).
+ */
+
+const MiB = 2 ** 20;
+
+interface TextFile {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** Random hex text (the server accepts text/plain, so uploads reach `ready` with a SHA-256). */
+async function textFile(dir: string, name: string, size: number): Promise<TextFile> {
+  const file = path.join(dir, name);
+  const hash = createHash('sha256');
+  const handle = await fsp.open(file, 'w');
+  try {
+    for (let written = 0; written < size; ) {
+      const n = Math.min(MiB, size - written);
+      const chunk = Buffer.from(randomBytes(Math.ceil(n / 2)).toString('hex').slice(0, n), 'latin1');
+      for (let i = 99; i < chunk.length; i += 100) chunk[i] = 0x0a;
+      hash.update(chunk);
+      await handle.write(chunk);
+      written += n;
+    }
+  } finally {
+    await handle.close();
+  }
+  return { path: file, size, sha256: hash.digest('hex') };
+}
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+async function head(url: string, token: string) {
+  const response = await fetch(url, { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}` } });
+  return { status: response.status, offset: Number(response.headers.get('upload-offset')), concat: response.headers.get('upload-concat') };
+}
+
+/** Resume entries the Node SDK keeps in `<cacheDir>/uploads.json`. */
+async function storedUploads(cacheDir: string): Promise<Array<{ uploadUrl: string | null; parallelUploadUrls: string[] | null }>> {
+  try {
+    const outer = JSON.parse(await fsp.readFile(path.join(cacheDir, 'uploads.json'), 'utf8')) as Record<string, string>;
+    const inner = outer['haul:uploads:v1'];
+    return inner ? Object.values((JSON.parse(inner) as { uploads: Record<string, { uploadUrl: string | null; parallelUploadUrls: string[] | null }> }).uploads) : [];
+  } catch {
+    return [];
+  }
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<HaulError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(HaulError);
+    return error as HaulError;
+  }
+  throw new Error('expected a rejection');
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'haul-sdk-'));
+});
+afterAll(async () => {
+  if (dir) await fsp.rm(dir, { recursive: true, force: true });
+});
+
+describe('SDK uploads (worker on, no scanning)', () => {
+  let server: HaulServer;
+  let small: TextFile; // 7 MiB + 3
+  let medium: TextFile; // 24 MiB
+  const proxies: FlakyProxy[] = [];
+
+  const client = async (user: string, extra: Partial<NodeHaulClientOptions> = {}): Promise<{ client: HaulClient<NodeUploadInput>; token: string; cacheDir: string }> => {
+    const token = await server.token(user);
+    const cacheDir = await fsp.mkdtemp(path.join(dir, 'cache-'));
+    return {
+      token,
+      cacheDir,
+      client: createHaulClient({
+        endpoint: server.tusEndpoint,
+        getToken: () => token,
+        cacheDir,
+        stallTimeoutMs: 5_000,
+        retry: { initialDelayMs: 50, maxDelayMs: 500 },
+        ...extra,
+      }),
+    };
+  };
+  const proxy = async (options: Partial<Parameters<typeof startFlakyProxy>[0]> = {}) => {
+    const p = await startFlakyProxy({ target: server.url, ...options });
+    proxies.push(p);
+    return p;
+  };
+
+  beforeAll(async () => {
+    server = await startHaul({ env: { WORKER: 'embedded', SCAN_MODE: 'off' } });
+    small = await textFile(dir, 'small.txt', 7 * MiB + 3);
+    medium = await textFile(dir, 'medium.txt', 24 * MiB);
+  });
+  afterAll(async () => {
+    for (const p of proxies) await p.close();
+    await server?.stop();
+  });
+
+  it('uploads a file by path: result is the processed record, progress and states along the way', async () => {
+    const { client: haul, token } = await client('sdk-single');
+    const states: UploadState[] = [];
+    const statuses: string[] = [];
+    const progress: Array<{ sent: number; acked: number; total: number | null }> = [];
+    const handle = haul.upload(small.path, {
+      onStateChange: (state) => states.push(state),
+      onStatus: (upload) => statuses.push(upload.status),
+      onProgress: (p) => progress.push({ sent: p.bytesSent, acked: p.bytesAcknowledged, total: p.bytesTotal }),
+    });
+    const upload = await handle.result;
+    expect(upload).toMatchObject({ status: 'ready', size: small.size, sha256: small.sha256, filename: 'small.txt', detectedType: 'text/plain', scanned: false });
+    expect(handle.id).toBe(upload.id);
+    expect(handle.state).toBe('done');
+    expect(handle.resumedFrom).toBeNull();
+    expect(states).toEqual(['uploading', 'processing', 'done']);
+    expect(statuses.at(-1)).toBe('ready');
+    expect(progress.at(-1)).toEqual({ sent: small.size, acked: small.size, total: small.size });
+    expect((await handle.uploaded).id).toBe(upload.id);
+    // Complete on the server, and not a concatenation.
+    expect(await head(handle.uploadUrl!, token)).toMatchObject({ status: 200, offset: small.size, concat: null });
+  });
+
+  it('parallel: 4 partial uploads of at least 5 MiB, concatenated; a small file gets fewer parts', async () => {
+    const { client: haul, token } = await client('sdk-parallel');
+    const [four, one] = await Promise.all([
+      haul.upload(medium.path, { parallel: 4 }).result,
+      // 7 MiB: one 5 MiB part at most fits, so a single stream.
+      haul.upload(small.path, { parallel: 4 }).result,
+    ]);
+    expect(four).toMatchObject({ status: 'ready', size: medium.size, sha256: medium.sha256, filename: 'medium.txt' });
+    expect(one).toMatchObject({ status: 'ready', sha256: small.sha256 });
+    const final = await head(`${server.tusEndpoint}${four.id}`, token);
+    expect(final.concat).toMatch(/^final;/);
+    expect(final.concat!.slice('final;'.length).split(' ')).toHaveLength(4);
+    expect((await head(`${server.tusEndpoint}${one.id}`, token)).concat).toBeNull();
+
+    const twelve = await textFile(dir, 'twelve.txt', 12 * MiB);
+    const two = await haul.upload(twelve.path, { parallel: 8 }).result;
+    expect(two.sha256).toBe(twelve.sha256);
+    expect((await head(`${server.tusEndpoint}${two.id}`, token)).concat!.split(' ')).toHaveLength(2);
+  });
+
+  it('falls back to a single stream when OPTIONS does not advertise concatenation', async () => {
+    const p = await proxy({
+      inject: (req) =>
+        req.method === 'OPTIONS'
+          ? rawResponse(204, 'No Content', { 'Tus-Resumable': '1.0.0', 'Tus-Version': '1.0.0', 'Tus-Extension': 'creation,termination' })
+          : undefined,
+    });
+    const { client: haul, token } = await client('sdk-fallback', { endpoint: `${p.url}/files/` });
+    const upload = await haul.upload(medium.path, { parallel: 4 }).result;
+    expect(p.stats.injected).toBe(1);
+    expect(upload.sha256).toBe(medium.sha256);
+    expect((await head(`${server.tusEndpoint}${upload.id}`, token)).concat).toBeNull();
+  });
+
+  it('takes Buffers, Uint8Arrays, ArrayBuffers, Blobs and fs streams (whole or a range)', async () => {
+    const { client: haul } = await client('sdk-inputs');
+    const bytes = Buffer.from('hello from a buffer\n'.repeat(1000));
+    const results = await Promise.all([
+      haul.upload(bytes, { metadata: { filename: 'buffer.txt' } }).result,
+      haul.upload(new Uint8Array(bytes), { metadata: { filename: 'u8.txt' } }).result,
+      haul.upload(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length), { metadata: { filename: 'ab.txt' } }).result,
+      haul.upload(new Blob([bytes], { type: 'text/plain' }), { metadata: { filename: 'blob.txt' } }).result,
+      haul.upload(fs.createReadStream(small.path), {}).result,
+      haul.upload(fs.createReadStream(small.path, { start: 100, end: 100 + MiB - 1 }), { metadata: { filename: 'range.txt' } }).result,
+    ]);
+    for (const upload of results.slice(0, 4)) expect(upload).toMatchObject({ status: 'ready', sha256: sha256(bytes), size: bytes.length });
+    expect(results[3]!.declaredType).toBe('text/plain');
+    expect(results[4]).toMatchObject({ sha256: small.sha256, filename: 'small.txt' });
+    const range = (await fsp.readFile(small.path)).subarray(100, 100 + MiB);
+    expect(results[5]).toMatchObject({ sha256: sha256(range), size: MiB });
+    await expect(haul.upload(path.join(dir, 'missing.txt')).result).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+  });
+
+  it('pause() stops sending, resume() continues from the server offset', async () => {
+    const p = await proxy({ bytesPerSecond: 8 * MiB });
+    const { client: haul, token } = await client('sdk-pause', { endpoint: `${p.url}/files/` });
+    const handle = haul.upload(medium.path);
+    await until(() => handle.uploadUrl !== null && handle.progress.bytesSent >= 4 * MiB, 20_000, 'progress');
+    handle.pause();
+    expect(handle.state).toBe('paused');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const url = handle.uploadUrl!;
+    const paused = await head(url.replace(p.url, server.url), token);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await head(url.replace(p.url, server.url), token)).offset).toBe(paused.offset);
+    expect(paused.offset).toBeGreaterThan(0);
+    expect(paused.offset).toBeLessThan(medium.size);
+    p.set({ bytesPerSecond: null });
+    handle.resume();
+    const upload = await handle.result;
+    expect(upload.id).toBe(url.slice(url.lastIndexOf('/') + 1));
+    expect(upload.sha256).toBe(medium.sha256);
+  });
+
+  it('a new client resumes an upload an earlier one left unfinished (resume state on disk)', async () => {
+    const p = await proxy({ bytesPerSecond: 2 * MiB });
+    const first = await client('sdk-resume', { endpoint: `${p.url}/files/` });
+    const handle = first.client.upload(medium.path, { parallel: 3 });
+    await until(async () => (await storedUploads(first.cacheDir)).some((u) => u.parallelUploadUrls?.length === 3), 20_000, 'stored partial URLs');
+    await until(() => handle.progress.bytesSent >= 4 * MiB, 20_000, 'progress');
+    await handle.abort({ terminate: false });
+    await expect(handle.result).rejects.toMatchObject({ code: 'ABORTED' });
+    const [stored] = await storedUploads(first.cacheDir);
+    let onServer = 0;
+    for (const url of stored!.parallelUploadUrls!) onServer += (await head(url.replace(p.url, server.url), first.token)).offset;
+    expect(onServer).toBeGreaterThan(0);
+
+    p.set({ bytesPerSecond: null });
+    const second = createHaulClient({ endpoint: `${p.url}/files/`, getToken: () => first.token, cacheDir: first.cacheDir, retry: { initialDelayMs: 50 } });
+    const resumed = second.upload(medium.path, { parallel: 3 });
+    const upload = await resumed.result;
+    expect(resumed.resumedFrom).toBeGreaterThanOrEqual(onServer);
+    expect(upload.sha256).toBe(medium.sha256);
+    // The resumed upload is the concatenation of the same partial uploads.
+    const final = await head(`${server.tusEndpoint}${upload.id}`, first.token);
+    expect(final.concat!.slice('final;'.length).split(' ').map((u) => u.slice(u.lastIndexOf('/') + 1))).toEqual(
+      stored!.parallelUploadUrls!.map((u) => u.slice(u.lastIndexOf('/') + 1)),
+    );
+    expect(await storedUploads(first.cacheDir)).toEqual([]);
+  });
+
+  it('abort() terminates the upload on the server (single and parallel) and forgets it', async () => {
+    const p = await proxy({ bytesPerSecond: 8 * MiB });
+    const { client: haul, token, cacheDir } = await client('sdk-abort', { endpoint: `${p.url}/files/` });
+    const single = haul.upload(medium.path);
+    await until(() => single.progress.bytesSent >= 2 * MiB && single.uploadUrl !== null, 20_000, 'progress');
+    await single.abort();
+    const error = await rejection(single.result);
+    expect(error).toMatchObject({ code: 'ABORTED', retryable: false });
+    expect(single.state).toBe('aborted');
+    expect([404, 410]).toContain((await head(single.uploadUrl!.replace(p.url, server.url), token)).status);
+
+    const parallel = haul.upload(medium.path, { parallel: 4 });
+    await until(async () => (await storedUploads(cacheDir)).some((u) => u.parallelUploadUrls?.length === 4), 20_000, 'partials');
+    const [stored] = await storedUploads(cacheDir);
+    await parallel.abort();
+    await expect(parallel.result).rejects.toMatchObject({ code: 'ABORTED' });
+    for (const url of stored!.parallelUploadUrls!) expect([404, 410]).toContain((await head(url.replace(p.url, server.url), token)).status);
+    expect(await storedUploads(cacheDir)).toEqual([]);
+
+    // An AbortSignal does the same.
+    const controller = new AbortController();
+    const signalled = haul.upload(small.path, { signal: controller.signal });
+    await until(() => signalled.uploadUrl !== null, 20_000, 'upload URL');
+    controller.abort();
+    await expect(signalled.result).rejects.toMatchObject({ code: 'ABORTED' });
+    await until(async () => [404, 410].includes((await head(signalled.uploadUrl!.replace(p.url, server.url), token)).status), 10_000, 'termination');
+  });
+
+  it('honours 429 Retry-After on tus requests and on the JSON API', async () => {
+    const tooMany = rawResponse(429, 'Too Many Requests', { 'Retry-After': '1', 'Content-Type': 'application/json', 'Tus-Resumable': '1.0.0' }, JSON.stringify({ code: 'RATE_LIMITED', message: 'slow down' }));
+    /** A proxy answering the first `times` requests matching `match` (each the first on its connection) with a 429. */
+    const limited = (match: (method: string, path: string) => boolean, times = 1) => {
+      const seen: number[] = [];
+      return {
+        seen,
+        proxy: proxy({
+          inject: (req) => {
+            if (!match(req.method, req.path)) return undefined;
+            seen.push(Date.now());
+            return seen.length <= times ? tooMany : undefined;
+          },
+        }),
+      };
+    };
+    const tus = limited((method, path) => method === 'POST' && path.startsWith('/files'));
+    const retries: Array<{ code: string; delayMs: number }> = [];
+    const { client: haul } = await client('sdk-429', { endpoint: `${(await tus.proxy).url}/files/` });
+    const upload = await haul.upload(Buffer.from('rate limited\n'), { metadata: { filename: 'a.txt' }, onRetry: ({ error, delayMs }) => retries.push({ code: error.code, delayMs }) }).result;
+    expect(upload.status).toBe('ready');
+    expect(tus.seen.length).toBe(2);
+    expect(tus.seen[1]! - tus.seen[0]!).toBeGreaterThanOrEqual(1000);
+    expect(retries).toEqual([{ code: 'RATE_LIMITED', delayMs: expect.any(Number) }]);
+    expect(retries[0]!.delayMs).toBeGreaterThanOrEqual(1000);
+
+    // A fresh proxy (a new origin, so no pooled connection): its first GET gets the 429.
+    const api = limited((method, path) => method === 'GET' && path.startsWith('/api/uploads/'));
+    const { client: apiClient } = await client('sdk-429', { apiBaseUrl: (await api.proxy).url });
+    const started = Date.now();
+    expect((await apiClient.get(upload.id)).id).toBe(upload.id);
+    expect(api.seen.length).toBe(2);
+    expect(api.seen[1]! - api.seen[0]!).toBeGreaterThanOrEqual(1000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+  });
+
+  it("a Retry-After longer than maxRetryAfterMs fails at once with the server's code (TOO_MANY_UPLOADS)", async () => {
+    const { client: haul, token } = await client('sdk-cap', { retry: { maxRetryAfterMs: 5_000, initialDelayMs: 50 } });
+    // MAX_CONCURRENT_UPLOADS_PER_USER defaults to 50 unfinished uploads.
+    const unfinished: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const response = await fetch(server.tusEndpoint, { method: 'POST', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}`, 'Upload-Length': '10' } });
+      expect(response.status).toBe(201);
+      unfinished.push(new URL(response.headers.get('location')!).pathname.split('/').pop()!);
+    }
+    const started = Date.now();
+    const error = await rejection(haul.upload(Buffer.from('one too many\n'), { metadata: { filename: 'x.txt' } }).result);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(error).toMatchObject({ code: 'TOO_MANY_UPLOADS', status: 429, retryable: true, retryAfterSeconds: 30 });
+    await haul.delete(unfinished[0]!);
+    expect((await haul.upload(Buffer.from('room again\n'), { metadata: { filename: 'y.txt' } }).result).status).toBe('ready');
+  });
+
+  it('files API: get, list with cursors, download, share link, delete — validated against the server schemas', async () => {
+    const { client: haul, token } = await client('sdk-files');
+    const uploads: UploadJson[] = [];
+    for (const name of ['one.txt', 'two.txt', 'three.txt']) {
+      uploads.push(await haul.upload(Buffer.from(`${name}\n`), { metadata: { filename: name, scope: 'docs' } }).result);
+    }
+    expect(uploads.map((u) => u.scope)).toEqual(['docs', 'docs', 'docs']);
+    expect(await haul.get(uploads[0]!.id)).toEqual(uploads[0]);
+
+    const page = await haul.list({ limit: 2 });
+    expect(page.items.map((u) => u.filename)).toEqual(['three.txt', 'two.txt']);
+    expect(page.nextCursor).toEqual(expect.any(String));
+    expect((await haul.list({ cursor: page.nextCursor!, limit: 2 })).items.map((u) => u.filename)).toEqual(['one.txt']);
+    const all: string[] = [];
+    for await (const upload of haul.listAll({ status: ['ready'], limit: 1 })) all.push(upload.filename!);
+    expect(all).toEqual(['three.txt', 'two.txt', 'one.txt']);
+    expect((await haul.list({ status: 'rejected' })).items).toEqual([]);
+
+    const content = await fetch(haul.downloadUrl(uploads[1]!.id), { headers: { Authorization: `Bearer ${token}` } });
+    expect(await content.text()).toBe('two.txt\n');
+    const link = await haul.createLink(uploads[1]!.id, { expiresIn: 120 });
+    expect(Date.parse(link.expiresAt) - Date.now()).toBeLessThanOrEqual(121_000);
+    expect(await (await fetch(link.url)).text()).toBe('two.txt\n');
+    await expect(haul.createLink(uploads[1]!.id, { expiresIn: 5 })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+
+    await haul.delete(uploads[2]!.id);
+    const gone = await rejection(haul.get(uploads[2]!.id));
+    expect(gone).toMatchObject({ code: 'UPLOAD_NOT_FOUND', status: 404, retryable: false });
+    await expect(haul.waitForReady(uploads[0]!.id)).resolves.toMatchObject({ status: 'ready' });
+  });
+});
+
+describe('SDK waitForReady with scanning (clamd)', () => {
+  let server: HaulServer;
+  let haul: HaulClient<NodeUploadInput>;
+
+  beforeAll(async () => {
+    server = await startHaul({
+      env: { WORKER: 'embedded', SCAN_MODE: 'required', CLAMD_HOST: '127.0.0.1', CLAMD_PORT: process.env.TEST_CLAMD_PORT ?? '3310' },
+    });
+    const token = await server.token('sdk-scan');
+    haul = createHaulClient({ endpoint: server.tusEndpoint, getToken: () => token, storage: false });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('a clean image: ready, scanned, with thumbnails', async () => {
+    const png = await noisePng(320, 200);
+    const { id } = await haul.upload(png, { metadata: { filename: 'clean.png', filetype: 'image/png' }, waitForProcessing: false }).uploaded;
+    const statuses: string[] = [];
+    const ready = await haul.waitForReady(id, { onStatus: (u) => statuses.push(u.status), timeoutMs: 60_000 });
+    expect(ready).toMatchObject({ id, status: 'ready', scanned: true, detectedType: 'image/png', sha256: sha256(png) });
+    expect(ready.thumbnails.length).toBeGreaterThan(0);
+    expect(statuses.at(-1)).toBe('ready');
+  });
+
+  it('EICAR: result and waitForReady reject with UPLOAD_INFECTED and the record', async () => {
+    const handle = haul.upload(eicarFile(), { metadata: { filename: 'eicar.txt', filetype: 'text/plain' } });
+    const error = await rejection(handle.result);
+    expect(error).toMatchObject({ code: 'UPLOAD_INFECTED', retryable: false });
+    expect(error.upload).toMatchObject({ status: 'infected', reason: expect.stringMatching(/eicar/i) });
+    expect(handle.state).toBe('failed');
+    const again = await rejection(haul.waitForReady(error.upload!.id, { events: false }));
+    expect(again.code).toBe('UPLOAD_INFECTED');
+  });
+
+  it('a spoofed type (an ELF executable named and declared as PNG): UPLOAD_REJECTED', async () => {
+    const { id } = await haul.upload(elfBinary(), { metadata: { filename: 'photo.png', filetype: 'image/png' }, waitForProcessing: false }).uploaded;
+    const error = await rejection(haul.waitForReady(id));
+    expect(error).toMatchObject({ code: 'UPLOAD_REJECTED', retryable: false });
+    expect(error.upload).toMatchObject({ id, status: 'rejected', detectedType: expect.any(String) });
+  });
+});
