@@ -108,9 +108,15 @@ s3_answers() {  # ListBuckets -> 200
 bucket_exists() { [[ "$(s3_status HEAD "/$BUCKET" 2>/dev/null)" == 200 ]]; }
 
 create_bucket() {
-  local out code
-  out="$(s3 PUT "/$BUCKET")"
-  code="${out%%$'\n'*}"
+  local out code attempt
+  # Right after a start the proxy may answer before the account/container servers do, with
+  # 503 "Please reduce your request rate": retry 5xx for a while.
+  for attempt in $(seq 1 40); do
+    out="$(s3 PUT "/$BUCKET")"
+    code="${out%%$'\n'*}"
+    [[ $code == 5* ]] || break
+    sleep 0.5
+  done
   # 409 BucketAlreadyOwnedByYou: a warm start, the bucket survived in $DATA.
   if [[ $code == 200 ]]; then log "created bucket $BUCKET"
   elif [[ $code == 409 && $out == *BucketAlreadyOwnedByYou* ]]; then log "bucket $BUCKET exists"
