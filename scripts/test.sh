@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, with all set-up a fresh machine needs (the README's test command runs this).
-# - builds the TypeScript projects (type-check first, as the tests run the built server);
+# - builds the TypeScript projects and the demo app (type-check first, as the tests run the built
+#   server and drive the built demo in a real browser);
+# - installs Debian's Chromium for the browser tests if missing (scripts/local-chromium.sh);
 # - makes sure PostgreSQL answers (TEST_DATABASE_URL, default the local server);
 # - starts the local services the integration tests use (S3 via OpenStack Swift, clamd), each
 #   through its project script, and stops what it started when the run ends.
@@ -9,8 +11,14 @@ cd "$(dirname "$0")/.."
 
 log() { echo "[test] $(date +%T) $*"; }
 
-log "type-check and build"
-npx tsc -b
+log "type-check and build (server, SDK, demo app)"
+npm run build --silent
+
+if [[ "${HAUL_TEST_SKIP_BROWSER:-}" != 1 ]]; then
+  log "browser for the demo tests"
+  TEST_CHROMIUM_PATH="$(bash scripts/local-chromium.sh ensure)"
+  export TEST_CHROMIUM_PATH
+fi
 
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 if command -v pg_isready >/dev/null && ! pg_isready -q -d "$TEST_DATABASE_URL"; then

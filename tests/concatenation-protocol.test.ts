@@ -104,6 +104,9 @@ describe('tus Concatenation: the protocol (disk)', () => {
     const location = final.headers.get('location')!;
     expect(location).toMatch(new RegExp(`^${server.url}/files/[A-Za-z0-9_-]{24}$`));
     const id = idOf(location);
+    // Where processing results will appear, as on the last PATCH of a plain upload.
+    expect(final.headers.get('haul-upload')).toBe(`/api/uploads/${id}`);
+    expect(final.headers.get('haul-upload-events')).toBe(`/api/uploads/${id}/events`);
 
     const res = await head(location, token);
     expect(res.status).toBe(200);

@@ -6,8 +6,10 @@ import type { Database } from './db/database.js';
 import { ERROR_TABLE, HaulError } from './errors.js';
 import type { AppEnv } from './http/app-env.js';
 import { cors } from './http/cors.js';
+import { createDemoRoutes } from './http/demo-routes.js';
 import { createDevRoutes } from './http/dev-routes.js';
 import { createHealthRoutes } from './http/health-routes.js';
+import { createServerConfigRoutes } from './http/server-config-routes.js';
 import type { InflightRequests } from './http/inflight.js';
 import { requestLog } from './http/request-log.js';
 import { createAccess, type ScopeReadPolicy } from './http/access.js';
@@ -63,11 +65,12 @@ export function createApp(deps: AppDeps) {
       await next();
     })
     .route('/', createHealthRoutes(deps))
+    .route('/', createServerConfigRoutes({ config }))
     .route('/', createDevRoutes({ issuer: deps.auth.devIssuer }))
     .route('/', createTusRoute({ ...deps, verifier: deps.auth.verifier }))
     .route('/', createUploadRoutes({ ...deps, verifier: deps.auth.verifier, uploads: deps.repository, access }))
     .route('/', createFilesRoutes({ ...deps, verifier: deps.auth.verifier, uploads: deps.repository, access, audit }))
-    .get('/', (c) => c.json({ name: 'haul', tus: `${TUS_PATH}/`, health: '/healthz', ready: '/readyz' }));
+    .route('/', createDemoRoutes({ config }));
 
   app.notFound((c) => c.json(new HaulError('NOT_FOUND').toJSON(), 404));
 

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 /**
@@ -48,6 +49,9 @@ const optionalString = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
+/** From server/dist/config.js: the repository's demo-app/dist (also its place in the Docker image). */
+const DEFAULT_DEMO_DIR = fileURLToPath(new URL('../../demo-app/dist', import.meta.url));
+
 const envSchema = z
   .object({
     NODE_ENV: z.string().default('development'),
@@ -74,6 +78,8 @@ const envSchema = z
     SHUTDOWN_GRACE_SECONDS: int(10, 0),
     CORS_ORIGINS: z.string().default('*'),
     TRUST_PROXY: bool(false),
+    /** The built demo app (demo-app/dist) served at `/`; "" serves none. */
+    DEMO_DIR: z.string().default(DEFAULT_DEMO_DIR),
 
     LINK_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
     LINK_TTL_SECONDS: int(24 * 3600, 60),
@@ -210,6 +216,8 @@ export interface Config {
   shutdownGraceMs: number;
   corsOrigins: '*' | string[];
   trustProxy: boolean;
+  /** Absolute path of the built demo app, or undefined for none. */
+  demoDir: string | undefined;
   s3: S3Config | undefined;
 }
 
@@ -278,6 +286,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     shutdownGraceMs: env.SHUTDOWN_GRACE_SECONDS * 1000,
     corsOrigins: origins.length === 0 || origins.includes('*') ? '*' : origins,
     trustProxy: env.TRUST_PROXY,
+    demoDir: env.DEMO_DIR.trim() === '' ? undefined : path.resolve(env.DEMO_DIR),
     s3: env.S3_BUCKET
       ? {
           endpoint: env.S3_ENDPOINT,

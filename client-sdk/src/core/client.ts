@@ -1,4 +1,4 @@
-import type { LinkJson, UploadJson, UploadList } from '@haul/server/api';
+import { type LinkJson, type ServerConfigJson, serverConfigSchema, type UploadJson, type UploadList } from '@haul/server/api';
 import { defaultOptions as tusDefaults, type HttpStack } from 'tus-js-client';
 import { type CreateLinkOptions, type FetchFunction, HaulApi, type ListOptions, outcomeError, type WaitOptions } from './api.js';
 import { type GetToken, TokenSource } from './auth.js';
@@ -7,6 +7,7 @@ import { HaulError } from './errors.js';
 import { supportsConcatenation } from './parallel.js';
 import type { Platform } from './platform.js';
 import { ResumeIndex, type ResumeStorage } from './resume-storage.js';
+import { haulTusOptions, type HaulTusOptions, type TusOptionsRequest } from './tus-options.js';
 import { backoffDelay, type RetryOptions, retryPolicy, sleep } from './retry.js';
 import { UploadController, type UploadHandle, type UploadOptions } from './upload.js';
 
@@ -140,6 +141,46 @@ export interface HaulClient<Input> {
    * ```
    */
   createLink(id: string, options?: CreateLinkOptions): Promise<LinkJson>;
+  /**
+   * Follows an upload until nothing changes by itself any more and resolves with that record,
+   * whatever its status (`ready`, `rejected`, `infected`, …), calling `onStatus` on every change.
+   *
+   * @example
+   * ```ts
+   * const final = await client.watch(id, { onStatus: (u) => render(u) });
+   * ```
+   */
+  watch(id: string, options?: WaitOptions): Promise<UploadJson>;
+  /**
+   * `fetch` with this client's bearer token (refreshed once on 401). Paths resolve against
+   * the API base — e.g. a thumbnail's `url`, which an `<img src>` could not authenticate.
+   *
+   * @example
+   * ```ts
+   * const blob = await (await client.authorizedFetch(upload.thumbnails[0].url)).blob();
+   * ```
+   */
+  authorizedFetch(url: string, init?: RequestInit): Promise<Response>;
+  /**
+   * The server's public settings (GET /api/config): size limits, accepted types, auth mode.
+   *
+   * @example
+   * ```ts
+   * const { maxUploadSize, allowedTypes } = await client.serverConfig();
+   * ```
+   */
+  serverConfig(options?: { signal?: AbortSignal }): Promise<ServerConfigJson>;
+  /**
+   * Options for uploaders built on tus-js-client, such as Uppy's Tus plugin: Haul's endpoint,
+   * this client's tokens (refreshed on 401), retry back-off, resume across reloads, parallel
+   * parts, and an optional simulated slow network.
+   *
+   * @example
+   * ```ts
+   * uppy.use(Tus, { ...client.tusOptions({ parallel: 4 }), limit: 6 });
+   * ```
+   */
+  tusOptions(request?: TusOptionsRequest): HaulTusOptions;
 }
 
 /** Resolves the tus endpoint (relative URLs against the page) and the API base. */
@@ -235,5 +276,21 @@ export function createClient<Input>(options: HaulClientOptions, platform: Platfo
     delete: (id, o) => api.delete(id, o?.signal),
     downloadUrl: (id) => api.url(`${api.uploadPath(id)}/content`),
     createLink: (id, o) => api.createLink(id, o),
+    watch: (id, o) => api.waitForTerminal(id, o),
+    async authorizedFetch(url, init = {}) {
+      const target = /^[a-z][a-z0-9+.-]*:/i.test(url) ? url : api.url(url.startsWith('/') ? url : `/${url}`);
+      const send = async (force: boolean) => {
+        const issued = await tokens.get(force);
+        const headers = new Headers(init.headers);
+        if (issued.token) headers.set('Authorization', `Bearer ${issued.token}`);
+        return { issued, response: await fetchFn(target, { ...init, headers }) };
+      };
+      const first = await send(false);
+      if (first.response.status !== 401 || first.issued.forced) return first.response;
+      await first.response.body?.cancel().catch(() => {});
+      return (await send(true)).response;
+    },
+    serverConfig: (o) => api.request('GET', '/api/config', { schema: serverConfigSchema, signal: o?.signal }),
+    tusOptions: (request) => haulTusOptions({ endpoint, tokens, policy }, request),
   };
 }

@@ -1,5 +1,6 @@
 import type {
   LinkJson as ServerLinkJson,
+  ServerConfigJson as ServerServerConfigJson,
   ThumbnailJson as ServerThumbnailJson,
   UploadJson as ServerUploadJson,
   UploadList as ServerUploadList,
@@ -59,3 +60,14 @@ export type LinkJson = ServerLinkJson;
  * ```
  */
 export type ThumbnailJson = ServerThumbnailJson;
+
+/**
+ * The server's public settings (GET /api/config; the server's `serverConfigSchema`).
+ *
+ * @example
+ * ```ts
+ * const config: ServerConfigJson = await client.serverConfig();
+ * uppy.setOptions({ restrictions: { maxFileSize: config.maxUploadSize } });
+ * ```
+ */
+export type ServerConfigJson = ServerServerConfigJson;

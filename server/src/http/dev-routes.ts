@@ -1,15 +1,9 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
+import { type DevTokenResponse, devTokenRequestSchema } from '../api/dev-token-schema.js';
 import type { DevTokenIssuer } from '../auth/tokens.js';
 import { HaulError } from '../errors.js';
 import type { AppEnv } from './app-env.js';
 import { parseJsonBody } from './json-body.js';
-
-export const devTokenRequestSchema = z.object({
-  user: z.string().regex(/^[A-Za-z0-9._@+-]{1,64}$/, 'letters, digits and . _ @ + - (1–64 characters)'),
-});
-
-export const devTokenResponseSchema = z.object({ token: z.string(), expiresAt: z.string() });
 
 /**
  * POST /api/dev/token {"user":"alice"} → {"token":"…"}: sign in as anyone, for the demo and
@@ -20,6 +14,6 @@ export function createDevRoutes({ issuer }: { issuer: DevTokenIssuer | undefined
     if (!issuer) throw new HaulError('DEV_AUTH_DISABLED');
     const { user } = await parseJsonBody(c, devTokenRequestSchema);
     const { token, expiresAt } = await issuer.issue(user);
-    return c.json({ token, expiresAt: expiresAt.toISOString() } satisfies z.infer<typeof devTokenResponseSchema>);
+    return c.json({ token, expiresAt: expiresAt.toISOString() } satisfies DevTokenResponse);
   });
 }

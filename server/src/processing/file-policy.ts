@@ -124,3 +124,21 @@ export function judgeFile(
   if (size > limit) return { ok: false, reason: `${category ?? detected} files may be at most ${limit} bytes; this one has ${size}` };
   return { ok: true };
 }
+
+/**
+ * What ALLOWED_TYPES accepts, spelled the way browsers describe files: MIME types (with the
+ * aliases browsers declare) and extensions. For clients' up-front checks (GET /api/config).
+ */
+export function acceptedTypes(allowedTypes: readonly string[]): { mimeTypes: string[]; extensions: string[] } {
+  const mimeTypes = new Set<string>();
+  for (const entry of allowedTypes) {
+    for (const mime of CATEGORIES[entry] ?? [entry]) {
+      if (EXECUTABLE.has(mime)) continue;
+      mimeTypes.add(mime);
+      for (const alias of ALIASES[mime] ?? []) mimeTypes.add(alias);
+    }
+  }
+  const extensions = new Set<string>();
+  for (const mime of mimeTypes) for (const ext of EXTENSIONS[mime] ?? []) extensions.add(`.${ext}`);
+  return { mimeTypes: [...mimeTypes].sort(), extensions: [...extensions].sort() };
+}

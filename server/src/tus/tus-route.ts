@@ -18,7 +18,7 @@ import { applyMethodOverride, checkTusHeaders, checkTusResumable, publicOrigin }
 import { finalConcatHeader, parseUploadConcat, removeUploadConcatHeader } from './upload-concat.js';
 import { createRecentUploads } from './recent-uploads.js';
 import { bindTusContext, type TusRequestContext } from './request-context.js';
-import { TUS_PATH } from './tus-server.js';
+import { haulUploadHeaders, TUS_PATH } from './tus-server.js';
 
 export interface TusRouteDeps {
   config: Config;
@@ -124,6 +124,8 @@ export function createTusRoute(deps: TusRouteDeps) {
           return c.body(null, 201, {
             Location: new URL(`${TUS_PATH}/${final.id}`, publicOrigin(c.req.raw, config.trustProxy)).toString(),
             'Tus-Resumable': '1.0.0',
+            // A final upload is finished on creation: this is the only response that could say where it went.
+            ...haulUploadHeaders(final.id),
           });
         }
         if ((await repository.countUnfinished(user.id)) >= config.uploads.maxConcurrentPerUser) {

@@ -15,6 +15,9 @@ import { tusContextOf } from './request-context.js';
 export const TUS_PATH = '/files';
 
 /** Headers a browser tus client must be able to read, beyond @tus/server's own list. */
+/** Where the client learns what processing made of the file (the SDK follows these). */
+export const haulUploadHeaders = (id: string) => ({ 'Haul-Upload': uploadApiPath(id), 'Haul-Upload-Events': uploadEventsPath(id) });
+
 export const EXTRA_EXPOSED_HEADERS = ['Upload-Expires', 'X-Request-Id', 'Retry-After', 'Haul-Upload', 'Haul-Upload-Events'];
 
 /**
@@ -68,8 +71,7 @@ export function createTusServer({ config, storage, lifecycle, offsets, logger, l
     async onUploadFinish(_req, upload) {
       const id = layout.uploadIdOf(upload.id);
       await lifecycle.finished(id, upload.size ?? upload.offset);
-      // Where the client learns what processing made of the file (the SDK follows these).
-      return { headers: { 'Haul-Upload': uploadApiPath(id), 'Haul-Upload-Events': uploadEventsPath(id) } };
+      return { headers: haulUploadHeaders(id) };
     },
 
     onResponseError: (_req, error) => toTusError(error, logger),

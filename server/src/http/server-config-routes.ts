@@ -1,0 +1,27 @@
+import { Hono } from 'hono';
+import type { ServerConfigJson } from '../api/server-config-schema.js';
+import type { Config } from '../config.js';
+import { acceptedTypes } from '../processing/file-policy.js';
+import { TUS_PATH } from '../tus/tus-server.js';
+import type { AppEnv } from './app-env.js';
+
+/** The `scanning` a client is told: SCAN_MODE=auto decides at start-up, in the worker (unknown here). */
+const scanningOf = (mode: Config['processing']['scanMode']) => (mode === 'required' ? true : mode === 'off' ? false : null);
+
+/** GET /api/config: public (no token), the same for everyone, computed once. */
+export function createServerConfigRoutes({ config }: { config: Config }) {
+  const { processing, uploads } = config;
+  const body: ServerConfigJson = {
+    authMode: config.auth.mode,
+    tusEndpoint: `${TUS_PATH}/`,
+    maxUploadSize: uploads.maxSize,
+    maxImageSize: Math.min(processing.maxImageSize, uploads.maxSize),
+    maxFileSize: Math.min(processing.maxFileSize, uploads.maxSize),
+    allowedTypes: { categories: processing.allowedTypes, ...acceptedTypes(processing.allowedTypes) },
+    scanning: scanningOf(processing.scanMode),
+    concatenation: true,
+    maxConcatPartials: uploads.maxConcatPartials,
+    thumbnailSizes: processing.thumbnailSizes,
+  };
+  return new Hono<AppEnv>().get('/api/config', (c) => c.json(body, 200, { 'Cache-Control': 'no-cache' }));
+}
