@@ -13,11 +13,8 @@ COPY client-sdk/package.json client-sdk/
 COPY demo-app/package.json demo-app/
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY . .
-# Root build = tsc -b. The demo app has its own build once it exists (--if-present: no-op until then).
-# demo-app/dist is created either way so the runtime stage can always copy it.
-RUN npm run build \
- && npm run build -w demo-app --if-present \
- && mkdir -p demo-app/dist
+# Root build = tsc -b (server, SDK) + the demo app's Vite build (demo-app/dist, served at /).
+RUN npm run build
 
 # -------------------------------------------------------------------------------------------- runtime
 FROM ${NODE_IMAGE} AS runtime

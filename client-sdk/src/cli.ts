@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { HaulError, isHaulError } from './core/errors.js';
 import type { UploadProgress } from './core/progress.js';
-import type { UploadHandle, UploadState } from './core/upload.js';
+import type { UploadHandle, UploadState } from './core/upload-types.js';
 import { createHaulClient } from './node/index.js';
 
 const USAGE = `Usage: haul-upload <file…> --endpoint URL --token TOKEN [options]

@@ -19,7 +19,7 @@ export type { UploadProgress } from './core/progress.js';
 export type { LinkJson, ServerConfigJson, ThumbnailJson, UploadJson, UploadList, UploadStatus } from './core/public-types.js';
 export { memoryStorage, type ResumeStorage } from './core/resume-storage.js';
 export type { RetryOptions } from './core/retry.js';
-export type { AbortOptions, RetryInfo, UploadedInfo, UploadHandle, UploadMetadata, UploadOptions, UploadState } from './core/upload.js';
+export type { AbortOptions, RetryInfo, UploadedInfo, UploadHandle, UploadMetadata, UploadOptions, UploadState } from './core/upload-types.js';
 
 /**
  * Creates a client for a Haul server. Uploads resume automatically (resume state in
