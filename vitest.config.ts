@@ -10,7 +10,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['server/src/**/*.test.ts', 'client-sdk/src/**/*.test.ts'],
+          include: ['server/src/**/*.test.ts', 'client-sdk/src/**/*.test.ts', 'demo-app/src/**/*.test.ts'],
           environment: 'node',
         },
       },

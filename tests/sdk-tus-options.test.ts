@@ -104,7 +104,7 @@ describe('SDK options for tus-js-client / Uppy', () => {
       },
     });
     expect(patches).toBe(4);
-    // 4 × 64 KiB at 512 KiB/s: each request waits 125 ms first.
+    // 4 × 64 KiB at 512 KiB/s: each answer is followed by a 125 ms pause.
     expect(performance.now() - started).toBeGreaterThanOrEqual(4 * 125 - 20);
   });
 

@@ -178,3 +178,41 @@ export const csvFile = () =>
 
 export const htmlFile = () =>
   Buffer.from('<!DOCTYPE html>\n<html><head><title>hi</title></head><body><script>alert(1)</script></body></html>\n', 'utf8');
+
+/** A one-page PDF showing `text`, with a correct cross-reference table (viewers render it). */
+export function simplePdf(text: string): Buffer {
+  const escaped = text.replace(/[\\()]/g, (ch) => `\\${ch}`);
+  const stream = `BT /F1 28 Tf 72 720 Td (${escaped}) Tj ET`;
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
+  let body = '%PDF-1.4\n';
+  const offsets: number[] = [];
+  objects.forEach((object, i) => {
+    offsets.push(body.length);
+    body += `${i + 1} 0 obj\n${object}\nendobj\n`;
+  });
+  const xref = body.length;
+  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const offset of offsets) body += `${String(offset).padStart(10, '0')} 00000 n \n`;
+  body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(body, 'latin1');
+}
+
+/** A PNG that looks like a photo (sky, sun, hills), drawn from SVG by sharp: previews worth a look. */
+export function scenePng(width = 960, height = 640): Promise<Buffer> {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 960 640">
+    <defs><linearGradient id="sky" x1="0" y1="0" x2="0" y2="1">
+      <stop offset="0" stop-color="#1e3a8a"/><stop offset="0.55" stop-color="#f97316"/><stop offset="1" stop-color="#fde68a"/>
+    </linearGradient></defs>
+    <rect width="960" height="640" fill="url(#sky)"/>
+    <circle cx="640" cy="380" r="70" fill="#fff7ed"/>
+    <path d="M0 460 L180 300 L330 420 L520 250 L720 440 L860 340 L960 400 L960 640 L0 640 Z" fill="#312e81"/>
+    <path d="M0 540 L240 420 L460 520 L700 430 L960 520 L960 640 L0 640 Z" fill="#1e1b4b"/>
+  </svg>`;
+  return sharp(Buffer.from(svg)).png().toBuffer();
+}

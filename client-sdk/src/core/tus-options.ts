@@ -42,6 +42,8 @@ export interface HaulTusOptions {
   storeFingerprintForResuming: true;
   removeFingerprintOnSuccess: true;
   onBeforeRequest: (req: HttpRequest) => Promise<void>;
+  /** Paces PATCH requests when `throttle` was asked for. */
+  onAfterResponse: (req: HttpRequest) => Promise<void>;
   /**
    * Haul's retry rules; Uppy passes its own default decision as `next` (it keeps Uppy's request
    * queue and rate limiting in step), which is consulted for everything but a refused token.
@@ -75,7 +77,12 @@ export function haulTusOptions(
       const issued = await tokens.get();
       if (issued.token) req.setHeader('Authorization', `Bearer ${issued.token}`);
       sentWith.set(req, { generation: issued.generation, forced: issued.forced });
-      if (rate && chunkSize && req.getMethod() === 'PATCH') await sleep((chunkSize / rate) * 1000);
+    },
+    // The pause comes after a PATCH's answer, not before the request: an upload paused while
+    // waiting then has no request half-made (aborting one that was opened but not sent makes
+    // browsers send it bare). Parallel parts share the rate.
+    async onAfterResponse(req) {
+      if (rate && chunkSize && req.getMethod() === 'PATCH') await sleep(((chunkSize * parallel) / rate) * 1000);
     },
     onShouldRetry(error, _attempt, _options, next) {
       const status = error.originalResponse?.getStatus() ?? 0;

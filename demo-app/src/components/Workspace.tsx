@@ -1,0 +1,38 @@
+import { useCallback, useEffect, useState } from 'react';
+import type { UploadJson } from '@haul/client';
+import { useNotices } from '../hooks/notices.js';
+import { useSession } from '../hooks/session.js';
+import { useGallery } from '../hooks/use-gallery.js';
+import { useUppyBridge } from '../hooks/use-uppy-bridge.js';
+import { loadSettings, saveSettings, type UploadSettings } from '../lib/settings.js';
+import { applySettings, createUppy } from '../lib/uppy.js';
+import { statusAnnouncement } from '../lib/upload-status.js';
+import { Gallery } from './Gallery.js';
+import { UploadPanel } from './UploadPanel.js';
+
+/** The signed-in page: the uploader beside the gallery of what the server holds. */
+export function Workspace() {
+  const { client, config, credentials } = useSession();
+  const { announce, report } = useNotices();
+  const [settings, setSettings] = useState<UploadSettings>(loadSettings);
+  // The page owns one Uppy for the whole session (React only renders it), created with the
+  // settings of the moment; later changes go through applySettings. Its id starts every resume
+  // fingerprint: brackets (never in a user name) keep "alice" from matching "alice-b"'s entries.
+  const [uppy] = useState(() => createUppy({ id: `haul-${credentials.mode}[${encodeURIComponent(credentials.user)}]`, config, client, settings }));
+
+  useEffect(() => {
+    saveSettings(settings);
+    applySettings(uppy, client, config, settings);
+  }, [uppy, client, config, settings]);
+
+  const onStatusChange = useCallback((upload: UploadJson) => announce(statusAnnouncement(upload)), [announce]);
+  const gallery = useGallery(client, { onStatusChange, onProblem: report });
+  const live = useUppyBridge(uppy, gallery, report);
+
+  return (
+    <div className="workspace">
+      <UploadPanel uppy={uppy} settings={settings} onSettingsChange={setSettings} gallery={gallery} />
+      <Gallery gallery={gallery} uppy={uppy} live={live} />
+    </div>
+  );
+}

@@ -1,0 +1,28 @@
+import type { UploadJson } from '@haul/client';
+import type { Client } from './haul.js';
+
+/** Long enough for the browser to start the download; a link outlives nothing it was made for. */
+const LINK_SECONDS = 120;
+
+/** Hands a URL to the browser's download manager under `filename` (same origin, so `download` is honoured). */
+function startDownload(href: string, filename: string): void {
+  const anchor = document.createElement('a');
+  anchor.href = href;
+  anchor.download = filename;
+  anchor.rel = 'noopener';
+  anchor.style.display = 'none';
+  document.body.append(anchor);
+  anchor.click();
+  anchor.remove();
+}
+
+/**
+ * A real browser download of a ready upload, under its own filename. The content URL needs a
+ * bearer header, which a plain link cannot send; reading the file into the page first would
+ * hold all of it in memory. So the browser's download manager streams it from a short-lived
+ * signed link instead (on S3 straight from the bucket, via the server's redirect).
+ */
+export async function downloadUpload(client: Client, upload: UploadJson): Promise<void> {
+  const { url } = await client.createLink(upload.id, { expiresIn: LINK_SECONDS });
+  startDownload(url, upload.filename ?? upload.id);
+}
