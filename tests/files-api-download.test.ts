@@ -129,6 +129,14 @@ describe.each(VIAS)('conditional requests (%s)', (via) => {
     expect(sha256(await bytesOf(response))).toBe(text.sha256);
   });
 
+  it('a browser app on another origin may read the range, validators and filename', async () => {
+    const response = await get(via, text.id, { Range: 'bytes=0-9', Origin: 'https://app.example' });
+    expect(response.status).toBe(206);
+    const exposed = (response.headers.get('access-control-expose-headers') ?? '').toLowerCase().split(/,\s*/);
+    expect(exposed).toEqual(expect.arrayContaining(['content-range', 'accept-ranges', 'etag', 'last-modified', 'content-disposition']));
+    await bytesOf(response);
+  });
+
   it('If-None-Match with the ETag (strong, weak, in a list, or *) → 304 without a body', async () => {
     const etag = `"${text.sha256}"`;
     for (const value of [etag, `W/${etag}`, `"other", ${etag}`, '*']) {

@@ -3,7 +3,9 @@ import { ALLOWED_HEADERS, EXPOSED_HEADERS } from '@tus/utils';
 import { EXTRA_EXPOSED_HEADERS, TUS_PATH } from '../tus/tus-server.js';
 
 const ALLOW_METHODS = 'GET, HEAD, POST, PATCH, DELETE, OPTIONS';
-const EXPOSE = [EXPOSED_HEADERS, ...EXTRA_EXPOSED_HEADERS].join(', ');
+/** What a cross-origin app needs to read from file responses: ranges, validators, the file's name. */
+const FILE_RESPONSE_HEADERS = ['Content-Range', 'Accept-Ranges', 'ETag', 'Last-Modified', 'Content-Disposition'];
+const EXPOSE = [EXPOSED_HEADERS, ...EXTRA_EXPOSED_HEADERS, ...FILE_RESPONSE_HEADERS].join(', ');
 const ALLOW_HEADERS = [ALLOWED_HEADERS, 'X-Request-Id'].join(', ');
 
 /**
