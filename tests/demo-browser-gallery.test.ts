@@ -64,12 +64,15 @@ describe('demo app: upload, gallery, download, share, reject, delete', () => {
     await screenshot(page, '02-gallery-ready');
   });
 
-  it('downloads a file with its name and identical bytes', async () => {
-    const item = galleryItem(page, 'notes.txt');
-    const [download] = await Promise.all([page.waitForEvent('download'), item.getByTestId('download').click()]);
-    expect(download.suggestedFilename()).toBe('notes.txt');
-    const saved = await fsp.readFile((await download.path())!);
-    expect(sha256(saved)).toBe(sha256(await fsp.readFile(files['notes.txt']!)));
+  it('downloads files with their names and identical bytes (an image too: saved, not opened)', async () => {
+    for (const name of ['notes.txt', 'sunset.png']) {
+      const item = galleryItem(page, name);
+      const [download] = await Promise.all([page.waitForEvent('download'), item.getByTestId('download').click()]);
+      expect(download.suggestedFilename()).toBe(name);
+      const saved = await fsp.readFile((await download.path())!);
+      expect(sha256(saved)).toBe(sha256(await fsp.readFile(files[name]!)));
+    }
+    expect(new URL(page.url()).pathname).toBe('/');
   });
 
   it('opens an image in the lightbox and a PDF inline; Escape closes and returns focus', async () => {

@@ -214,6 +214,14 @@ describe.each(VIAS)('headers of file responses (%s)', (via) => {
     expect(sha256(await bytesOf(response))).toBe(sha256(png.bytes));
   });
 
+  it('?download asks for attachment even for an image (a save, not a view)', async () => {
+    const path = via === 'owner' ? `/api/uploads/${png.id}/content` : signLink(png.id, Math.floor(Date.now() / 1000) + 600);
+    const response = await fetch(`${server.url}${path}?download=1`, { headers: via === 'owner' ? bearer(alice) : {} });
+    expect(response.status).toBe(200);
+    expectSafeHeaders(response, { type: 'image/png', disposition: 'attachment' });
+    expect(sha256(await bytesOf(response))).toBe(sha256(png.bytes));
+  });
+
   it('partial content and 416 answers carry the same protective headers', async () => {
     const partial = await get(via, png.id, { Range: 'bytes=0-7' });
     expect(partial.status).toBe(206);

@@ -24,5 +24,9 @@ function startDownload(href: string, filename: string): void {
  */
 export async function downloadUpload(client: Client, upload: UploadJson): Promise<void> {
   const { url } = await client.createLink(upload.id, { expiresIn: LINK_SECONDS });
-  startDownload(url, upload.filename ?? upload.id);
+  // `download`: served as an attachment, so images and PDFs are saved, not opened in place of
+  // the page — also on S3, where the link redirects to another origin and `<a download>` is ignored.
+  const link = new URL(url);
+  link.searchParams.set('download', '1');
+  startDownload(link.toString(), upload.filename ?? upload.id);
 }

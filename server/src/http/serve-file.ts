@@ -12,8 +12,8 @@ const PRESIGNED_URL_SECONDS = 300;
  * RFC 6266 Content-Disposition: an ASCII fallback `filename` and the exact (sanitised) name as
  * RFC 8187 `filename*`, so no client has to guess an encoding and no quote or CR/LF gets through.
  */
-export function contentDisposition(upload: Pick<UploadRecord, 'filename' | 'id' | 'detectedType'>): string {
-  const type = INLINE_TYPES.has(upload.detectedType ?? '') ? 'inline' : 'attachment';
+export function contentDisposition(upload: Pick<UploadRecord, 'filename' | 'id' | 'detectedType'>, { attachment = false } = {}): string {
+  const type = !attachment && INLINE_TYPES.has(upload.detectedType ?? '') ? 'inline' : 'attachment';
   const name = upload.filename ?? upload.id;
   const ascii = name.normalize('NFKD').replace(/[^\x20-\x7e]/g, '').replace(/["\\%;]/g, '_').trim() || 'download';
   const encoded = encodeURIComponent(name).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -46,10 +46,10 @@ const rangeError = (size: number) =>
   new HaulError('RANGE_NOT_SATISFIABLE', undefined, { headers: { 'Content-Range': `bytes */${size}` } });
 
 /** Headers on every file response: the detected type only, sandboxed, never sniffed. */
-export function fileHeaders(upload: UploadRecord): Record<string, string> {
+export function fileHeaders(upload: UploadRecord, { attachment = false } = {}): Record<string, string> {
   return {
     'Content-Type': upload.detectedType ?? 'application/octet-stream',
-    'Content-Disposition': contentDisposition(upload),
+    'Content-Disposition': contentDisposition(upload, { attachment }),
     'X-Content-Type-Options': 'nosniff',
     'Content-Security-Policy': "default-src 'none'; sandbox",
     'Cross-Origin-Resource-Policy': 'same-site',
@@ -69,10 +69,12 @@ export function assertDownloadable(upload: UploadRecord): void {
 /**
  * The file: on S3 a redirect to a short-lived presigned URL (bytes go straight from S3); on disk
  * a stream with Range/206, ETag (the SHA-256) and Last-Modified with their conditional requests.
+ * `?download` (any value) asks for `attachment` even for images and PDFs: a save, not a view —
+ * the only way after a redirect to another origin, where `<a download>` is ignored.
  */
 export async function serveFile(c: Context, upload: UploadRecord, storage: Storage): Promise<Response> {
   assertDownloadable(upload);
-  const headers = fileHeaders(upload);
+  const headers = fileHeaders(upload, { attachment: c.req.query('download') !== undefined });
   if (storage.presignDownload) {
     const url = await storage.presignDownload(upload.storageKey, {
       contentType: headers['Content-Type']!,
