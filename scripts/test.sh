@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 
 log() { echo "[test] $(date +%T) $*"; }
 
-log "type-check and build (server, SDK, demo app)"
+log "type-check and build (server, SDK, demo app), type-check the tests"
 npm run build --silent
+npx tsc --noEmit -p tests/tsconfig.json
 
 if [[ "${HAUL_TEST_SKIP_BROWSER:-}" != 1 ]]; then
   log "browser for the demo tests"

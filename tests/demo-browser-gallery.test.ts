@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, newDemoContext, screenshot } from './helpers/browser.js';
+import { launchChromium, newDemoContext, type PageGlobals, screenshot } from './helpers/browser.js';
 import { galleryItem, signIn, startDemoServer, uploadFiles, waitForBadge } from './helpers/demo.js';
 import { eicarFile, elfBinary, scenePng, simplePdf } from './helpers/fixtures.js';
 import type { HaulServer } from './helpers/haul-server.js';
@@ -58,7 +58,7 @@ describe('demo app: upload, gallery, download, share, reject, delete', () => {
     for (const name of ['sunset.png', 'report.pdf', 'notes.txt']) await waitForBadge(page, name, 'ready');
     const thumbnail = galleryItem(page, 'sunset.png').getByTestId('thumbnail');
     await thumbnail.waitFor();
-    expect(await thumbnail.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(100);
+    expect(await thumbnail.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(100);
     // Files without previews get an icon, not a broken image.
     expect(await galleryItem(page, 'notes.txt').getByTestId('thumbnail').count()).toBe(0);
     await screenshot(page, '02-gallery-ready');
@@ -84,7 +84,7 @@ describe('demo app: upload, gallery, download, share, reject, delete', () => {
     await screenshot(page, '03-lightbox');
     await page.keyboard.press('Escape');
     await lightbox.waitFor({ state: 'detached' });
-    expect(await opener.evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await opener.evaluate((el) => el === (globalThis as unknown as PageGlobals).document.activeElement)).toBe(true);
 
     await galleryItem(page, 'report.pdf').getByTestId('open-preview').click();
     const frame = page.getByTestId('pdf-preview');
@@ -147,7 +147,7 @@ describe('demo app: upload, gallery, download, share, reject, delete', () => {
       await signIn(phone, 'alice');
       await waitForBadge(phone, 'sunset.png', 'ready');
       // Nothing wider than the screen: no sideways scrolling.
-      expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      expect(await phone.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
       await screenshot(phone, '08-mobile-gallery');
     } finally {
       await mobile.close();

@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, newDemoContext, screenshot, throttleUploads } from './helpers/browser.js';
 import { galleryItem, signIn, startDemoServer, uploadFiles, waitForBadge } from './helpers/demo.js';
 import type { HaulServer } from './helpers/haul-server.js';
+import { textFile } from './helpers/text-file.js';
 
 /**
  * The demo's reason to exist: on a throttled network, pause an upload, reload the page, add
@@ -17,14 +17,6 @@ import type { HaulServer } from './helpers/haul-server.js';
 
 const KiB = 1024;
 const MiB = 2 ** 20;
-
-/** Random hex lines: an accepted type (text), so processing records the SHA-256 to compare. */
-async function textFile(dir: string, name: string, size: number): Promise<{ path: string; sha256: string }> {
-  const data = Buffer.from(randomBytes(size / 2).toString('hex').replace(/(.{99})/g, '$1\n').slice(0, size));
-  const file = path.join(dir, name);
-  await fsp.writeFile(file, data);
-  return { path: file, sha256: createHash('sha256').update(data).digest('hex') };
-}
 
 describe('demo app: pause, reload, resume', () => {
   let server: HaulServer;
@@ -89,8 +81,10 @@ describe('demo app: pause, reload, resume', () => {
     expect(requests).toContain('HEAD');
     const record = await (await fetch(`${server.url}/api/uploads/${id}`, { headers: { Authorization: `Bearer ${await server.token('bob')}` } })).json();
     expect(record).toMatchObject({ status: 'ready', size: 3 * MiB, sha256: source.sha256 });
-    const list = await (await fetch(`${server.url}/api/uploads`, { headers: { Authorization: `Bearer ${await server.token('bob')}` } })).json();
-    expect(list.items.filter((u: { filename: string }) => u.filename === 'big-notes.txt')).toHaveLength(1);
+    const list = (await (await fetch(`${server.url}/api/uploads`, { headers: { Authorization: `Bearer ${await server.token('bob')}` } })).json()) as {
+      items: Array<{ filename: string }>;
+    };
+    expect(list.items.filter((u) => u.filename === 'big-notes.txt')).toHaveLength(1);
     expect(await page.getByTestId('resumable-item').count()).toBe(0);
   });
 

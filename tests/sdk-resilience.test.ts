@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -9,6 +8,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FlakyProxy, startFlakyProxy } from './helpers/flaky-proxy.js';
 import { type HaulServer, REPO_ROOT, startHaul } from './helpers/haul-server.js';
+import { type TextFile, textFile } from './helpers/text-file.js';
 
 /**
  * The SDK on bad networks and through crashes: a proxy that drops and stalls connections
@@ -20,31 +20,6 @@ import { type HaulServer, REPO_ROOT, startHaul } from './helpers/haul-server.js'
 const MiB = 2 ** 20;
 const CLI = path.join(REPO_ROOT, 'client-sdk/bin/haul-upload.js'); // the package's bin
 
-interface TextFile {
-  path: string;
-  size: number;
-  sha256: string;
-}
-
-/** Random hex text (text/plain passes the server's type checks, so uploads reach `ready`). */
-async function textFile(dir: string, name: string, size: number): Promise<TextFile> {
-  const file = path.join(dir, name);
-  const hash = createHash('sha256');
-  const handle = await fsp.open(file, 'w');
-  try {
-    for (let written = 0; written < size; ) {
-      const n = Math.min(MiB, size - written);
-      const chunk = Buffer.from(randomBytes(Math.ceil(n / 2)).toString('hex').slice(0, n), 'latin1');
-      for (let i = 99; i < chunk.length; i += 100) chunk[i] = 0x0a;
-      hash.update(chunk);
-      await handle.write(chunk);
-      written += n;
-    }
-  } finally {
-    await handle.close();
-  }
-  return { path: file, size, sha256: hash.digest('hex') };
-}
 
 async function headOffset(url: string, token: string): Promise<{ status: number; offset: number }> {
   const response = await fetch(url, { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}` } });

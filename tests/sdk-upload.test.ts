@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { elfBinary, eicarFile, noisePng } from './helpers/fixtures.js';
 import { type FlakyProxy, rawResponse, startFlakyProxy } from './helpers/flaky-proxy.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
+import { type TextFile, textFile } from './helpers/text-file.js';
 
 /**
  * The SDK (`@haul/client/node`, as built) against the real server: uploads by path, stream and
@@ -18,31 +19,6 @@ import { type HaulServer, startHaul } from './helpers/haul-server.js';
 
 const MiB = 2 ** 20;
 
-interface TextFile {
-  path: string;
-  size: number;
-  sha256: string;
-}
-
-/** Random hex text (the server accepts text/plain, so uploads reach `ready` with a SHA-256). */
-async function textFile(dir: string, name: string, size: number): Promise<TextFile> {
-  const file = path.join(dir, name);
-  const hash = createHash('sha256');
-  const handle = await fsp.open(file, 'w');
-  try {
-    for (let written = 0; written < size; ) {
-      const n = Math.min(MiB, size - written);
-      const chunk = Buffer.from(randomBytes(Math.ceil(n / 2)).toString('hex').slice(0, n), 'latin1');
-      for (let i = 99; i < chunk.length; i += 100) chunk[i] = 0x0a;
-      hash.update(chunk);
-      await handle.write(chunk);
-      written += n;
-    }
-  } finally {
-    await handle.close();
-  }
-  return { path: file, size, sha256: hash.digest('hex') };
-}
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 

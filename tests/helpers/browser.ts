@@ -53,3 +53,11 @@ export async function throttleUploads(page: Page, bytesPerSecond: number): Promi
     uploadThroughput: bytesPerSecond,
   });
 }
+
+/**
+ * The little of the page's DOM the tests read inside `page.evaluate` (tests compile without the
+ * DOM library, whose `fetch` and `Headers` types would clash with Node's).
+ */
+export interface PageGlobals {
+  document: { activeElement: unknown; documentElement: { scrollWidth: number } };
+}
