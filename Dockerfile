@@ -8,12 +8,13 @@ WORKDIR /app
 # Manifests first, so the dependency layer is reused until package*.json change. npm ci needs the
 # manifest of every workspace listed in the root package.json.
 COPY package.json package-lock.json ./
+COPY api/package.json api/
 COPY server/package.json server/
 COPY client-sdk/package.json client-sdk/
 COPY demo-app/package.json demo-app/
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY . .
-# Root build = tsc -b (server, SDK) + the demo app's Vite build (demo-app/dist, served at /).
+# Root build = tsc -b (contract package, server, SDK) + the demo app's Vite build (demo-app/dist, served at /).
 RUN npm run build
 
 # -------------------------------------------------------------------------------------------- runtime
@@ -24,12 +25,14 @@ ENV NODE_ENV=production \
     PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY api/package.json api/
 COPY server/package.json server/
 COPY client-sdk/package.json client-sdk/
 COPY demo-app/package.json demo-app/
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
 # The server finds migrations/ at ../../../migrations from server/dist/db/ (= /app/migrations).
 COPY --from=build /app/migrations ./migrations
+COPY --from=build /app/api/dist ./api/dist
 COPY --from=build /app/server/dist ./server/dist
 COPY --from=build /app/demo-app/dist ./demo-app/dist
 # DATA_DIR defaults to ./data (disk storage, PGlite): the only place the server writes.

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linkSchema, uploadListSchema, uploadSchema } from '../server/src/api/upload-schema.js';
+import { linkSchema, uploadListSchema, uploadSchema } from '@haul/api';
 import {
   LINK_SECRET, bearer, errorCode, noisePng, patchBuffer, sha256, signLink, uploadReady,
 } from './helpers/files-api.js';

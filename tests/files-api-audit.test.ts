@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { uploadListSchema } from '../server/src/api/upload-schema.js';
+import { uploadListSchema } from '@haul/api';
 import {
   LINK_SECRET, asciiText, bearer, errorCode, freshDatabase, signLink, uploadReady,
 } from './helpers/files-api.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { UploadJson } from '../server/src/api/upload-schema.js';
+import type { UploadJson } from '@haul/api';
 import {
   EICAR, LINK_SECRET, asciiText, bearer, csvFile, elfBinary, errorCode, noisePng, patchBuffer, sha256, signLink, upload,
   uploadReady, waitSettled,

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type UploadList, uploadListSchema } from '../server/src/api/upload-schema.js';
+import { type UploadList, uploadListSchema } from '@haul/api';
 import { userStorageKey } from '../server/src/auth/user.js';
 import {
   LINK_SECRET, asciiText, bearer, errorCode, noisePng, patchBuffer, signLink, uploadReady,

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { uploadSchema } from '../server/src/api/upload-schema.js';
+import { uploadSchema } from '@haul/api';
 import { userStorageKey } from '../server/src/auth/user.js';
 import {
   csvFile, decompressionBombPng, eicarFile, elfBinary, heicLike, htmlFile, noisePng, orientedJpegWithGps, storedZip, truncatedJpeg,

@@ -3,10 +3,9 @@
  * (client-sdk/tsconfig.test.json is part of the root `tsc -b`), so a wrong type fails the build.
  */
 import type { Readable } from 'node:stream';
-import type { linkSchema, uploadListSchema, uploadSchema, uploadStatusSchema } from '@haul/server/api';
+import type { ErrorCode, linkSchema, uploadListSchema, uploadSchema, uploadStatusSchema } from '@haul/api';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { z } from 'zod';
-import type { ErrorCode } from '../../server/src/errors.js';
 import {
   type BrowserUploadInput,
   createHaulClient,

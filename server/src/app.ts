@@ -3,7 +3,8 @@ import { Hono } from 'hono';
 import type { Auth } from './auth/tokens.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
-import { ERROR_TABLE, HaulError } from './errors.js';
+import { ERROR_CODES, TUS_PATH } from '@haul/api';
+import { HaulError } from './errors.js';
 import type { AppEnv } from './http/app-env.js';
 import { cors } from './http/cors.js';
 import { createDemoRoutes } from './http/demo-routes.js';
@@ -22,7 +23,6 @@ import type { ProcessingRepository } from './processing/processing-repository.js
 import type { StatusEvents } from './processing/status-events.js';
 import type { Logger } from './logger.js';
 import type { Storage } from './storage/storage.js';
-import { TUS_PATH } from './tus/tus-server.js';
 import { createTusRoute } from './tus/tus-route.js';
 import type { FinalUploads } from './uploads/final-upload.js';
 import type { OffsetTracker } from './uploads/offset-tracker.js';
@@ -76,7 +76,7 @@ export function createApp(deps: AppDeps) {
 
   app.onError((error, c) => {
     const haul =
-      error instanceof HaulError ? error : new HaulError('INTERNAL', ERROR_TABLE.INTERNAL.message, { cause: error });
+      error instanceof HaulError ? error : new HaulError('INTERNAL', ERROR_CODES.INTERNAL.message, { cause: error });
     if (haul.status >= 500) c.get('logger')?.error('request failed', { err: error });
     const headers: Record<string, string> = { ...haul.headers };
     // tus clients expect Tus-Resumable on every response of the tus endpoint, errors included.

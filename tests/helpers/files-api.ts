@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import sharp from 'sharp';
 import { expect } from 'vitest';
-import { type UploadJson, uploadSchema } from '../../server/src/api/upload-schema.js';
+import { type UploadJson, uploadSchema } from '@haul/api';
 import type { HaulServer } from './haul-server.js';
 import { createUpload } from './tus-requests.js';
 

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
 import { expect } from 'vitest';
-import { type UploadJson, uploadSchema } from '../../server/src/api/upload-schema.js';
+import { type UploadJson, uploadSchema } from '@haul/api';
 import { type HaulServer, REPO_ROOT } from './haul-server.js';
 import { createUpload } from './tus-requests.js';
 

@@ -1,4 +1,4 @@
-import type { UploadJson } from '@haul/server/api';
+import type { UploadJson } from '@haul/api';
 import { describe, expect, it } from 'vitest';
 import { type FetchFunction, HaulApi, outcomeError } from './api.js';
 import { TokenSource } from './auth.js';

@@ -1,14 +1,14 @@
 import {
   createLinkRequestSchema,
   linkSchema,
-  TERMINAL_UPLOAD_STATUSES,
+  TERMINAL_STATUSES,
   type LinkJson,
   type UploadJson,
   type UploadList,
   type UploadStatus,
   uploadListSchema,
   uploadSchema,
-} from '@haul/server/api';
+} from '@haul/api';
 import type { ZodType } from 'zod';
 import type { TokenSource } from './auth.js';
 import { errorFromResponse, HaulError, isHaulError, parseRetryAfter } from './errors.js';
@@ -91,7 +91,7 @@ export interface CreateLinkOptions {
   signal?: AbortSignal;
 }
 
-const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_UPLOAD_STATUSES);
+const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
 const SSE_IDLE_MS = 45_000;
 
 /** A processing outcome other than `ready` → the HaulError `result`/`waitForReady` reject with. */

@@ -1,4 +1,4 @@
-import { type LinkJson, type ServerConfigJson, serverConfigSchema, type UploadJson, type UploadList } from '@haul/server/api';
+import { type LinkJson, type ServerConfigJson, serverConfigSchema, type UploadJson, type UploadList } from '@haul/api';
 import { defaultOptions as tusDefaults, type HttpStack } from 'tus-js-client';
 import { type CreateLinkOptions, type FetchFunction, HaulApi, type ListOptions, outcomeError, type WaitOptions } from './api.js';
 import { type GetToken, TokenSource } from './auth.js';

@@ -1,4 +1,4 @@
-import { devTokenResponseSchema } from '@haul/server/api';
+import { devTokenResponseSchema } from '@haul/api';
 import type { FetchFunction } from './api.js';
 import type { GetToken } from './auth.js';
 import { errorFromResponse, HaulError } from './errors.js';

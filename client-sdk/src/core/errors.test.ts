@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ERROR_TABLE, isRetryableStatus as serverIsRetryable } from '../../../server/src/errors.js';
+import { ERROR_CODES } from '@haul/api';
 import { CLIENT_ERROR_CODES, errorFromResponse, HaulError, isHaulError, isRetryableStatus, parseRetryAfter, SERVER_ERROR_CODES } from './errors.js';
 
 describe('error codes', () => {
-  it("lists exactly the server's ERROR_TABLE codes", () => {
-    expect([...SERVER_ERROR_CODES].sort()).toEqual(Object.keys(ERROR_TABLE).sort());
+  it("lists exactly the contract's error codes", () => {
+    expect([...SERVER_ERROR_CODES].sort()).toEqual(Object.keys(ERROR_CODES).sort());
   });
 
   it('client codes do not collide with server codes', () => {
@@ -12,7 +12,7 @@ describe('error codes', () => {
   });
 
   it('retryable statuses agree with the server (plus 0: no response)', () => {
-    for (const { status } of Object.values(ERROR_TABLE)) expect(isRetryableStatus(status), String(status)).toBe(serverIsRetryable(status));
+    for (const { status, retryable } of Object.values(ERROR_CODES)) expect(isRetryableStatus(status), String(status)).toBe(retryable);
     expect(isRetryableStatus(0)).toBe(true);
   });
 });

@@ -1,8 +1,8 @@
-import type { UploadJson } from '@haul/server/api';
+import { ERROR_CODE_LIST, type ErrorCode, isRetryableStatus as isRetryableServerStatus, type UploadJson } from '@haul/api';
 
 /**
- * Every `code` the server can answer with (server/src/errors.ts ERROR_TABLE, the one table both
- * the tus endpoint and the JSON API use). A unit test keeps this list equal to the server's.
+ * Every `code` the server can answer with: @haul/api's error table, the one both the tus
+ * endpoint and the JSON API answer from.
  *
  * @example
  * ```ts
@@ -10,16 +10,7 @@ import type { UploadJson } from '@haul/server/api';
  * SERVER_ERROR_CODES.includes('UPLOAD_LOCKED'); // true
  * ```
  */
-export const SERVER_ERROR_CODES = [
-  'AUTH_REQUIRED', 'AUTH_INVALID', 'FORBIDDEN', 'UPLOAD_NOT_FOUND', 'UPLOAD_GONE', 'NOT_FOUND',
-  'METHOD_NOT_ALLOWED', 'INVALID_REQUEST', 'INVALID_HEADER', 'INVALID_METADATA', 'INVALID_FILENAME',
-  'INVALID_UPLOAD_LENGTH', 'INVALID_CONTENT_TYPE', 'MISSING_OFFSET', 'OFFSET_MISMATCH', 'UPLOAD_LOCKED',
-  'UPLOAD_TOO_LARGE', 'UPLOAD_LENGTH_ALREADY_SET', 'UPLOAD_FINISHED', 'UNSUPPORTED_VERSION',
-  'UNSUPPORTED_EXTENSION', 'INVALID_CONCAT', 'PARTIAL_NOT_USABLE', 'TOO_MANY_PARTIALS',
-  'FINAL_UPLOAD_READ_ONLY', 'UPLOAD_NOT_READY', 'UPLOAD_NOT_DOWNLOADABLE', 'RANGE_NOT_SATISFIABLE',
-  'LINK_INVALID', 'LINK_EXPIRED', 'RATE_LIMITED', 'TOO_MANY_UPLOADS', 'DEV_AUTH_DISABLED',
-  'CLIENT_ABORTED', 'STORAGE_UNAVAILABLE', 'DATABASE_UNAVAILABLE', 'SHUTTING_DOWN', 'INTERNAL',
-] as const;
+export const SERVER_ERROR_CODES: readonly ErrorCode[] = ERROR_CODE_LIST;
 
 /**
  * Codes the SDK adds for what happens on the client's side of the wire or after processing.
@@ -54,7 +45,7 @@ export const CLIENT_ERROR_CODES = [
 ] as const;
 
 /**
- * A server error code (ERROR_TABLE) or one of the SDK's own ({@link CLIENT_ERROR_CODES}).
+ * A server error code (@haul/api's ERROR_CODES) or one of the SDK's own ({@link CLIENT_ERROR_CODES}).
  *
  * @example
  * ```ts
@@ -62,13 +53,13 @@ export const CLIENT_ERROR_CODES = [
  * const code: HaulErrorCode = 'UPLOAD_LOCKED';
  * ```
  */
-export type HaulErrorCode = (typeof SERVER_ERROR_CODES)[number] | (typeof CLIENT_ERROR_CODES)[number];
+export type HaulErrorCode = ErrorCode | (typeof CLIENT_ERROR_CODES)[number];
 
 const KNOWN_CODES: ReadonlySet<string> = new Set<string>([...SERVER_ERROR_CODES, ...CLIENT_ERROR_CODES]);
 
 /**
  * Whether a request that got `status` may succeed when sent again: 5xx, 409, 423 and 429 (the
- * server's convention, see server/src/errors.ts), and 0 — no response at all.
+ * server's convention, @haul/api's `isRetryableStatus`), and 0 — no response at all.
  *
  * @example
  * ```ts
@@ -77,8 +68,7 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<string>([...SERVER_ERROR_CODES,
  * isRetryableStatus(403); // false
  * ```
  */
-export const isRetryableStatus = (status: number): boolean =>
-  status === 0 || status >= 500 || status === 409 || status === 423 || status === 429;
+export const isRetryableStatus = (status: number): boolean => status === 0 || isRetryableServerStatus(status);
 
 /**
  * Options of the {@link HaulError} constructor.
@@ -105,7 +95,7 @@ export interface HaulErrorOptions {
 }
 
 /**
- * The one error type the SDK rejects with. `code` is the server's code (ERROR_TABLE) or one of
+ * The one error type the SDK rejects with. `code` is the server's code (@haul/api's ERROR_CODES) or one of
  * the SDK's own; `status` the HTTP status (0: no response); `retryable` whether trying again
  * later may help (the SDK already retried what it could before rejecting).
  *

@@ -5,11 +5,11 @@ import type {
   UploadJson as ServerUploadJson,
   UploadList as ServerUploadList,
   UploadStatus as ServerUploadStatus,
-} from '@haul/server/api';
+} from '@haul/api';
 
 /**
  * An upload as the server's JSON API returns it — the type inferred from the server's own zod
- * `uploadSchema` (server/src/api/upload-schema.ts), and every response is validated against it.
+ * `uploadSchema` (@haul/api), and every response is validated against it.
  *
  * @example
  * ```ts

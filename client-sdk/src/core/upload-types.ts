@@ -1,4 +1,4 @@
-import type { UploadJson } from '@haul/server/api';
+import type { UploadJson } from '@haul/api';
 import type { HttpStack } from 'tus-js-client';
 import type { FetchFunction, HaulApi } from './api.js';
 import type { TokenSource } from './auth.js';

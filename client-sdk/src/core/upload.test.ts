@@ -1,4 +1,4 @@
-import type { UploadJson } from '@haul/server/api';
+import type { UploadJson } from '@haul/api';
 import type { HttpRequest, HttpResponse, HttpStack } from 'tus-js-client';
 import { describe, expect, it } from 'vitest';
 import { HaulApi } from './api.js';

@@ -1,4 +1,4 @@
-import type { UploadJson } from '@haul/server/api';
+import type { UploadJson } from '@haul/api';
 import { type DetailedError, type HttpRequest, type HttpResponse, Upload, type UploadOptions as TusOptions } from 'tus-js-client';
 import { outcomeError } from './api.js';
 import { isTokenError } from './auth.js';

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { ALLOWED_HEADERS, EXPOSED_HEADERS } from '@tus/utils';
-import { EXTRA_EXPOSED_HEADERS, TUS_PATH } from '../tus/tus-server.js';
+import { TUS_PATH } from '@haul/api';
+import { EXTRA_EXPOSED_HEADERS } from '../tus/tus-server.js';
 
 const ALLOW_METHODS = 'GET, HEAD, POST, PATCH, DELETE, OPTIONS';
 /** What a cross-origin app needs to read from file responses: ranges, validators, the file's name. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono } from 'hono';
 import type { Config } from '../config.js';
-import { TUS_PATH } from '../tus/tus-server.js';
+import { TUS_PATH } from '@haul/api';
 import type { AppEnv } from './app-env.js';
 
 /** Where presigned S3 downloads come from: the PDF preview frames them after a redirect. */

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { type DevTokenResponse, devTokenRequestSchema } from '../api/dev-token-schema.js';
+import { type DevTokenResponse, devTokenRequestSchema } from '@haul/api';
 import type { DevTokenIssuer } from '../auth/tokens.js';
 import { HaulError } from '../errors.js';
 import type { AppEnv } from './app-env.js';

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { Locker } from '@tus/utils';
-import { toUploadJson } from '../api/upload-json.js';
-import { createLinkRequestSchema, type LinkJson, type UploadList, uploadListQuerySchema } from '../api/upload-schema.js';
+import { toUploadJson } from './upload-json.js';
+import { createLinkRequestSchema, type LinkJson, type UploadList, uploadListQuerySchema } from '@haul/api';
 import type { LinkSigner } from '../auth/link-signer.js';
 import type { TokenVerifier } from '../auth/tokens.js';
 import type { Config } from '../config.js';

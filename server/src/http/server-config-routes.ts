@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
-import type { ServerConfigJson } from '../api/server-config-schema.js';
+import type { ServerConfigJson } from '@haul/api';
 import type { Config } from '../config.js';
 import { acceptedTypes } from '../processing/file-policy.js';
-import { TUS_PATH } from '../tus/tus-server.js';
+import { TUS_PATH } from '@haul/api';
 import type { AppEnv } from './app-env.js';
 
 /** The `scanning` a client is told: SCAN_MODE=auto decides at start-up, in the worker (unknown here). */

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { toUploadJson } from '../api/upload-json.js';
-import { isTerminalStatus } from '../api/upload-schema.js';
+import { toUploadJson } from './upload-json.js';
+import { isTerminalStatus } from '@haul/api';
 import type { TokenVerifier } from '../auth/tokens.js';
 import { HaulError } from '../errors.js';
 import type { ProcessingRepository } from '../processing/processing-repository.js';

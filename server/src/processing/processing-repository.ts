@@ -1,8 +1,6 @@
+import type { ProcessingOutcomeStatus } from '@haul/api';
 import type { Database, Queryable } from '../db/database.js';
 import { toNumber } from '../db/database.js';
-
-export const TERMINAL_STATUSES = ['ready', 'rejected', 'infected', 'failed'] as const;
-export type ProcessedStatus = (typeof TERMINAL_STATUSES)[number];
 
 export interface StoredThumbnail {
   size: number;
@@ -13,7 +11,7 @@ export interface StoredThumbnail {
 }
 
 export interface ProcessingOutcome {
-  status: ProcessedStatus;
+  status: ProcessingOutcomeStatus;
   reason: string | null;
   detectedType: string | null;
   sha256: string | null;

@@ -18,7 +18,7 @@ import { applyMethodOverride, checkTusHeaders, checkTusResumable, publicOrigin }
 import { finalConcatHeader, parseUploadConcat, removeUploadConcatHeader } from './upload-concat.js';
 import { createRecentUploads } from './recent-uploads.js';
 import { bindTusContext, type TusRequestContext } from './request-context.js';
-import { haulUploadHeaders, TUS_PATH } from './tus-server.js';
+import { haulUploadHeaders, TUS_PATH } from '@haul/api';
 
 export interface TusRouteDeps {
   config: Config;

@@ -1,3 +1,4 @@
+import { HEADERS, haulUploadHeaders, TUS_PATH } from '@haul/api';
 import { MemoryLocker, Server, type ServerOptions } from '@tus/server';
 import { ERRORS, EVENTS, type Locker, type Upload } from '@tus/utils';
 import { userStorageKey } from '../auth/user.js';
@@ -8,17 +9,11 @@ import { metadataForStorage, uploadMetadataHeader } from '../uploads/metadata.js
 import type { OffsetTracker } from '../uploads/offset-tracker.js';
 import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
 import { newUploadId } from '../uploads/upload-id.js';
-import { uploadApiPath, uploadEventsPath } from '../api/paths.js';
 import { toTusError } from './tus-errors.js';
 import { tusContextOf } from './request-context.js';
 
-export const TUS_PATH = '/files';
-
 /** Headers a browser tus client must be able to read, beyond @tus/server's own list. */
-/** Where the client learns what processing made of the file (the SDK follows these). */
-export const haulUploadHeaders = (id: string) => ({ 'Haul-Upload': uploadApiPath(id), 'Haul-Upload-Events': uploadEventsPath(id) });
-
-export const EXTRA_EXPOSED_HEADERS = ['Upload-Expires', 'X-Request-Id', 'Retry-After', 'Haul-Upload', 'Haul-Upload-Events'];
+export const EXTRA_EXPOSED_HEADERS = [HEADERS.uploadExpires, HEADERS.requestId, HEADERS.retryAfter, HEADERS.haulUpload, HEADERS.haulUploadEvents];
 
 /**
  * @tus/server with Haul's hooks. Authorization already happened in the Hono route (tus-route.ts),

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { HaulError } from '../errors.js';
 import { isUploadId } from '../uploads/upload-id.js';
-import { TUS_PATH } from './tus-server.js';
+import { TUS_PATH } from '@haul/api';
 
 export type UploadConcat = { kind: 'partial' } | { kind: 'final'; partialIds: string[] };
 

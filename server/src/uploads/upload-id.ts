@@ -1,11 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-/**
- * Public upload ids: 24 base64url characters (144 random bits), the last segment of an upload's
- * URL. Anything else in that position is rejected before it reaches storage or SQL.
- */
-const UPLOAD_ID = /^[A-Za-z0-9_-]{24}$/;
+export { isUploadId } from '@haul/api';
 
+/** A new public upload id in @haul/api's format: 24 base64url characters, 144 random bits. */
 export const newUploadId = (): string => randomBytes(18).toString('base64url');
-
-export const isUploadId = (value: string): boolean => UPLOAD_ID.test(value);

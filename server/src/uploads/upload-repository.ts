@@ -1,12 +1,9 @@
+import type { UploadStatus } from '@haul/api';
 import type { Database, Queryable, Row } from '../db/database.js';
 import { toDate, toDateOrNull, toNumber, toNumberOrNull } from '../db/database.js';
 import type { StoredMetadataValue } from './metadata.js';
 
-export const UPLOAD_STATUSES = [
-  'uploading', 'part_received', 'assembling', 'received', 'concatenated', 'expired', 'terminated',
-  'processing', 'ready', 'rejected', 'infected', 'failed',
-] as const;
-export type UploadStatus = (typeof UPLOAD_STATUSES)[number];
+export type { UploadStatus } from '@haul/api';
 export type ConcatRole = 'partial' | 'final';
 
 export interface UploadRecord {

@@ -1,9 +1,8 @@
+import { contentPath, thumbnailPath, uploadEventsPath, type UploadJson } from '@haul/api';
 import type { StoredThumbnail } from '../processing/processing-repository.js';
 import type { UploadRecord } from '../uploads/upload-repository.js';
-import { contentPath, thumbnailPath, uploadEventsPath } from './paths.js';
-import type { UploadJson } from './upload-schema.js';
 
-/** An upload as the JSON API shows it (shape: upload-schema.ts). Storage keys and owners stay inside. */
+/** An upload as the JSON API shows it (shape: @haul/api's uploadSchema). Storage keys and owners stay inside. */
 export function toUploadJson(upload: UploadRecord, thumbnails: readonly StoredThumbnail[]): UploadJson {
   return {
     id: upload.id,

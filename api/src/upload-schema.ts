@@ -1,16 +1,11 @@
 import { z } from 'zod';
+import { UPLOAD_STATUSES, type UploadStatus } from './upload-status.js';
 
 /**
  * The upload record the HTTP API returns: the one source of truth for clients. The SDK imports
  * these schemas (and their inferred types) rather than copying the shape.
  */
-export const uploadStatusSchema = z.enum([
-  'uploading', 'part_received', 'assembling', 'received', 'processing',
-  'ready', 'rejected', 'infected', 'failed', 'concatenated', 'expired', 'terminated',
-]);
-
-/** Statuses after which nothing changes by itself any more. */
-export const TERMINAL_UPLOAD_STATUSES = ['ready', 'rejected', 'infected', 'failed', 'concatenated', 'expired', 'terminated'] as const;
+export const uploadStatusSchema = z.enum(UPLOAD_STATUSES);
 
 export const thumbnailSchema = z.object({
   size: z.number().int().describe('requested long side in pixels'),
@@ -43,11 +38,8 @@ export const uploadSchema = z.object({
   eventsUrl: z.string(),
 });
 
-export type UploadStatus = z.infer<typeof uploadStatusSchema>;
 export type UploadJson = z.infer<typeof uploadSchema>;
 export type ThumbnailJson = z.infer<typeof thumbnailSchema>;
-
-export const isTerminalStatus = (status: UploadStatus) => (TERMINAL_UPLOAD_STATUSES as readonly string[]).includes(status);
 
 export const uploadListQuerySchema = z.object({
   status: z

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import {
+  canTransition, INITIAL_STATUSES, PROCESSING_OUTCOMES, statusesLeadingTo, TERMINAL_STATUSES, UPLOAD_STATUSES, UPLOAD_TRANSITIONS,
+} from './upload-status.js';
+
+describe('upload status machine', () => {
+  it('every status is reachable from an initial status', () => {
+    const reached = new Set<string>(INITIAL_STATUSES);
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const from of reached) {
+        for (const to of UPLOAD_TRANSITIONS[from as keyof typeof UPLOAD_TRANSITIONS]) {
+          if (!reached.has(to)) changed = reached.add(to).size > 0;
+        }
+      }
+    }
+    expect([...reached].sort()).toEqual([...UPLOAD_STATUSES].sort());
+  });
+
+  it('terminal statuses have no way out', () => {
+    for (const status of TERMINAL_STATUSES) expect(UPLOAD_TRANSITIONS[status]).toEqual([]);
+  });
+
+  it('processing ends in one of its outcomes, and only processing sets them', () => {
+    expect([...UPLOAD_TRANSITIONS.processing].sort()).toEqual([...PROCESSING_OUTCOMES].sort());
+    for (const outcome of PROCESSING_OUTCOMES) expect(statusesLeadingTo(outcome)).toEqual(['processing']);
+  });
+
+  it('no status changes to itself', () => {
+    for (const status of UPLOAD_STATUSES) expect(canTransition(status, status)).toBe(false);
+  });
+
+  it('finished uploads cannot go back to uploading', () => {
+    expect(statusesLeadingTo('uploading')).toEqual([]);
+    expect(canTransition('received', 'uploading')).toBe(false);
+    expect(canTransition('uploading', 'received')).toBe(true);
+  });
+});
