@@ -52,7 +52,7 @@ const optionalString = z
 /** From server/dist/config.js: the repository's demo-app/dist (also its place in the Docker image). */
 const DEFAULT_DEMO_DIR = fileURLToPath(new URL('../../demo-app/dist', import.meta.url));
 
-const envSchema = z
+const configSchema = z
   .object({
     NODE_ENV: z.string().default('development'),
     PORT: int(3000).pipe(z.number().max(65535)),
@@ -150,76 +150,87 @@ const envSchema = z
     if (env.S3_PART_SIZE < 5 * 2 ** 20) {
       ctx.addIssue({ code: 'custom', path: ['S3_PART_SIZE'], message: 'S3 parts must be at least 5MiB' });
     }
+  })
+  // The shape the server reads: grouped by concern, in the units the code uses.
+  .transform((env) => {
+    const origins = env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+    return {
+      env: env.NODE_ENV,
+      port: env.PORT,
+      host: env.HOST,
+      dataDir: path.resolve(env.DATA_DIR),
+      databaseUrl: env.DATABASE_URL,
+      logLevel: env.LOG_LEVEL,
+      auth: {
+        mode: env.AUTH_MODE,
+        jwtSecret: env.JWT_SECRET,
+        jwksUrl: env.JWKS_URL,
+        issuer: env.JWT_ISSUER,
+        audience: env.JWT_AUDIENCE,
+        devTokenTtlSeconds: env.DEV_TOKEN_TTL_SECONDS,
+      },
+      uploads: {
+        maxSize: env.MAX_UPLOAD_SIZE,
+        maxConcurrentPerUser: env.MAX_CONCURRENT_UPLOADS_PER_USER,
+        expirySeconds: env.UPLOAD_EXPIRY_SECONDS,
+        expirySweepIntervalSeconds: env.EXPIRY_SWEEP_INTERVAL_SECONDS,
+        offsetFlushIntervalMs: env.OFFSET_FLUSH_INTERVAL_MS,
+        maxConcatPartials: env.MAX_CONCAT_PARTIALS,
+        keepPartials: env.KEEP_PARTIALS,
+      },
+      processing: {
+        /**
+         * `required`: every file is scanned by clamd, fail closed. `off`: explicitly unscanned.
+         * `auto` (development default when SCAN_MODE is unset): `required` if clamd is configured,
+         * else `off` — logged loudly and recorded on every upload.
+         */
+        scanMode: env.SCAN_MODE ?? (env.NODE_ENV === 'production' ? ('required' as const) : ('auto' as const)),
+        clamd: { host: env.CLAMD_HOST, port: env.CLAMD_PORT, socket: env.CLAMD_SOCKET, timeoutMs: env.CLAMD_TIMEOUT_MS },
+        scanMaxSize: env.SCAN_MAX_SIZE,
+        infectedFiles: env.INFECTED_FILES,
+        allowedTypes: env.ALLOWED_TYPES.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean),
+        maxImageSize: env.MAX_IMAGE_SIZE,
+        maxFileSize: env.MAX_FILE_SIZE_DEFAULT,
+        maxImagePixels: env.MAX_IMAGE_PIXELS,
+        thumbnailSizes: env.THUMBNAIL_SIZES.split(',').map((s) => Number(s.trim())),
+        worker: env.WORKER,
+        concurrency: env.WORKER_CONCURRENCY,
+        maxAttempts: env.PROCESSING_MAX_ATTEMPTS,
+        leaseMs: env.PROCESSING_LEASE_SECONDS * 1000,
+      },
+      files: {
+        linkSecret: env.LINK_SECRET,
+        linkTtlSeconds: env.LINK_TTL_SECONDS,
+        downloadsPerMinute: env.DOWNLOADS_PER_MINUTE,
+        linksPerMinute: env.LINKS_PER_MINUTE,
+      },
+      shutdownGraceMs: env.SHUTDOWN_GRACE_SECONDS * 1000,
+      corsOrigins: origins.length === 0 || origins.includes('*') ? ('*' as const) : origins,
+      trustProxy: env.TRUST_PROXY,
+      /** Absolute path of the built demo app, or undefined for none. */
+      demoDir: env.DEMO_DIR.trim() === '' ? undefined : path.resolve(env.DEMO_DIR),
+      s3: env.S3_BUCKET
+        ? {
+            endpoint: env.S3_ENDPOINT,
+            region: env.S3_REGION,
+            bucket: env.S3_BUCKET,
+            accessKeyId: env.S3_ACCESS_KEY_ID,
+            secretAccessKey: env.S3_SECRET_ACCESS_KEY,
+            // Custom endpoints (MinIO, Swift, Ceph) rarely have wildcard DNS for virtual-host buckets.
+            forcePathStyle: env.S3_FORCE_PATH_STYLE ?? Boolean(env.S3_ENDPOINT),
+            prefix: env.S3_PREFIX,
+            partSize: env.S3_PART_SIZE,
+            useTags: env.S3_USE_TAGS,
+          }
+        : undefined,
+    };
   });
 
-export type Env = z.infer<typeof envSchema>;
+/** The parsed configuration: what the schema's transform produces, so each variable is spelled once. */
+export type Config = z.output<typeof configSchema>;
+export type ProcessingConfig = Config['processing'];
+export type S3Config = NonNullable<Config['s3']>;
 
-export interface S3Config {
-  endpoint: string | undefined;
-  region: string;
-  bucket: string;
-  accessKeyId: string | undefined;
-  secretAccessKey: string | undefined;
-  forcePathStyle: boolean;
-  prefix: string;
-  partSize: number;
-  useTags: boolean;
-}
-
-export interface ProcessingConfig {
-  /**
-   * `required`: every file is scanned by clamd, fail closed. `off`: explicitly unscanned.
-   * `auto` (development default when SCAN_MODE is unset): `required` if clamd is configured,
-   * else `off` — logged loudly and recorded on every upload.
-   */
-  scanMode: 'required' | 'off' | 'auto';
-  clamd: { host: string | undefined; port: number; socket: string | undefined; timeoutMs: number };
-  scanMaxSize: number;
-  infectedFiles: 'quarantine' | 'delete';
-  allowedTypes: string[];
-  maxImageSize: number;
-  maxFileSize: number;
-  maxImagePixels: number;
-  thumbnailSizes: number[];
-  worker: 'embedded' | 'off';
-  concurrency: number;
-  maxAttempts: number;
-  leaseMs: number;
-}
-
-export interface Config {
-  env: string;
-  port: number;
-  host: string;
-  dataDir: string;
-  databaseUrl: string | undefined;
-  logLevel: Env['LOG_LEVEL'];
-  auth: {
-    mode: Env['AUTH_MODE'];
-    jwtSecret: string | undefined;
-    jwksUrl: string | undefined;
-    issuer: string | undefined;
-    audience: string | undefined;
-    devTokenTtlSeconds: number;
-  };
-  uploads: {
-    maxSize: number;
-    maxConcurrentPerUser: number;
-    expirySeconds: number;
-    expirySweepIntervalSeconds: number;
-    offsetFlushIntervalMs: number;
-    maxConcatPartials: number;
-    keepPartials: boolean;
-  };
-  processing: ProcessingConfig;
-  files: { linkSecret: string | undefined; linkTtlSeconds: number; downloadsPerMinute: number; linksPerMinute: number };
-  shutdownGraceMs: number;
-  corsOrigins: '*' | string[];
-  trustProxy: boolean;
-  /** Absolute path of the built demo app, or undefined for none. */
-  demoDir: string | undefined;
-  s3: S3Config | undefined;
-}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -230,76 +241,11 @@ export class ConfigError extends Error {
 
 /** Parses the environment; throws one ConfigError naming every bad variable. */
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
-  const parsed = envSchema.safeParse(source);
+  const parsed = configSchema.safeParse(source);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
     );
   }
-  const env = parsed.data;
-  const origins = env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
-  return {
-    env: env.NODE_ENV,
-    port: env.PORT,
-    host: env.HOST,
-    dataDir: path.resolve(env.DATA_DIR),
-    databaseUrl: env.DATABASE_URL,
-    logLevel: env.LOG_LEVEL,
-    auth: {
-      mode: env.AUTH_MODE,
-      jwtSecret: env.JWT_SECRET,
-      jwksUrl: env.JWKS_URL,
-      issuer: env.JWT_ISSUER,
-      audience: env.JWT_AUDIENCE,
-      devTokenTtlSeconds: env.DEV_TOKEN_TTL_SECONDS,
-    },
-    uploads: {
-      maxSize: env.MAX_UPLOAD_SIZE,
-      maxConcurrentPerUser: env.MAX_CONCURRENT_UPLOADS_PER_USER,
-      expirySeconds: env.UPLOAD_EXPIRY_SECONDS,
-      expirySweepIntervalSeconds: env.EXPIRY_SWEEP_INTERVAL_SECONDS,
-      offsetFlushIntervalMs: env.OFFSET_FLUSH_INTERVAL_MS,
-      maxConcatPartials: env.MAX_CONCAT_PARTIALS,
-      keepPartials: env.KEEP_PARTIALS,
-    },
-    processing: {
-      scanMode: env.SCAN_MODE ?? (env.NODE_ENV === 'production' ? 'required' : 'auto'),
-      clamd: { host: env.CLAMD_HOST, port: env.CLAMD_PORT, socket: env.CLAMD_SOCKET, timeoutMs: env.CLAMD_TIMEOUT_MS },
-      scanMaxSize: env.SCAN_MAX_SIZE,
-      infectedFiles: env.INFECTED_FILES,
-      allowedTypes: env.ALLOWED_TYPES.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean),
-      maxImageSize: env.MAX_IMAGE_SIZE,
-      maxFileSize: env.MAX_FILE_SIZE_DEFAULT,
-      maxImagePixels: env.MAX_IMAGE_PIXELS,
-      thumbnailSizes: env.THUMBNAIL_SIZES.split(',').map((s) => Number(s.trim())),
-      worker: env.WORKER,
-      concurrency: env.WORKER_CONCURRENCY,
-      maxAttempts: env.PROCESSING_MAX_ATTEMPTS,
-      leaseMs: env.PROCESSING_LEASE_SECONDS * 1000,
-    },
-    files: {
-      linkSecret: env.LINK_SECRET,
-      linkTtlSeconds: env.LINK_TTL_SECONDS,
-      downloadsPerMinute: env.DOWNLOADS_PER_MINUTE,
-      linksPerMinute: env.LINKS_PER_MINUTE,
-    },
-    shutdownGraceMs: env.SHUTDOWN_GRACE_SECONDS * 1000,
-    corsOrigins: origins.length === 0 || origins.includes('*') ? '*' : origins,
-    trustProxy: env.TRUST_PROXY,
-    demoDir: env.DEMO_DIR.trim() === '' ? undefined : path.resolve(env.DEMO_DIR),
-    s3: env.S3_BUCKET
-      ? {
-          endpoint: env.S3_ENDPOINT,
-          region: env.S3_REGION,
-          bucket: env.S3_BUCKET,
-          accessKeyId: env.S3_ACCESS_KEY_ID,
-          secretAccessKey: env.S3_SECRET_ACCESS_KEY,
-          // Custom endpoints (MinIO, Swift, Ceph) rarely have wildcard DNS for virtual-host buckets.
-          forcePathStyle: env.S3_FORCE_PATH_STYLE ?? Boolean(env.S3_ENDPOINT),
-          prefix: env.S3_PREFIX,
-          partSize: env.S3_PART_SIZE,
-          useTags: env.S3_USE_TAGS,
-        }
-      : undefined,
-  };
+  return parsed.data;
 }
