@@ -17,12 +17,20 @@ describe('upload status machine', () => {
     expect([...reached].sort()).toEqual([...UPLOAD_STATUSES].sort());
   });
 
-  it('terminal statuses have no way out', () => {
-    for (const status of TERMINAL_STATUSES) expect(UPLOAD_TRANSITIONS[status]).toEqual([]);
+  it('terminal statuses change only when the owner terminates the upload', () => {
+    for (const status of TERMINAL_STATUSES) expect(UPLOAD_TRANSITIONS[status].filter((to) => to !== 'terminated')).toEqual([]);
   });
 
-  it('processing ends in one of its outcomes, and only processing sets them', () => {
-    expect([...UPLOAD_TRANSITIONS.processing].sort()).toEqual([...PROCESSING_OUTCOMES].sort());
+  it('every upload a client can address can be terminated (tus DELETE); one still being assembled cannot', () => {
+    for (const status of ['uploading', 'part_received', 'received', 'processing', ...PROCESSING_OUTCOMES] as const) {
+      expect(canTransition(status, 'terminated'), status).toBe(true);
+    }
+    expect(canTransition('assembling', 'terminated')).toBe(false);
+    expect(canTransition('expired', 'terminated')).toBe(false);
+  });
+
+  it('processing ends in one of its outcomes (unless terminated), and only processing sets them', () => {
+    expect([...UPLOAD_TRANSITIONS.processing].sort()).toEqual([...PROCESSING_OUTCOMES, 'terminated'].sort());
     for (const outcome of PROCESSING_OUTCOMES) expect(statusesLeadingTo(outcome)).toEqual(['processing']);
   });
 

@@ -4,12 +4,14 @@
  * the change to `upload_events`); the database's CHECK constraint is tested against it.
  *
  *   uploading ──► received ──► processing ──► ready | rejected | infected | failed
- *       │ ╲                                        
+ *       │ ╲
  *       │  ╲─► part_received ──► concatenated      (tus Concatenation: a finished partial, then used)
  *       │                   ╲──► expired
- *       ├──► expired     (never finished in time)
- *       └──► terminated  (tus DELETE, or deleted while unfinished)
+ *       └──► expired     (never finished in time)
  *   assembling ──► received | expired               (a final upload, while its partials are joined)
+ *
+ *   every status a client can still address ──► terminated   (tus DELETE, or deleted while
+ *   unfinished): uploading, part_received, received, processing and the processing outcomes.
  */
 export const UPLOAD_STATUSES = [
   'uploading', 'part_received', 'assembling', 'received', 'processing',
@@ -23,14 +25,15 @@ export const INITIAL_STATUSES = ['uploading', 'assembling'] as const satisfies r
 
 export const UPLOAD_TRANSITIONS: { readonly [From in UploadStatus]: readonly UploadStatus[] } = {
   uploading: ['received', 'part_received', 'expired', 'terminated'],
-  part_received: ['concatenated', 'expired'],
+  part_received: ['concatenated', 'expired', 'terminated'],
+  // Not terminated: a final upload cannot be addressed until it is assembled.
   assembling: ['received', 'expired'],
-  received: ['processing'],
-  processing: ['ready', 'rejected', 'infected', 'failed'],
-  ready: [],
-  rejected: [],
-  infected: [],
-  failed: [],
+  received: ['processing', 'terminated'],
+  processing: ['ready', 'rejected', 'infected', 'failed', 'terminated'],
+  ready: ['terminated'],
+  rejected: ['terminated'],
+  infected: ['terminated'],
+  failed: ['terminated'],
   concatenated: [],
   expired: [],
   terminated: [],
@@ -44,8 +47,8 @@ export const statusesLeadingTo = (to: UploadStatus): UploadStatus[] =>
   UPLOAD_STATUSES.filter((from) => canTransition(from, to));
 
 /**
- * Statuses after which nothing changes by itself any more: a client watching an upload (SSE,
- * `waitForReady`) stops at one of these.
+ * Statuses after which nothing changes by itself any more (only the owner's termination can
+ * follow): a client watching an upload (SSE, `waitForReady`) stops at one of these.
  */
 export const TERMINAL_STATUSES = ['ready', 'rejected', 'infected', 'failed', 'concatenated', 'expired', 'terminated'] as const satisfies readonly UploadStatus[];
 
