@@ -19,7 +19,7 @@ async function main() {
   const auth = await createAuth(config);
   const offsets = createOffsetTracker({ repository, intervalMs: config.uploads.offsetFlushIntervalMs, logger });
   const lifecycle = createUploadLifecycle({
-    db, repository, offsets, jobs: processing.jobs, processing: processing.processing, events, logger,
+    db, repository, offsets, jobs: processing.jobs, events, logger,
   });
   const worker = config.processing.worker === 'embedded' ? await processing.createWorker() : undefined;
   // Several instances share one PostgreSQL: lock uploads there. PGlite is one process: in memory.
@@ -30,7 +30,7 @@ async function main() {
   const inflight = createInflightRequests();
   const finalUploads = createFinalUploads({ config, db, storage, repository, lifecycle, logger });
   const expiry = createExpiryJob({
-    repository, storage, locker, offsets, logger,
+    repository, storage, locker, offsets, events, logger,
     intervalMs: config.uploads.expirySweepIntervalSeconds * 1000,
     expiryMs: config.uploads.expirySeconds * 1000,
   });

@@ -44,7 +44,7 @@ export async function createProcessing({ config, db, storage, uploads, events, l
   logger: Logger;
 }) {
   const jobs = createJobQueue(db);
-  const processing = createProcessingRepository(db);
+  const processing = createProcessingRepository(db, uploads);
   const policy = config.processing;
   return {
     jobs,

@@ -50,7 +50,7 @@ export function createUploadProcessor({ db, storage, uploads, processing, jobs, 
 }) {
   return async function processUpload(uploadId: string): Promise<ProcessingOutcome | undefined> {
     const upload = await uploads.find(uploadId);
-    if (!upload || !(await processing.markProcessing(uploadId, upload.status === 'processing' ? upload.statusReason : null))) {
+    if (!upload || !(await processing.markProcessing(uploadId))) {
       await db.transaction((tx) => jobs.complete(uploadId, tx)); // nothing to do (deleted, or done already)
       return undefined;
     }
@@ -88,10 +88,16 @@ export function createUploadProcessor({ db, storage, uploads, processing, jobs, 
       else await storage.remove(upload.storageKey);
     }
     const result = { ...outcome, thumbnails };
-    await db.transaction(async (tx) => {
-      await processing.finish(uploadId, result, tx);
+    const recorded = await db.transaction(async (tx) => {
+      const change = await processing.finish(uploadId, result, tx);
       await jobs.complete(uploadId, tx);
+      return change;
     });
+    if (!recorded) {
+      // Terminated by its owner while it was processed: the outcome no longer applies.
+      logger.info('upload changed while it was processed; outcome not recorded', { uploadId, status: result.status });
+      return undefined;
+    }
     logger.info('upload processed', { uploadId, status: result.status, reason: result.reason, type: result.detectedType });
     return result;
   };

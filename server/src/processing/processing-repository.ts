@@ -1,6 +1,8 @@
 import type { ProcessingOutcomeStatus } from '@haul/api';
 import type { Database, Queryable } from '../db/database.js';
 import { toNumber } from '../db/database.js';
+import type { ProcessingFindings, StatusChange } from '../uploads/status-change.js';
+import type { UploadRepository } from '../uploads/upload-repository.js';
 
 export interface StoredThumbnail {
   size: number;
@@ -10,54 +12,59 @@ export interface StoredThumbnail {
   bytes: number;
 }
 
-export interface ProcessingOutcome {
+export interface ProcessingOutcome extends ProcessingFindings {
   status: ProcessingOutcomeStatus;
   reason: string | null;
-  detectedType: string | null;
-  sha256: string | null;
-  scanned: boolean | null;
   thumbnails: StoredThumbnail[];
 }
 
-/** SQL of the processing pipeline's status changes; each also appends to upload_events. */
-export function createProcessingRepository(db: Database) {
-  const event = (tx: Queryable, id: string, status: string, reason: string | null) =>
-    tx.query(`INSERT INTO upload_events (upload_id, status, reason) VALUES ($1, $2, $3)`, [id, status, reason]);
+/**
+ * SQL of the processing pipeline. Its status changes go through the upload repository's
+ * `changeStatus` (the one writer of `uploads.status`, which also appends to upload_events).
+ */
+export function createProcessingRepository(db: Database, uploads: Pick<UploadRepository, 'changeStatus'>) {
+  /** processing → its outcome, with what was learnt and the previews; undefined if no longer processing. */
+  async function finish(id: string, outcome: ProcessingOutcome, tx: Queryable): Promise<StatusChange | undefined> {
+    const [change] = await uploads.changeStatus(tx, { ids: [id], to: outcome.status, reason: outcome.reason, findings: outcome });
+    if (!change) return undefined;
+    for (const t of outcome.thumbnails) {
+      await tx.query(
+        `INSERT INTO thumbnails (upload_id, size, width, height, storage_key, bytes) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (upload_id, size) DO UPDATE SET width = $3, height = $4, storage_key = $5, bytes = $6`,
+        [id, t.size, t.width, t.height, t.storageKey, t.bytes],
+      );
+    }
+    return change;
+  }
 
   return {
-    recordEvent: event,
-
-    /** received (or a retry of processing) → processing; false if the upload is not waiting for it. */
-    async markProcessing(id: string, note: string | null): Promise<boolean> {
+    /**
+     * received → processing. True also for a retry (already `processing`: nothing changes);
+     * false if the upload is not waiting for processing (deleted, terminated, done already).
+     */
+    async markProcessing(id: string): Promise<boolean> {
       return db.transaction(async (tx) => {
         const [row] = await tx.query(`SELECT status, deleted_at FROM uploads WHERE id = $1 FOR UPDATE`, [id]);
-        if ((row?.status !== 'received' && row?.status !== 'processing') || row.deleted_at) return false;
-        await tx.query(`UPDATE uploads SET status = 'processing', status_reason = $2, updated_at = now() WHERE id = $1`, [id, note]);
-        if (row.status === 'received') await event(tx, id, 'processing', note);
-        return true;
+        if (!row || row.deleted_at) return false;
+        if (row.status === 'processing') return true;
+        return (await uploads.changeStatus(tx, { ids: [id], to: 'processing' })).length > 0;
       });
     },
 
+    /** Notes a failed attempt on an upload still being processed (the status stays). */
     async noteRetry(id: string, reason: string): Promise<void> {
       await db.query(`UPDATE uploads SET status_reason = $2, updated_at = now() WHERE id = $1 AND status = 'processing'`, [id, reason]);
     },
 
-    /** processing → a terminal status, with everything learnt about the file, in one transaction. */
-    async finish(id: string, outcome: ProcessingOutcome, tx: Queryable): Promise<void> {
-      await tx.query(
-        `UPDATE uploads SET status = $2, status_reason = $3, detected_type = $4, sha256 = $5, scanned = $6,
-           processed_at = now(), updated_at = now()
-         WHERE id = $1`,
-        [id, outcome.status, outcome.reason, outcome.detectedType, outcome.sha256, outcome.scanned],
-      );
-      for (const t of outcome.thumbnails) {
-        await tx.query(
-          `INSERT INTO thumbnails (upload_id, size, width, height, storage_key, bytes) VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (upload_id, size) DO UPDATE SET width = $3, height = $4, storage_key = $5, bytes = $6`,
-          [id, t.size, t.width, t.height, t.storageKey, t.bytes],
-        );
-      }
-      await event(tx, id, outcome.status, outcome.reason);
+    finish,
+
+    /**
+     * The last attempt failed: → failed. An upload whose every attempt crashed before it was
+     * marked `processing` goes through `processing` first, so its history stays a valid path.
+     */
+    async fail(id: string, reason: string, tx: Queryable): Promise<StatusChange | undefined> {
+      await uploads.changeStatus(tx, { ids: [id], to: 'processing' });
+      return finish(id, { status: 'failed', reason, detectedType: null, sha256: null, scanned: null, thumbnails: [] }, tx);
     },
 
     async thumbnailsOf(id: string): Promise<StoredThumbnail[]> {

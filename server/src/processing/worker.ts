@@ -52,7 +52,7 @@ export function createWorker({ db, jobs, processing, processUpload, events, conc
       if (attempt >= maxAttempts) {
         logger.error('processing failed for good', { uploadId, attempt, err: error });
         await db.transaction(async (tx) => {
-          await processing.finish(uploadId, { status: 'failed', reason, detectedType: null, sha256: null, scanned: null, thumbnails: [] }, tx);
+          await processing.fail(uploadId, reason, tx);
           await jobs.complete(uploadId, tx);
         });
       } else {

@@ -1,5 +1,6 @@
 import type { Locker } from '@tus/utils';
 import type { Logger } from '../logger.js';
+import type { StatusEvents } from '../processing/status-events.js';
 import type { Storage } from '../storage/storage.js';
 import type { OffsetTracker } from './offset-tracker.js';
 import type { UploadRepository } from './upload-repository.js';
@@ -12,8 +13,9 @@ const BATCH = 100;
  * that fails is retried on the next sweep (purged_at stays NULL). Driven by the database rather
  * than by listing storage, so it only ever touches objects Haul created.
  */
-export function createExpiryJob({ repository, storage, locker, offsets, logger, intervalMs, expiryMs }: {
+export function createExpiryJob({ repository, storage, locker, offsets, events, logger, intervalMs, expiryMs }: {
   repository: UploadRepository;
+  events: Pick<StatusEvents, 'publish'>;
   /** The tus locker: removal waits for (and asks to stop) a request still writing the upload. */
   locker: Locker;
   storage: Storage;
@@ -63,7 +65,8 @@ export function createExpiryJob({ repository, storage, locker, offsets, logger, 
   async function sweep(): Promise<number> {
     let purged = await purge(await repository.listUnpurged(BATCH));
     for (;;) {
-      const claimed = await repository.claimExpired(BATCH);
+      const { changes, claimed } = await repository.claimExpired(BATCH);
+      for (const change of changes) await events.publish(change.uploadId);
       purged += await purge(claimed);
       if (claimed.length < BATCH) break;
     }

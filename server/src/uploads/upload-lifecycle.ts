@@ -1,28 +1,28 @@
-import type { Database, Queryable } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { JobQueue } from '../processing/job-queue.js';
-import type { ProcessingRepository } from '../processing/processing-repository.js';
 import type { StatusEvents } from '../processing/status-events.js';
 import type { OffsetTracker } from './offset-tracker.js';
+import type { StatusChange } from './status-change.js';
 import type { NewUpload, UploadRepository } from './upload-repository.js';
 
 /**
  * State changes of an upload that more than one code path triggers (tus hooks, the HEAD
- * reconciliation, the expiry job), kept in one place so they stay identical.
+ * reconciliation, the files API, the expiry job), kept in one place so they stay identical: the
+ * status change (with its event and hooks) and any follow-up job in one transaction, watchers
+ * notified after it commits.
  */
-export function createUploadLifecycle({ db, repository, offsets, jobs, processing, events, logger }: {
+export function createUploadLifecycle({ db, repository, offsets, jobs, events, logger }: {
   db: Database;
   repository: UploadRepository;
   offsets: OffsetTracker;
-  jobs: JobQueue;
-  processing: Pick<ProcessingRepository, 'recordEvent'>;
-  events: StatusEvents;
+  jobs: Pick<JobQueue, 'enqueue'>;
+  events: Pick<StatusEvents, 'publish'>;
   logger: Logger;
 }) {
-  /** Received: recorded and scheduled for processing in the caller's transaction. */
-  const received = async (id: string, tx: Queryable) => {
-    await processing.recordEvent(tx, id, 'received', null);
-    await jobs.enqueue(id, tx);
+  /** Tells watchers (SSE) about committed changes. */
+  const publish = async (changes: readonly StatusChange[]) => {
+    for (const change of changes) await events.publish(change.uploadId);
   };
 
   return {
@@ -31,34 +31,43 @@ export function createUploadLifecycle({ db, repository, offsets, jobs, processin
     },
 
     /**
-     * All bytes are in storage: record it. Idempotent, because a client whose final PATCH
-     * response was lost learns completion from a HEAD, which calls this again.
+     * All bytes are in storage: record it, and schedule processing of a received file in the
+     * same transaction. Idempotent, because a client whose final PATCH response was lost learns
+     * completion from a HEAD, which calls this again.
      */
     async finished(id: string, size: number): Promise<void> {
       offsets.forget(id);
-      const status = await db.transaction(async (tx) => {
-        const next = await repository.markReceived(id, size, tx);
-        if (next === 'received') await received(id, tx);
-        return next;
+      const change = await db.transaction(async (tx) => {
+        const received = await repository.markReceived(id, size, tx);
+        if (received?.to === 'received') await jobs.enqueue(id, tx);
+        return received;
       });
-      if (status) logger.info(status === 'received' ? 'upload received' : 'partial upload received', { uploadId: id, size });
-      if (status === 'received') await events.publish(id);
+      if (!change) return;
+      logger.info(change.to === 'received' ? 'upload received' : 'partial upload received', { uploadId: id, size });
+      await publish([change]);
     },
 
-    /** A final upload's bytes are assembled: it is received like any finished upload. */
+    /**
+     * A final upload's bytes are assembled: it is received like any finished upload (and its
+     * partials, unless kept, are concatenated). Throws if the final upload was swept as
+     * abandoned meanwhile: the partials must then stay, for the client's next attempt.
+     */
     async finalAssembled(id: string, size: number, consumePartials: boolean): Promise<void> {
-      await db.transaction(async (tx) => {
-        await repository.finishFinal(id, consumePartials, tx);
-        await received(id, tx);
+      const changes = await db.transaction(async (tx) => {
+        const finished = await repository.finishFinal(id, size, consumePartials, tx);
+        if (finished.length > 0) await jobs.enqueue(id, tx);
+        return finished;
       });
+      if (changes.length === 0) throw new Error(`final upload ${id} is no longer being assembled (it was swept as abandoned)`);
       logger.info('upload received', { uploadId: id, size, concatenated: true });
-      await events.publish(id);
+      await publish(changes);
     },
 
     async terminated(id: string): Promise<void> {
       offsets.forget(id);
-      await repository.markTerminated(id);
-      logger.info('upload terminated', { uploadId: id });
+      const changes = await repository.markTerminated(id);
+      if (changes.length > 0) logger.info('upload terminated', { uploadId: id, from: changes[0]!.from });
+      await publish(changes);
     },
   };
 }

@@ -2,6 +2,7 @@ import type { UploadStatus } from '@haul/api';
 import type { Database, Queryable, Row } from '../db/database.js';
 import { toDate, toDateOrNull, toNumber, toNumberOrNull } from '../db/database.js';
 import type { StoredMetadataValue } from './metadata.js';
+import { createStatusChange, type StatusChange, type StatusChangeHook } from './status-change.js';
 
 export type { UploadStatus } from '@haul/api';
 export type ConcatRole = 'partial' | 'final';
@@ -77,12 +78,17 @@ function toRecord(row: Row): UploadRecord {
 }
 
 /**
- * All SQL on `uploads`, one named function per operation. JSON goes in as text (`$n::text::jsonb`):
+ * All SQL on `uploads`, one named function per operation; every status change goes through
+ * `changeStatus`, with the hooks given here. JSON goes in as text (`$n::text::jsonb`):
  * with a bare `$n::jsonb` postgres.js encodes the already-stringified value as a JSON string
  * again, and the column would hold a string instead of an object.
  */
-export function createUploadRepository(db: Database) {
+export function createUploadRepository(db: Database, { onStatusChange = [] }: { onStatusChange?: readonly StatusChangeHook[] } = {}) {
+  const changeStatus = createStatusChange(onStatusChange);
   return {
+    /** The one way to change an upload's status (status-change.ts); the functions below use it. */
+    changeStatus,
+
     async insert(upload: NewUpload, tx: Queryable = db): Promise<void> {
       await tx.query(
         `INSERT INTO uploads (id, owner_id, storage_key, filename, filetype, metadata, size, expires_at, concat_role, scope)
@@ -165,19 +171,15 @@ export function createUploadRepository(db: Database) {
     },
 
     /**
-     * uploading → received (a partial: → part_received, and it still expires unless it is
-     * concatenated). Returns the new status, or undefined if the row was not `uploading`.
+     * All bytes are in: uploading → received, or → part_received for a partial (which still
+     * expires unless it is concatenated). Nothing, if the upload was not `uploading`.
      */
-    async markReceived(id: string, size: number, tx: Queryable = db): Promise<UploadStatus | undefined> {
-      const rows = await tx.query(
-        `UPDATE uploads SET
-           status = CASE WHEN concat_role = 'partial' THEN 'part_received' ELSE 'received' END,
-           expires_at = CASE WHEN concat_role = 'partial' THEN expires_at ELSE NULL END,
-           size = $2, upload_offset = $2, finished_at = now(), updated_at = now()
-         WHERE id = $1 AND status = 'uploading' RETURNING status`,
-        [id, size],
-      );
-      return rows[0]?.status as UploadStatus | undefined;
+    async markReceived(id: string, size: number, tx: Queryable): Promise<StatusChange | undefined> {
+      const [row] = await tx.query(`SELECT concat_role FROM uploads WHERE id = $1`, [id]);
+      if (!row) return undefined;
+      const to = row.concat_role === 'partial' ? 'part_received' : 'received';
+      const [change] = await changeStatus(tx, { ids: [id], to, size });
+      return change;
     },
 
     /** The caller's finished partials among `ids`, locked against a concurrent final POST. */
@@ -202,52 +204,39 @@ export function createUploadRepository(db: Database) {
       );
     },
 
-    /** assembling → received; the partials (unless kept) → concatenated, storage to be removed. */
-    async finishFinal(id: string, consumePartials: boolean, tx: Queryable): Promise<void> {
-      await tx.query(
-        `UPDATE uploads SET status = 'received', upload_offset = size, finished_at = now(), updated_at = now(),
-           expires_at = NULL
-         WHERE id = $1 AND status = 'assembling'`,
-        [id],
-      );
-      if (consumePartials) {
-        await tx.query(
-          `UPDATE uploads SET status = 'concatenated', updated_at = now()
-           WHERE id = ANY((SELECT partial_ids FROM uploads WHERE id = $1)::text[]) AND status = 'part_received'`,
-          [id],
-        );
-      }
+    /**
+     * assembling → received; the partials (unless kept) → concatenated, their storage to be
+     * removed. Nothing, if the final upload is no longer `assembling` (swept as abandoned).
+     */
+    async finishFinal(id: string, size: number, consumePartials: boolean, tx: Queryable): Promise<StatusChange[]> {
+      const received = await changeStatus(tx, { ids: [id], to: 'received', size });
+      if (received.length === 0 || !consumePartials) return received;
+      const [row] = await tx.query(`SELECT partial_ids FROM uploads WHERE id = $1`, [id]);
+      const partialIds = (row?.partial_ids as string[] | null) ?? [];
+      return [...received, ...(await changeStatus(tx, { ids: partialIds, to: 'concatenated', reason: `concatenated into ${id}` }))];
     },
 
     /** A final upload whose assembly failed: gone, so the client can retry with a new final POST. */
-    async abandonFinal(id: string): Promise<void> {
-      await db.query(
-        `UPDATE uploads SET status = 'expired', updated_at = now() WHERE id = $1 AND status = 'assembling'`,
-        [id],
-      );
+    async abandonFinal(id: string, reason: string | null = null): Promise<void> {
+      await db.transaction((tx) => changeStatus(tx, { ids: [id], to: 'expired', reason }));
     },
 
-    async markTerminated(id: string): Promise<void> {
-      await db.query(
-        `UPDATE uploads SET status = 'terminated', purged_at = now(), updated_at = now() WHERE id = $1`,
-        [id],
-      );
+    /** tus DELETE (or the files API deleting an unfinished upload): its bytes are gone. */
+    markTerminated(id: string): Promise<StatusChange[]> {
+      return db.transaction((tx) => changeStatus(tx, { ids: [id], to: 'terminated' }));
     },
 
     /**
-     * Claims up to `limit` expired unfinished uploads for removal (status → expired). SKIP LOCKED
-     * lets several instances sweep at once without taking the same rows.
+     * Claims up to `limit` expired unfinished uploads for removal (→ expired), each change with
+     * its event, in one transaction. SKIP LOCKED lets several instances sweep at once without
+     * taking the same rows.
      */
-    async claimExpired(limit: number): Promise<Array<{ id: string; storageKey: string }>> {
-      const rows = await db.query(
-        `UPDATE uploads SET status = 'expired', updated_at = now()
-         WHERE id IN (
-           SELECT id FROM uploads WHERE status IN ('uploading', 'part_received', 'assembling') AND expires_at <= now()
-           ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING id, storage_key`,
-        [limit],
-      );
-      return rows.map((r) => ({ id: r.id as string, storageKey: r.storage_key as string }));
+    async claimExpired(limit: number): Promise<{ changes: StatusChange[]; claimed: Array<{ id: string; storageKey: string }> }> {
+      return db.transaction(async (tx) => {
+        const changes = await changeStatus(tx, { pastExpiry: { limit }, to: 'expired' });
+        const rows = await tx.query(`SELECT id, storage_key FROM uploads WHERE id = ANY($1::text[])`, [changes.map((c) => c.uploadId)]);
+        return { changes, claimed: rows.map((r) => ({ id: r.id as string, storageKey: r.storage_key as string })) };
+      });
     },
 
     /** Expired, concatenated or deleted uploads whose storage has not been removed yet. */
