@@ -1,31 +1,16 @@
-import { configOrExit, failedToStart, openCore } from './bootstrap.js';
+import { configOrExit, exitOnSignal, failedToStart } from './cli.js';
+import { createHaulWorker } from './haul-worker.js';
 
-/**
- * `npm run worker`: the processing pipeline as its own process, for deployments that scale it
- * apart from the upload servers (run those with WORKER=off). Needs PostgreSQL: embedded PGlite
- * belongs to one process.
- */
+/** `npm run worker`: the processing pipeline as its own process, until SIGTERM/SIGINT. */
 async function main() {
   const config = configOrExit();
   if (!config.databaseUrl) {
     process.stderr.write('npm run worker needs DATABASE_URL: the embedded database can only be used by the server process itself.\n');
-    process.exit(78);
+    process.exit(78); // EX_CONFIG
   }
-  const { logger, db, events, processing } = await openCore(config);
-  const worker = await processing.createWorker();
+  const worker = await createHaulWorker(config);
   worker.start();
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('worker stopping', { signal });
-    await worker.stop();
-    await events.close();
-    await db.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  exitOnSignal(() => worker.close());
 }
 
 main().catch(failedToStart);

@@ -1,0 +1,165 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { MemoryLocker } from '@tus/server';
+import { createApp, type HaulApp } from './app.js';
+import { createLinkSigner } from './auth/link-signer.js';
+import { createAuth } from './auth/tokens.js';
+import { createResources, openCore, type Resources } from './bootstrap.js';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import type { ScopeReadPolicy } from './http/access.js';
+import { createInflightRequests } from './http/inflight.js';
+import { createLogger, type Logger } from './logger.js';
+import { PostgresLocker } from './tus/postgres-locker.js';
+import { createTusServer } from './tus/tus-server.js';
+import { createExpiryJob } from './uploads/expiry-job.js';
+import { createFinalUploads } from './uploads/final-upload.js';
+import { createOffsetTracker } from './uploads/offset-tracker.js';
+import type { StatusChangeHook } from './uploads/status-change.js';
+import { createUploadLifecycle } from './uploads/upload-lifecycle.js';
+
+/** What an embedding application may supply; everything else comes from `Config`. */
+export interface HaulServerOverrides {
+  /** Where logs go. Default: JSON lines on stdout at LOG_LEVEL. */
+  logger?: Logger;
+  /**
+   * Who besides the owner may read uploads of an application scope (the `scope` metadata, e.g.
+   * a conversation id). Default: nobody (http/access.ts). Deleting and sharing stay the owner's.
+   */
+  scopeReadPolicy?: ScopeReadPolicy;
+  /**
+   * Run inside the transaction of every status change, once per upload changed (see
+   * uploads/status-change.ts): whatever must commit with the change, e.g. a webhook outbox row.
+   */
+  onStatusChange?: readonly StatusChangeHook[];
+}
+
+export interface HaulServer {
+  /**
+   * The Hono app: `app.request()` answers the JSON API without a socket (tests), `app.fetch`
+   * fits any fetch-style server. The tus endpoint (`/files`) needs Node's own request and
+   * response: serve it with `listen()` or @hono/node-server's `serve`.
+   */
+  readonly app: HaulApp;
+  readonly config: Config;
+  readonly logger: Logger;
+  /** The database Haul uses (migrated): for health checks, reports, tests. Its tables are Haul's. */
+  readonly db: Database;
+  /** Starts the background work: the processing worker (WORKER=embedded) and the expiry sweep. */
+  start(): void;
+  /** `start()`, then serves HTTP on HOST:PORT (PORT=0: any free port) until `close()`. */
+  listen(): Promise<{ url: string; port: number }>;
+  /**
+   * Graceful shutdown: new requests get 503, requests in flight get SHUTDOWN_GRACE_SECONDS to
+   * finish (then are cut off, their bytes kept), background work stops, connections close.
+   */
+  close(): Promise<void>;
+}
+
+type NodeServer = ReturnType<typeof serve>;
+
+/**
+ * Haul as a library: everything the server needs, composed from `config` (see config.ts;
+ * `loadConfig(env)` builds one). Nothing runs and nothing listens until `start()`/`listen()`;
+ * nothing touches the process (signals, exit codes: main.ts). Several instances may live in one
+ * process, each with its own DATA_DIR or database.
+ */
+export async function createHaulServer(config: Config, overrides: HaulServerOverrides = {}): Promise<HaulServer> {
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel });
+  const resources = createResources(logger);
+  try {
+    return await compose(config, overrides, logger, resources);
+  } catch (error) {
+    await resources.closeAll();
+    throw error;
+  }
+}
+
+async function compose(config: Config, overrides: HaulServerOverrides, logger: Logger, resources: Resources): Promise<HaulServer> {
+  const { db, storage, events, repository, processing } = await openCore(config, {
+    logger, onStatusChange: overrides.onStatusChange ?? [], resources,
+  });
+  const auth = await createAuth(config);
+  const offsets = resources.add('offset tracker', createOffsetTracker({ repository, intervalMs: config.uploads.offsetFlushIntervalMs, logger }), (o) => o.stop());
+  const lifecycle = createUploadLifecycle({ db, repository, offsets, jobs: processing.jobs, events, logger });
+  // Several instances share one PostgreSQL: lock uploads there. PGlite is one process: in memory.
+  const postgresLocker = config.databaseUrl
+    ? resources.add('tus locker', new PostgresLocker(config.databaseUrl, logger), (l) => l.close())
+    : undefined;
+  await postgresLocker?.start();
+  const locker = postgresLocker ?? new MemoryLocker();
+  const tus = createTusServer({ config, storage, lifecycle, offsets, logger, locker });
+  const finalUploads = createFinalUploads({ config, db, storage, repository, lifecycle, logger });
+  const worker = config.processing.worker === 'embedded'
+    ? resources.add('processing worker', await processing.createWorker(), (w) => w.stop())
+    : undefined;
+  const expiry = resources.add('expiry sweep', createExpiryJob({
+    repository, storage, locker, offsets, events, logger,
+    intervalMs: config.uploads.expirySweepIntervalSeconds * 1000,
+    expiryMs: config.uploads.expirySeconds * 1000,
+  }), (e) => e.stop());
+  const inflight = createInflightRequests();
+  let shuttingDown = false;
+  const app = createApp({
+    config, logger, db, storage, auth, tus, repository, lifecycle, offsets, inflight, finalUploads,
+    processing: processing.processing, events, locker, links: await createLinkSigner(config),
+    scopeReadPolicy: overrides.scopeReadPolicy,
+    isShuttingDown: () => shuttingDown,
+  });
+
+  let started = false;
+  const start = () => {
+    if (started || shuttingDown) return;
+    started = true;
+    expiry.start();
+    worker?.start();
+  };
+
+  let http: NodeServer | undefined;
+  async function listen(): Promise<{ url: string; port: number }> {
+    if (http) throw new Error('this Haul server is already listening');
+    if (shuttingDown) throw new Error('this Haul server has been closed');
+    start();
+    const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
+    http = server;
+    // Uploads are long requests: no overall request timeout, but drop connections that go silent.
+    if ('requestTimeout' in server) {
+      server.requestTimeout = 0;
+      server.headersTimeout = 60_000;
+    }
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+    server.on('error', (err) => logger.error('server error', { err }));
+    const address = server.address() as AddressInfo;
+    const host = address.address.includes(':') ? `[${address.address}]` : address.address;
+    const url = `http://${host}:${address.port}`;
+    logger.info('haul listening', { url, storage: storage.kind, database: db.kind, authMode: config.auth.mode });
+    if (config.auth.mode === 'dev') logger.warn('AUTH_MODE=dev: anyone can obtain a token for any user from POST /api/dev/token');
+    return { url, port: address.port };
+  }
+
+  async function shutdown(): Promise<void> {
+    shuttingDown = true;
+    logger.info('shutting down', { inflight: inflight.size });
+    const server = http;
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    if (server && 'closeIdleConnections' in server) server.closeIdleConnections();
+    const { aborted } = await inflight.drain(config.shutdownGraceMs);
+    if (aborted > 0) logger.warn('aborted uploads still running at the end of the grace period', { aborted });
+    // What is still open now is not an upload (e.g. an SSE stream): it ends with the server.
+    if (server && 'closeAllConnections' in server) server.closeAllConnections();
+    await closed;
+    await resources.closeAll();
+    logger.info('shut down');
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    app, config, logger, db,
+    start,
+    listen,
+    close: () => (closing ??= shutdown()),
+  };
+}

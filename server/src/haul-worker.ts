@@ -1,0 +1,36 @@
+import { createResources, openCore } from './bootstrap.js';
+import type { Config } from './config.js';
+import type { HaulServerOverrides } from './haul-server.js';
+import { createLogger } from './logger.js';
+
+export interface HaulWorker {
+  /** Starts claiming processing jobs. */
+  start(): void;
+  /** Finishes the files in progress, then closes everything it opened. */
+  close(): Promise<void>;
+}
+
+/**
+ * The processing pipeline on its own (`npm run worker`), for deployments that scale it apart
+ * from the upload servers (run those with WORKER=off). It changes statuses too, so it takes the
+ * same status-change hooks as the server. Needs PostgreSQL: embedded PGlite belongs to one process.
+ */
+export async function createHaulWorker(config: Config, overrides: Pick<HaulServerOverrides, 'logger' | 'onStatusChange'> = {}): Promise<HaulWorker> {
+  if (!config.databaseUrl) {
+    throw new Error('A standalone worker needs DATABASE_URL: the embedded database can only be used by the server process itself.');
+  }
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel });
+  const resources = createResources(logger);
+  try {
+    const { processing } = await openCore(config, { logger, onStatusChange: overrides.onStatusChange ?? [], resources });
+    const worker = resources.add('processing worker', await processing.createWorker(), (w) => w.stop());
+    let closing: Promise<void> | undefined;
+    return {
+      start: () => worker.start(),
+      close: () => (closing ??= resources.closeAll()),
+    };
+  } catch (error) {
+    await resources.closeAll();
+    throw error;
+  }
+}
