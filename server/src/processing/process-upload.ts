@@ -13,7 +13,7 @@ import type { VirusScanner } from './virus-scanner.js';
 export const NOT_SCANNED = 'not scanned for malware: SCAN_MODE=off';
 
 /** What the inspection means for the file. Pure: no I/O, easy to test. */
-export function decide(upload: UploadRecord, inspection: Inspection, policy: ProcessingConfig, scanned: boolean): Omit<ProcessingOutcome, 'thumbnails'> {
+export function decide(upload: Pick<UploadRecord, 'filename' | 'filetype'>, inspection: Inspection, policy: ProcessingConfig, scanned: boolean): Omit<ProcessingOutcome, 'thumbnails'> {
   const base = { detectedType: inspection.detectedType ?? null, sha256: inspection.sha256, scanned };
   const scan = inspection.scan;
   if (scan?.kind === 'infected') return { ...base, sha256: null, status: 'infected', reason: scan.signature };
