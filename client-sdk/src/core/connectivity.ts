@@ -50,3 +50,25 @@ export function browserConnectivity(): Connectivity {
     },
   };
 }
+
+/** Resolves at once when online, else when the connection is back; rejects when `signal` aborts. */
+export function untilOnline(connectivity: Connectivity, signal?: AbortSignal): Promise<void> {
+  if (connectivity.isOnline()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      unsubscribe();
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = () => {
+      done();
+      reject(signal?.reason);
+    };
+    const unsubscribe = connectivity.subscribe((online) => {
+      if (!online) return;
+      done();
+      resolve();
+    });
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,7 +1,7 @@
-import { devTokenResponseSchema } from '@haul/api';
-import type { FetchFunction } from './api.js';
+import { API_PATHS, devTokenResponseSchema } from '@haul/api';
 import type { GetToken } from './auth.js';
 import { errorFromResponse, HaulError } from './errors.js';
+import type { FetchFunction } from './http-client.js';
 
 const parseJson = (text: string): unknown => {
   try {
@@ -41,7 +41,7 @@ export interface DevTokenOptions {
  */
 export function devTokenProvider(options: DevTokenOptions): GetToken {
   const { user, refreshMarginMs = 60_000 } = options;
-  const url = `${(options.baseUrl ?? '').replace(/\/+$/, '')}/api/dev/token`;
+  const url = `${(options.baseUrl ?? '').replace(/\/+$/, '')}${API_PATHS.devToken}`;
   const fetchFn: FetchFunction = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   let cached: { token: string; expiresAt: number } | undefined;
   let pending: Promise<string> | undefined;

@@ -1,7 +1,8 @@
 import type { DetailedError, HttpRequest } from 'tus-js-client';
-import type { TokenSource } from './auth.js';
-import { isRetryableStatus } from './errors.js';
-import { backoffDelay, type RetryPolicy, sleep } from './retry.js';
+import { sleep } from './abort.js';
+import type { IssuedToken, TokenSource } from './auth.js';
+import type { Connectivity } from './connectivity.js';
+import { backoffDelay, decide, type RetryPolicy } from './retry-policy.js';
 
 /**
  * Options of {@link HaulClient.tusOptions}.
@@ -55,15 +56,15 @@ const THROTTLED_CHUNK = 64 * 1024;
 
 /** Builds {@link HaulTusOptions} from a client's endpoint, token source and retry policy. */
 export function haulTusOptions(
-  ctx: { endpoint: string; tokens: TokenSource; policy: RetryPolicy },
+  ctx: { endpoint: string; tokens: TokenSource; policy: RetryPolicy; connectivity: Connectivity },
   request: TusOptionsRequest = {},
 ): HaulTusOptions {
-  const { endpoint, tokens, policy } = ctx;
+  const { endpoint, tokens, policy, connectivity } = ctx;
   const parallel = Math.max(1, Math.floor(request.parallel ?? 1));
   const rate = request.throttle?.bytesPerSecond;
   const chunkSize = rate ? Math.min(request.chunkSize ?? THROTTLED_CHUNK, Math.max(1024, Math.floor(rate / 4))) : request.chunkSize;
   // Which token generation each request carried: a 401 on a token that was already fresh is final.
-  const sentWith = new WeakMap<HttpRequest, { generation: number; forced: boolean }>();
+  const sentWith = new WeakMap<HttpRequest, IssuedToken>();
 
   return {
     endpoint,
@@ -74,9 +75,7 @@ export function haulTusOptions(
     storeFingerprintForResuming: true,
     removeFingerprintOnSuccess: true,
     async onBeforeRequest(req) {
-      const issued = await tokens.get();
-      if (issued.token) req.setHeader('Authorization', `Bearer ${issued.token}`);
-      sentWith.set(req, { generation: issued.generation, forced: issued.forced });
+      sentWith.set(req, await tokens.authorize((name, value) => req.setHeader(name, value)));
     },
     // The pause comes after a PATCH's answer, not before the request: an upload paused while
     // waiting then has no request half-made (aborting one that was opened but not sent makes
@@ -84,15 +83,14 @@ export function haulTusOptions(
     async onAfterResponse(req) {
       if (rate && chunkSize && req.getMethod() === 'PATCH') await sleep(((chunkSize * parallel) / rate) * 1000);
     },
-    onShouldRetry(error, _attempt, _options, next) {
-      const status = error.originalResponse?.getStatus() ?? 0;
-      if (status === 401) {
-        const sent = error.originalRequest ? sentWith.get(error.originalRequest) : undefined;
-        if (!sent || sent.forced) return false;
-        if (sent.generation === tokens.generation) tokens.requestRefresh();
+    onShouldRetry(error, attempt, _options, next) {
+      const sent = error.originalRequest ? sentWith.get(error.originalRequest) : undefined;
+      const decision = decide(error, { attempt, online: connectivity.isOnline(), tokenRefreshed: sent?.forced ?? true, method: error.originalRequest?.getMethod(), policy });
+      if (decision.action === 'stop') return false;
+      if (decision.action === 'refresh-token') {
+        if (sent) tokens.refused(sent);
         return true;
       }
-      if (status !== 0 && !isRetryableStatus(status)) return false;
       return next ? next(error) : true;
     },
   };

@@ -5,8 +5,11 @@ import { HaulApi } from './api.js';
 import { TokenSource } from './auth.js';
 import { browserPlatform } from './browser-platform.js';
 import type { Connectivity } from './connectivity.js';
+import { createHttpClient } from './http-client.js';
 import { memoryStorage, ResumeIndex } from './resume-storage.js';
-import { retryPolicy } from './retry.js';
+import { retryPolicy } from './retry-policy.js';
+import { createTusEndpoint } from './tus-endpoint.js';
+import type { UploadContext } from './upload-types.js';
 import { type RetryInfo, UploadController, type UploadOptions, type UploadState } from './upload.js';
 
 /**
@@ -135,16 +138,18 @@ function setup({ tokens = () => 't', stallTimeoutMs = 0, storage = memoryStorage
     return new Response(JSON.stringify(ready(id, server.uploads.get(`http://fake/files/${id}`)?.length ?? 0)), { status: 200 });
   };
   const index = new ResumeIndex(storage, 60_000);
-  const ctx = {
+  const http = createHttpClient({ fetch, tokens: tokenSource, policy, connectivity });
+  const api = new HaulApi({ apiBaseUrl: 'http://fake', http, requestTimeoutMs: 1_000 });
+  const ctx: UploadContext = {
     endpoint: 'http://fake/files/',
-    api: new HaulApi({ apiBaseUrl: 'http://fake', fetch, tokens: tokenSource, policy, requestTimeoutMs: 1_000 }),
+    api,
+    http,
+    tus: { ...createTusEndpoint({ endpoint: 'http://fake/files/', http, api }), supportsConcatenation: async () => true },
     tokens: tokenSource,
     policy,
     stallTimeoutMs,
     index,
     connectivity,
-    fetch,
-    supportsConcatenation: async () => true,
     httpStack: server,
     active: new Set<string>(),
   };

@@ -1,37 +1,23 @@
-import type { UploadJson } from '@haul/api';
-import { type DetailedError, type HttpRequest, type HttpResponse, Upload, type UploadOptions as TusOptions } from 'tus-js-client';
-import { outcomeError } from './api.js';
-import { isTokenError } from './auth.js';
-import { HaulError, isRetryableStatus, parseRetryAfter } from './errors.js';
+import { HEADERS, type UploadJson } from '@haul/api';
+import { type HttpRequest, type HttpResponse, Upload, type UploadOptions as TusOptions } from 'tus-js-client';
+import { HaulError } from './errors.js';
 import { uploadFingerprint } from './fingerprint.js';
-import { GuardedHttpStack, GuardedRequest, RequestAbortedError } from './http-stack.js';
+import { RequestAbortedError } from './http-stack.js';
 import { partBoundaries } from './parallel.js';
 import type { Platform, PreparedInput } from './platform.js';
+import { outcomeError, waitForTerminal } from './processing-wait.js';
 import { ProgressTracker, type UploadProgress } from './progress.js';
 import { type StoredUpload, toPreviousUpload, UploadUrlStorage } from './resume-storage.js';
-import { backoffDelay } from './retry.js';
-import { causeOf, responseOf, toHaulError } from './tus-error.js';
+import { causeOf, toHaulError } from './tus-error.js';
+import { lastSegment, TUS_HEADERS } from './tus-endpoint.js';
+import { createTusHooks } from './tus-hooks.js';
 import type { AbortOptions, UploadContext, UploadedInfo, UploadHandle, UploadOptions, UploadState } from './upload-types.js';
 
 export type { AbortOptions, RetryInfo, UploadContext, UploadedInfo, UploadHandle, UploadMetadata, UploadOptions, UploadState } from './upload-types.js';
 export { toHaulError } from './tus-error.js';
 
 const STREAM_CHUNK_SIZE = 8 * 2 ** 20;
-/** While offline, tus's retry waits this long — unless the `online` event comes first (it restarts at once). */
-const OFFLINE_WAIT_MS = 10 * 60_000;
 const PROGRESS_INTERVAL_MS = 100;
-
-const lastSegment = (url: string) => {
-  const path = url.split(/[?#]/)[0]!.replace(/\/+$/, '');
-  return decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
-};
-
-/** An array of retry delays whose elements are computed when tus reads them (see onShouldRetry). */
-function computedDelays(length: number, next: () => number): number[] {
-  const delays = new Array<number>(length).fill(0);
-  for (let i = 0; i < length; i++) Object.defineProperty(delays, i, { get: next, enumerable: true, configurable: true });
-  return delays;
-}
 
 export class UploadController<Input> implements UploadHandle {
   private currentState: UploadState = 'preparing';
@@ -50,7 +36,6 @@ export class UploadController<Input> implements UploadHandle {
   private readonly resumedOffsets = new Map<string, number>();
   private resumedFromPrevious = false;
   private finalUrl: string | null = null;
-  private pendingDelay: number | undefined;
   private lastProgressEmit = 0;
   private progressTimer: ReturnType<typeof setTimeout> | undefined;
   private unsubscribeConnectivity: () => void = () => {};
@@ -155,7 +140,7 @@ export class UploadController<Input> implements UploadHandle {
     }
     const urls = new Set([...this.createdUrls, ...this.previousUrls]);
     if (this.tus?.url) urls.add(this.tus.url);
-    await Promise.all([...urls].map((url) => this.terminate(url)));
+    await Promise.all([...urls].map((url) => this.ctx.tus.terminate(url)));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -177,7 +162,7 @@ export class UploadController<Input> implements UploadHandle {
     const parallel = options.parallel ?? 1;
     if (parallel > 1 && prepared.size !== null && prepared.sliceable) {
       const split = partBoundaries(prepared.size, parallel);
-      if (split.length > 1 && (await ctx.supportsConcatenation())) parts = split;
+      if (split.length > 1 && (await ctx.tus.supportsConcatenation())) parts = split;
     }
     if (this.stopped) return;
     this.tracker.setTotal(prepared.size);
@@ -191,7 +176,7 @@ export class UploadController<Input> implements UploadHandle {
 
     let previous: StoredUpload | undefined;
     if (this.fingerprint && ctx.index) previous = await ctx.index.find(this.fingerprint);
-    if (previous?.finalUrl && (await this.isComplete(previous.finalUrl))) {
+    if (previous?.finalUrl && (await ctx.tus.isComplete(previous.finalUrl))) {
       // A parallel upload whose final upload was created before the last run ended.
       this.resumedFromPrevious = true;
       this.resumedOffsets.set(previous.finalUrl, prepared.size ?? 0);
@@ -203,15 +188,14 @@ export class UploadController<Input> implements UploadHandle {
     }
     if (this.stopped) return;
 
-    const guarded = new GuardedHttpStack(ctx.httpStack, {
-      stallTimeoutMs: ctx.stallTimeoutMs,
-      reauthorize: async (req) => {
-        const issued = await ctx.tokens.get(true);
-        if (!issued.token) return false;
-        req.setHeader('Authorization', `Bearer ${issued.token}`);
-        req.tokenGeneration = issued.generation;
-        req.forcedToken = true;
-        return true;
+    const hooks = createTusHooks(ctx, {
+      giveUp: () => this.stopped || this.userPaused,
+      onRetry: ({ error, attempt, decision, delayMs }) => {
+        this.setState(decision.action === 'wait-online' ? 'offline' : 'retrying');
+        this.options.onRetry?.({ error: toHaulError(error), attempt, delayMs });
+      },
+      onRequest: () => {
+        if (this.currentState === 'retrying' && !this.stopped) this.setState('uploading');
       },
     });
     const tusOptions: TusOptions = {
@@ -225,10 +209,7 @@ export class UploadController<Input> implements UploadHandle {
       urlStorage: this.urlStorage,
       storeFingerprintForResuming: true,
       removeFingerprintOnSuccess: true,
-      httpStack: guarded,
-      retryDelays: computedDelays(ctx.policy.maxAttempts, () => this.takeDelay()),
-      onShouldRetry: (error, attempt, opts) => this.shouldRetry(error, attempt, opts),
-      onBeforeRequest: (req) => this.beforeRequest(req),
+      ...hooks,
       onAfterResponse: (req, res) => this.afterResponse(req, res),
       onProgress: (sent, total) => {
         this.tracker.sentBytes(sent, Number.isFinite(total) ? total : null);
@@ -327,81 +308,24 @@ export class UploadController<Input> implements UploadHandle {
     }
   }
 
-  private takeDelay(): number {
-    const delay = this.pendingDelay ?? 0;
-    this.pendingDelay = undefined;
-    return delay;
-  }
-
-  /**
-   * tus-js-client asks before every retry, then reads `retryDelays[attempt]` synchronously: the
-   * delay decided here (back-off with jitter, Retry-After, offline wait) is what it reads.
-   */
-  private shouldRetry(error: DetailedError, attempt: number, opts: TusOptions): boolean {
-    if (this.stopped || this.userPaused) return false;
-    const request = error.originalRequest as HttpRequest | undefined;
-    // In a parallel upload the partial uploads retry themselves; the parent only sends the
-    // final POST, and an error from a partial reaching it means that partial gave up.
-    if ((opts.parallelUploads ?? 1) > 1 && !(request?.getMethod() === 'POST' && request.getHeader('Upload-Concat')?.startsWith('final'))) return false;
-    const cause = causeOf(error);
-    if (cause instanceof RequestAbortedError || isTokenError(cause)) return false;
-    const response = responseOf(error);
-    const status = response?.getStatus() ?? 0;
-    let delay = backoffDelay(this.ctx.policy, attempt);
-    if (status === 401) {
-      if (!(request instanceof GuardedRequest) || request.forcedToken) return false;
-      if (request.tokenGeneration === this.ctx.tokens.generation) this.ctx.tokens.requestRefresh();
-      delay = 0;
-    } else if ((status === 404 || status === 410) && request?.getMethod() === 'PATCH') {
-      // The upload expired or was removed under us: the retry's HEAD finds it gone and tus creates a new one.
-      delay = 0;
-    } else if (!isRetryableStatus(status)) {
-      return false;
-    }
-    const retryAfter = parseRetryAfter(response?.getHeader('Retry-After'));
-    if (retryAfter !== undefined && (status === 429 || status === 503)) {
-      if (retryAfter > this.ctx.policy.maxRetryAfterMs) return false;
-      delay = retryAfter + Math.round(Math.random() * Math.min(1000, retryAfter * 0.1));
-    }
-    if (!this.ctx.connectivity.isOnline()) {
-      delay = OFFLINE_WAIT_MS;
-      this.setState('offline');
-    } else {
-      this.setState('retrying');
-    }
-    this.pendingDelay = delay;
-    this.options.onRetry?.({ error: toHaulError(error), attempt, delayMs: delay });
-    return true;
-  }
-
-  private async beforeRequest(req: HttpRequest): Promise<void> {
-    const issued = await this.ctx.tokens.get();
-    if (issued.token) req.setHeader('Authorization', `Bearer ${issued.token}`);
-    if (req instanceof GuardedRequest) {
-      req.tokenGeneration = issued.generation;
-      req.forcedToken = issued.forced;
-    }
-    if (this.currentState === 'retrying' && !this.stopped) this.setState('uploading');
-  }
-
   private async afterResponse(req: HttpRequest, res: HttpResponse): Promise<void> {
     const status = res.getStatus();
     const method = req.getMethod();
     const url = req.getURL();
     if (status >= 200 && status < 300) {
       if (method === 'POST') {
-        const location = res.getHeader('Location');
+        const location = res.getHeader(TUS_HEADERS.location);
         if (location) {
           const created = new URL(location, url).toString();
           this.createdUrls.add(created);
-          if (req.getHeader('Upload-Concat')?.startsWith('final')) {
+          if (req.getHeader(TUS_HEADERS.uploadConcat)?.startsWith('final')) {
             this.finalUrl = created;
             // Remembered so that a run ending right now still finds the assembled upload.
             if (this.fingerprint && this.ctx.index) await this.ctx.index.patch(this.fingerprint, { finalUrl: created });
           }
         }
       }
-      const offset = Number.parseInt(res.getHeader('Upload-Offset') ?? '', 10);
+      const offset = Number.parseInt(res.getHeader(TUS_HEADERS.uploadOffset) ?? '', 10);
       if ((method === 'PATCH' || method === 'HEAD') && Number.isFinite(offset) && !this.isFinal(url)) {
         if (method === 'HEAD' && !this.resumedOffsets.has(url) && this.previousUrls.includes(url)) this.resumedOffsets.set(url, offset);
         this.acked.set(url, offset);
@@ -464,7 +388,7 @@ export class UploadController<Input> implements UploadHandle {
       this.tracker.acknowledgedBytes(total);
     }
     this.emitProgress(true);
-    const apiPath = lastResponse?.getHeader('Haul-Upload');
+    const apiPath = lastResponse?.getHeader(HEADERS.haulUpload);
     const id = apiPath ? lastSegment(apiPath) : lastSegment(url);
     this.uploadedId = id;
     this.uploadedUrl = url;
@@ -477,7 +401,7 @@ export class UploadController<Input> implements UploadHandle {
       return;
     }
     this.setState('processing');
-    const upload = await this.ctx.api.waitForTerminal(id, {
+    const upload = await waitForTerminal(this.ctx, id, {
       signal: this.waitController.signal,
       onStatus: this.options.onStatus,
       timeoutMs: this.options.processingTimeoutMs,
@@ -507,42 +431,5 @@ export class UploadController<Input> implements UploadHandle {
     if (this.progressTimer !== undefined) clearTimeout(this.progressTimer);
     this.prepared?.close?.();
     this.setState(state);
-  }
-
-  /** HEAD: is the upload at `url` complete? (For a final upload remembered from a previous run.) */
-  private async isComplete(url: string): Promise<boolean> {
-    try {
-      const issued = await this.ctx.tokens.get();
-      const headers: Record<string, string> = { 'Tus-Resumable': '1.0.0' };
-      if (issued.token) headers.Authorization = `Bearer ${issued.token}`;
-      const response = await this.ctx.fetch(url, { method: 'HEAD', headers });
-      const offset = response.headers.get('upload-offset');
-      return response.ok && offset !== null && offset === response.headers.get('upload-length');
-    } catch {
-      return false;
-    }
-  }
-
-  /** tus termination (DELETE) of one upload URL; an upload already gone counts as done. */
-  private async terminate(url: string): Promise<void> {
-    for (let attempt = 0; attempt < Math.min(3, Math.max(1, this.ctx.policy.maxAttempts)); attempt++) {
-      try {
-        const issued = await this.ctx.tokens.get();
-        const headers: Record<string, string> = { 'Tus-Resumable': '1.0.0' };
-        if (issued.token) headers.Authorization = `Bearer ${issued.token}`;
-        const response = await this.ctx.fetch(url, { method: 'DELETE', headers });
-        await response.text().catch(() => '');
-        if (response.ok || response.status === 404 || response.status === 410) return;
-        if (response.status === 400) {
-          // Already complete (a final upload): tus refuses termination; the files API deletes it.
-          await this.ctx.api.delete(lastSegment(url)).catch(() => {});
-          return;
-        }
-        if (!isRetryableStatus(response.status)) return;
-      } catch {
-        // Network: try again below.
-      }
-      await new Promise((resolve) => setTimeout(resolve, backoffDelay(this.ctx.policy, attempt)));
-    }
   }
 }
