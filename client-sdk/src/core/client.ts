@@ -11,8 +11,8 @@ import { ResumeIndex, type ResumeStorage } from './resume-storage.js';
 import { type RetryOptions, retryPolicy } from './retry-policy.js';
 import { createTusEndpoint } from './tus-endpoint.js';
 import { haulTusOptions, type HaulTusOptions, type TusOptionsRequest } from './tus-options.js';
-import type { UploadContext } from './upload-types.js';
-import { UploadController, type UploadHandle, type UploadOptions } from './upload.js';
+import { UploadController } from './upload-controller.js';
+import type { UploadContext, UploadHandle, UploadOptions } from './upload-types.js';
 
 /**
  * Options of `createHaulClient`.
