@@ -263,6 +263,6 @@ export function createClient<Input>(options: HaulClientOptions, platform: Platfo
       return http.authorizedFetch(target, init);
     },
     serverConfig: (o) => api.serverConfig(o?.signal),
-    tusOptions: (request) => haulTusOptions({ endpoint, tokens, policy, connectivity }, request),
+    tusOptions: (request) => haulTusOptions(context, request),
   };
 }

@@ -72,7 +72,10 @@ function destroyBody(body: Body): void {
 export class GuardedRequest implements HttpRequest {
   private readonly headers = new Map<string, { name: string; value: string }>();
   private progressHandler: (bytesSent: number) => void = () => {};
-  private current: HttpRequest | null = null;
+  /** The platform request being (or next to be) sent. */
+  private current: HttpRequest;
+  /** Whether `current` was sent: a second send (after a 401) needs a new one. */
+  private sent = false;
   private fail: ((error: Error) => void) | null = null;
   private readonly abortController = new AbortController();
   /** Aborts when tus aborts the request (pause, abort): work done before sending it can stop too. */
@@ -83,7 +86,11 @@ export class GuardedRequest implements HttpRequest {
     private readonly method: string,
     private readonly url: string,
     private readonly options: GuardOptions,
-  ) {}
+  ) {
+    // Created now, as tus-js-client's own stacks do, so that `getUnderlyingObject()` works in
+    // onBeforeRequest (Uppy sets the XHR's `withCredentials` there).
+    this.current = inner.createRequest(method, url);
+  }
 
   getMethod(): string {
     return this.method;
@@ -124,7 +131,8 @@ export class GuardedRequest implements HttpRequest {
         reject(new RequestAbortedError());
         return;
       }
-      const request = this.inner.createRequest(this.method, this.url);
+      const request = this.sent ? this.inner.createRequest(this.method, this.url) : this.current;
+      this.sent = true;
       for (const { name, value } of this.headers.values()) request.setHeader(name, value);
       this.current = request;
       let settled = false;
@@ -177,6 +185,6 @@ export class GuardedRequest implements HttpRequest {
   }
 
   getUnderlyingObject(): unknown {
-    return this.current?.getUnderlyingObject();
+    return this.current.getUnderlyingObject();
   }
 }

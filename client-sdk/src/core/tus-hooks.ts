@@ -18,7 +18,10 @@ import { TUS_HEADERS } from './tus-endpoint.js';
  */
 export type ShouldRetry = (error: DetailedError, retryAttempt: number, options?: unknown, next?: (error: DetailedError) => boolean) => boolean;
 
-export type TusHooks = Required<Pick<UploadOptions, 'httpStack' | 'retryDelays' | 'onBeforeRequest'>> & { onShouldRetry: ShouldRetry };
+/** tus-js-client's options `K`, with tus-js-client's types, given (neither undefined nor null). */
+export type GivenTusOptions<K extends keyof UploadOptions> = { [P in K]-?: NonNullable<UploadOptions[P]> };
+
+export type TusHooks = GivenTusOptions<'httpStack' | 'retryDelays' | 'onBeforeRequest'> & { onShouldRetry: ShouldRetry };
 
 export interface TusHooksDeps {
   tokens: TokenSource;
