@@ -1,4 +1,4 @@
-import { API_PATHS, devTokenResponseSchema } from '@haul/api';
+import { API_PATHS, devTokenResponseSchema, HEADERS } from '@haul/api';
 import type { GetToken } from './auth.js';
 import { errorFromResponse, HaulError } from './errors.js';
 import type { FetchFunction } from './http-client.js';
@@ -58,7 +58,7 @@ export function devTokenProvider(options: DevTokenOptions): GetToken {
       throw new HaulError('NETWORK_ERROR', `POST ${url}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
     const text = await response.text();
-    if (!response.ok) throw errorFromResponse(response.status, text, response.headers.get('retry-after'));
+    if (!response.ok) throw errorFromResponse(response.status, text, response.headers.get(HEADERS.retryAfter));
     const parsed = devTokenResponseSchema.safeParse(parseJson(text));
     if (!parsed.success) throw new HaulError('INVALID_RESPONSE', `POST ${url}: unexpected response`, { cause: parsed.error, retryable: false });
     cached = { token: parsed.data.token, expiresAt: Date.parse(parsed.data.expiresAt) };
