@@ -26,26 +26,23 @@ export const alwaysOnline: Connectivity = {
   subscribe: () => () => {},
 };
 
-interface EventTargetLike {
-  addEventListener(type: string, listener: () => void): void;
-  removeEventListener(type: string, listener: () => void): void;
-}
+type Listen = (type: string, listener: () => void) => void;
 
 /** `navigator.onLine` and the window's `online`/`offline` events, where they exist. */
 export function browserConnectivity(): Connectivity {
-  const scope = globalThis as { navigator?: { onLine?: boolean }; addEventListener?: unknown; removeEventListener?: unknown };
-  if (typeof scope.addEventListener !== 'function' || typeof scope.navigator?.onLine !== 'boolean') return alwaysOnline;
-  const target = scope as unknown as EventTargetLike;
+  const scope = globalThis as { navigator?: { onLine?: boolean }; addEventListener?: Listen; removeEventListener?: Listen };
+  const { addEventListener: listen, removeEventListener: unlisten } = scope;
+  if (typeof listen !== 'function' || typeof unlisten !== 'function' || typeof scope.navigator?.onLine !== 'boolean') return alwaysOnline;
   return {
     isOnline: () => scope.navigator?.onLine !== false,
     subscribe(listener) {
       const online = () => listener(true);
       const offline = () => listener(false);
-      target.addEventListener('online', online);
-      target.addEventListener('offline', offline);
+      listen.call(scope, 'online', online);
+      listen.call(scope, 'offline', offline);
       return () => {
-        target.removeEventListener('online', online);
-        target.removeEventListener('offline', offline);
+        unlisten.call(scope, 'online', online);
+        unlisten.call(scope, 'offline', offline);
       };
     },
   };

@@ -58,7 +58,7 @@ export interface HttpClient {
   send(url: string, init: RequestInit & { body?: string }, options?: SendOptions): Promise<Answer>;
 }
 
-const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export function createHttpClient({ fetch, tokens, policy, connectivity }: HttpClientDeps): HttpClient {
   /** One request; the token it carried, to judge a 401. */
@@ -99,7 +99,7 @@ export function createHttpClient({ fetch, tokens, policy, connectivity }: HttpCl
         } catch (error) {
           if (signal?.aborted) throw abortError(signal);
           if (limit.signal.aborted) outcome = abortError(limit.signal);
-          else outcome = isHaulError(error) ? error : new HaulError('NETWORK_ERROR', `${method} ${url}: ${describe(error)}`, { cause: error });
+          else outcome = isHaulError(error) ? error : new HaulError('NETWORK_ERROR', `${method} ${url}: ${messageOf(error)}`, { cause: error });
         } finally {
           limit.dispose();
         }

@@ -1,6 +1,6 @@
 import { type HttpRequest, type HttpResponse, Upload } from 'tus-js-client';
 import { HaulError } from './errors.js';
-import type { TusSource } from './platform.js';
+import type { TusDeclaredSource, TusSource } from './platform.js';
 import { toPreviousUpload, UploadUrlStorage } from './resume-storage.js';
 import { TUS_HEADERS } from './tus-endpoint.js';
 import { createTusHooks, type TusHookEvents } from './tus-hooks.js';
@@ -39,7 +39,8 @@ export class TusSession {
   ) {
     const { parts } = plan;
     this.urlStorage = new UploadUrlStorage(plan.fingerprint ? ctx.index : null);
-    this.tus = new Upload(source, {
+    // The platform builds of tus-js-client take Node streams and React Native files too (see TusSource).
+    this.tus = new Upload(source as TusDeclaredSource, {
       endpoint: ctx.endpoint,
       metadata: plan.metadata,
       chunkSize: plan.chunkSize,
