@@ -6,19 +6,21 @@
 import { type BrowserUploadInput, browserPlatform } from './core/browser-platform.js';
 import { createClient, type HaulClient, type HaulClientOptions } from './core/client.js';
 
-export type { CreateLinkOptions, FetchFunction, ListOptions, WaitOptions } from './core/api.js';
+export type { CreateLinkOptions, ListOptions } from './core/api.js';
 export type { GetToken, TokenRequest } from './core/auth.js';
 export type { BrowserUploadInput, ReactNativeFile } from './core/browser-platform.js';
 export type { HaulClient, HaulClientOptions } from './core/client.js';
 export { type DevTokenOptions, devTokenProvider } from './core/dev-token.js';
 export type { HaulTusOptions, TusOptionsRequest } from './core/tus-options.js';
 export type { Connectivity } from './core/connectivity.js';
+export type { FetchFunction } from './core/http-client.js';
+export type { WaitOptions } from './core/processing-wait.js';
 export { CLIENT_ERROR_CODES, HaulError, type HaulErrorCode, type HaulErrorOptions, isHaulError, isRetryableStatus, SERVER_ERROR_CODES } from './core/errors.js';
 export { MIN_PART_SIZE } from './core/parallel.js';
 export type { UploadProgress } from './core/progress.js';
 export type { LinkJson, ServerConfigJson, ThumbnailJson, UploadJson, UploadList, UploadStatus } from './core/public-types.js';
 export { memoryStorage, type ResumeStorage } from './core/resume-storage.js';
-export type { RetryOptions } from './core/retry.js';
+export type { RetryOptions } from './core/retry-policy.js';
 export type { AbortOptions, RetryInfo, UploadedInfo, UploadHandle, UploadMetadata, UploadOptions, UploadState } from './core/upload-types.js';
 
 /**

@@ -77,6 +77,7 @@ describe('declarations', () => {
   let program: ts.Program;
   const declarations = new Map<string, string>();
 
+  // Compiling the SDK takes a few seconds alone, several times that on a loaded 2-core machine.
   beforeAll(() => {
     const config = ts.getParsedCommandLineOfConfigFile(path.join(SDK, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
     program = ts.createProgram({
@@ -98,7 +99,7 @@ describe('declarations', () => {
     program.emit(undefined, (file, text) => {
       if (file.includes('/client-sdk/src/') || !file.includes('/api/src/')) declarations.set(file, text);
     });
-  });
+  }, 60_000);
 
   it('the SDK compiles', () => {
     const errors = ts.getPreEmitDiagnostics(program).filter((d) => d.category === ts.DiagnosticCategory.Error);

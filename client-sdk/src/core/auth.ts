@@ -61,9 +61,22 @@ export class TokenSource {
     return { token: token ?? null, generation: this.generation, forced };
   }
 
-  /** After a 401: the next token handed out is forcibly refreshed. */
-  requestRefresh(): void {
-    this.refreshRequested = true;
+  /**
+   * Puts the next token on a request: the one place the SDK spells the `Authorization` header
+   * (tus requests, the JSON API, the events stream, termination, `authorizedFetch`).
+   */
+  async authorize(setHeader: (name: string, value: string) => void, force = false): Promise<IssuedToken> {
+    const issued = await this.get(force);
+    if (issued.token) setHeader('Authorization', `Bearer ${issued.token}`);
+    return issued;
+  }
+
+  /**
+   * The server refused `issued` (401): the next token handed out is forcibly refreshed — unless
+   * one was refreshed since `issued` went out (concurrent requests refused together refresh once).
+   */
+  refused(issued: IssuedToken): void {
+    if (issued.generation === this.generation) this.refreshRequested = true;
   }
 }
 

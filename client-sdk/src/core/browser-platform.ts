@@ -75,7 +75,7 @@ export const browserPlatform: Platform<BrowserUploadInput> = {
     if (isReactNativeFile(input)) {
       return {
         // tus-js-client's browser build fetches `uri` as a Blob in React Native.
-        source: input as unknown as TusSource,
+        source: input,
         size: typeof input.size === 'number' ? input.size : null,
         name: input.name,
         type: input.type,

@@ -1,15 +1,18 @@
-import { type LinkJson, type ServerConfigJson, serverConfigSchema, type UploadJson, type UploadList } from '@haul/api';
+import { contentPath, type LinkJson, type ServerConfigJson, type UploadJson, type UploadList } from '@haul/api';
 import { defaultOptions as tusDefaults, type HttpStack } from 'tus-js-client';
-import { type CreateLinkOptions, type FetchFunction, HaulApi, type ListOptions, outcomeError, type WaitOptions } from './api.js';
+import { type CreateLinkOptions, HaulApi, type ListOptions } from './api.js';
 import { type GetToken, TokenSource } from './auth.js';
 import { alwaysOnline, type Connectivity } from './connectivity.js';
 import { HaulError } from './errors.js';
-import { supportsConcatenation } from './parallel.js';
+import { createHttpClient, type FetchFunction } from './http-client.js';
 import type { Platform } from './platform.js';
+import { outcomeError, waitForTerminal, type WaitOptions } from './processing-wait.js';
 import { ResumeIndex, type ResumeStorage } from './resume-storage.js';
+import { type RetryOptions, retryPolicy } from './retry-policy.js';
+import { createTusEndpoint } from './tus-endpoint.js';
 import { haulTusOptions, type HaulTusOptions, type TusOptionsRequest } from './tus-options.js';
-import { backoffDelay, type RetryOptions, retryPolicy, sleep } from './retry.js';
-import { UploadController, type UploadHandle, type UploadOptions } from './upload.js';
+import { UploadController } from './upload-controller.js';
+import type { UploadContext, UploadHandle, UploadOptions } from './upload-types.js';
 
 /**
  * Options of `createHaulClient`.
@@ -203,45 +206,22 @@ export function createClient<Input>(options: HaulClientOptions, platform: Platfo
   const { endpoint, apiBaseUrl } = resolveEndpoints(options.endpoint, options.apiBaseUrl);
   const policy = retryPolicy(options.retry);
   const tokens = new TokenSource(options.getToken);
-  const fetchFn: FetchFunction = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const fetch: FetchFunction = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
-  const api = new HaulApi({ apiBaseUrl, fetch: fetchFn, tokens, policy, requestTimeoutMs: Math.max(stallTimeoutMs, 30_000) });
   const storage = options.storage === false ? null : (options.storage ?? platform.defaultStorage());
-  const index = storage ? new ResumeIndex(storage, options.resumeTtlMs ?? DAY_MS) : null;
   const connectivity = options.connectivity === false ? alwaysOnline : (options.connectivity ?? platform.defaultConnectivity());
-
-  let concatenation: Promise<boolean> | undefined;
-  const supportsConcat = (): Promise<boolean> => {
-    concatenation ??= (async () => {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const response = await fetchFn(endpoint, { method: 'OPTIONS', headers: { 'Tus-Resumable': '1.0.0' } });
-          await response.text().catch(() => '');
-          if (response.ok) return supportsConcatenation(response.headers.get('tus-extension'));
-          if (response.status < 500) return false;
-        } catch {
-          // Network: below.
-        }
-        if (attempt + 1 >= Math.min(3, Math.max(1, policy.maxAttempts))) {
-          concatenation = undefined; // not cached: ask again next time
-          return false;
-        }
-        await sleep(backoffDelay(policy, attempt));
-      }
-    })();
-    return concatenation;
-  };
-
-  const context = {
+  const http = createHttpClient({ fetch, tokens, policy, connectivity });
+  const api = new HaulApi({ apiBaseUrl, http, requestTimeoutMs: Math.max(stallTimeoutMs, 30_000) });
+  const context: UploadContext = {
     endpoint,
     api,
+    http,
+    tus: createTusEndpoint({ endpoint, http, api }),
     tokens,
     policy,
     stallTimeoutMs,
-    index,
+    index: storage ? new ResumeIndex(storage, options.resumeTtlMs ?? DAY_MS) : null,
     connectivity,
-    fetch: fetchFn,
-    supportsConcatenation: supportsConcat,
     httpStack: tusDefaults.httpStack as HttpStack,
     active: new Set<string>(),
   };
@@ -255,7 +235,7 @@ export function createClient<Input>(options: HaulClientOptions, platform: Platfo
       return controller;
     },
     async waitForReady(id, waitOptions) {
-      const upload = await api.waitForTerminal(id, waitOptions);
+      const upload = await waitForTerminal(context, id, waitOptions);
       if (upload.status !== 'ready') throw outcomeError(upload);
       return upload;
     },
@@ -274,23 +254,15 @@ export function createClient<Input>(options: HaulClientOptions, platform: Platfo
       };
     },
     delete: (id, o) => api.delete(id, o?.signal),
-    downloadUrl: (id) => api.url(`${api.uploadPath(id)}/content`),
+    downloadUrl: (id) => api.url(contentPath(id)),
     createLink: (id, o) => api.createLink(id, o),
-    watch: (id, o) => api.waitForTerminal(id, o),
-    async authorizedFetch(url, init = {}) {
+    watch: (id, o) => waitForTerminal(context, id, o),
+    authorizedFetch(url, init) {
+      // Absolute URLs as they are; paths (a thumbnail's `url`) against the API base.
       const target = /^[a-z][a-z0-9+.-]*:/i.test(url) ? url : api.url(url.startsWith('/') ? url : `/${url}`);
-      const send = async (force: boolean) => {
-        const issued = await tokens.get(force);
-        const headers = new Headers(init.headers);
-        if (issued.token) headers.set('Authorization', `Bearer ${issued.token}`);
-        return { issued, response: await fetchFn(target, { ...init, headers }) };
-      };
-      const first = await send(false);
-      if (first.response.status !== 401 || first.issued.forced) return first.response;
-      await first.response.body?.cancel().catch(() => {});
-      return (await send(true)).response;
+      return http.authorizedFetch(target, init);
     },
-    serverConfig: (o) => api.request('GET', '/api/config', { schema: serverConfigSchema, signal: o?.signal }),
-    tusOptions: (request) => haulTusOptions({ endpoint, tokens, policy }, request),
+    serverConfig: (o) => api.serverConfig(o?.signal),
+    tusOptions: (request) => haulTusOptions(context, request),
   };
 }

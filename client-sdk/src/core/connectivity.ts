@@ -26,27 +26,46 @@ export const alwaysOnline: Connectivity = {
   subscribe: () => () => {},
 };
 
-interface EventTargetLike {
-  addEventListener(type: string, listener: () => void): void;
-  removeEventListener(type: string, listener: () => void): void;
-}
+type Listen = (type: string, listener: () => void) => void;
 
 /** `navigator.onLine` and the window's `online`/`offline` events, where they exist. */
 export function browserConnectivity(): Connectivity {
-  const scope = globalThis as { navigator?: { onLine?: boolean }; addEventListener?: unknown; removeEventListener?: unknown };
-  if (typeof scope.addEventListener !== 'function' || typeof scope.navigator?.onLine !== 'boolean') return alwaysOnline;
-  const target = scope as unknown as EventTargetLike;
+  const scope = globalThis as { navigator?: { onLine?: boolean }; addEventListener?: Listen; removeEventListener?: Listen };
+  const { addEventListener: listen, removeEventListener: unlisten } = scope;
+  if (typeof listen !== 'function' || typeof unlisten !== 'function' || typeof scope.navigator?.onLine !== 'boolean') return alwaysOnline;
   return {
     isOnline: () => scope.navigator?.onLine !== false,
     subscribe(listener) {
       const online = () => listener(true);
       const offline = () => listener(false);
-      target.addEventListener('online', online);
-      target.addEventListener('offline', offline);
+      listen.call(scope, 'online', online);
+      listen.call(scope, 'offline', offline);
       return () => {
-        target.removeEventListener('online', online);
-        target.removeEventListener('offline', offline);
+        unlisten.call(scope, 'online', online);
+        unlisten.call(scope, 'offline', offline);
       };
     },
   };
+}
+
+/** Resolves at once when online, else when the connection is back; rejects when `signal` aborts. */
+export function untilOnline(connectivity: Connectivity, signal?: AbortSignal): Promise<void> {
+  if (connectivity.isOnline()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      unsubscribe();
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = () => {
+      done();
+      reject(signal?.reason);
+    };
+    const unsubscribe = connectivity.subscribe((online) => {
+      if (!online) return;
+      done();
+      resolve();
+    });
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

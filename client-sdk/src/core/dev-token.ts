@@ -1,7 +1,7 @@
-import { devTokenResponseSchema } from '@haul/api';
-import type { FetchFunction } from './api.js';
+import { API_PATHS, devTokenResponseSchema, HEADERS } from '@haul/api';
 import type { GetToken } from './auth.js';
 import { errorFromResponse, HaulError } from './errors.js';
+import type { FetchFunction } from './http-client.js';
 
 const parseJson = (text: string): unknown => {
   try {
@@ -41,7 +41,7 @@ export interface DevTokenOptions {
  */
 export function devTokenProvider(options: DevTokenOptions): GetToken {
   const { user, refreshMarginMs = 60_000 } = options;
-  const url = `${(options.baseUrl ?? '').replace(/\/+$/, '')}/api/dev/token`;
+  const url = `${(options.baseUrl ?? '').replace(/\/+$/, '')}${API_PATHS.devToken}`;
   const fetchFn: FetchFunction = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   let cached: { token: string; expiresAt: number } | undefined;
   let pending: Promise<string> | undefined;
@@ -58,7 +58,7 @@ export function devTokenProvider(options: DevTokenOptions): GetToken {
       throw new HaulError('NETWORK_ERROR', `POST ${url}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
     const text = await response.text();
-    if (!response.ok) throw errorFromResponse(response.status, text, response.headers.get('retry-after'));
+    if (!response.ok) throw errorFromResponse(response.status, text, response.headers.get(HEADERS.retryAfter));
     const parsed = devTokenResponseSchema.safeParse(parseJson(text));
     if (!parsed.success) throw new HaulError('INVALID_RESPONSE', `POST ${url}: unexpected response`, { cause: parsed.error, retryable: false });
     cached = { token: parsed.data.token, expiresAt: Date.parse(parsed.data.expiresAt) };

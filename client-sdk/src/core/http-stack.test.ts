@@ -105,15 +105,15 @@ describe('GuardedHttpStack', () => {
     expect(body.destroyed).toBe(true);
   });
 
-  it('a bodyless request answered 401 is sent once more with a forced token; a PATCH is not', async () => {
+  it('a bodyless request answered 401 is sent once more when retryUnauthorized put a fresh token on it; a PATCH is not', async () => {
     const inner = fakeStack(async (req) => response(req.headers.Authorization === 'Bearer fresh' ? 200 : 401, { 'upload-offset': '5', 'upload-length': '10' }));
     const reauthorized: GuardedRequest[] = [];
     const stack = new GuardedHttpStack(inner, {
       stallTimeoutMs: 0,
-      reauthorize: async (req) => {
+      retryUnauthorized: async (req, refused) => {
+        expect(refused.getStatus()).toBe(401);
         reauthorized.push(req);
         req.setHeader('Authorization', 'Bearer fresh');
-        req.forcedToken = true;
         return true;
       },
     });

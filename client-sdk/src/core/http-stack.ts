@@ -6,7 +6,8 @@ import type { HttpRequest, HttpResponse, HttpStack } from 'tus-js-client';
  * - stall detection: no upload progress (and no response) for `stallTimeoutMs` aborts the
  *   request and fails it, so tus's retry takes over (HEAD, then PATCH from the server's offset);
  * - a request aborted by tus (pause, abort) always settles, so nothing waits forever;
- * - a request without body answered 401 is sent again once with a freshly forced token;
+ * - a request without body answered 401 is sent once more when `retryUnauthorized` (the retry
+ *   policy, through the tus hooks) has put a fresh token on it — a PATCH body cannot be sent twice;
  * - a HEAD answered 4xx other than 404/410 (401, 403, 429 from a proxy, …) becomes an error
  *   instead of a response: tus would otherwise take it for "upload gone", forget the upload and
  *   start over from byte 0;
@@ -40,8 +41,8 @@ export class HttpStatusError extends Error {
 export interface GuardOptions {
   /** 0 turns stall detection off. */
   stallTimeoutMs: number;
-  /** Puts a forcibly refreshed token on `req`; false if there is none to be had. */
-  reauthorize?: (req: GuardedRequest) => Promise<boolean>;
+  /** A bodyless `req` was answered 401: true once a fresh token is on it and it may go again. */
+  retryUnauthorized?: (req: GuardedRequest, response: HttpResponse) => Promise<boolean>;
 }
 
 export class GuardedHttpStack implements HttpStack {
@@ -71,20 +72,25 @@ function destroyBody(body: Body): void {
 export class GuardedRequest implements HttpRequest {
   private readonly headers = new Map<string, { name: string; value: string }>();
   private progressHandler: (bytesSent: number) => void = () => {};
-  private current: HttpRequest | null = null;
+  /** The platform request being (or next to be) sent. */
+  private current: HttpRequest;
+  /** Whether `current` was sent: a second send (after a 401) needs a new one. */
+  private sent = false;
   private fail: ((error: Error) => void) | null = null;
-  private aborted = false;
-  /** Set by the upload's onBeforeRequest: which token generation this request carries. */
-  tokenGeneration = 0;
-  /** Whether its token was forcibly refreshed (after a 401): a second 401 then is final. */
-  forcedToken = false;
+  private readonly abortController = new AbortController();
+  /** Aborts when tus aborts the request (pause, abort): work done before sending it can stop too. */
+  readonly signal = this.abortController.signal;
 
   constructor(
     private readonly inner: HttpStack,
     private readonly method: string,
     private readonly url: string,
     private readonly options: GuardOptions,
-  ) {}
+  ) {
+    // Created now, as tus-js-client's own stacks do, so that `getUnderlyingObject()` works in
+    // onBeforeRequest (Uppy sets the XHR's `withCredentials` there).
+    this.current = inner.createRequest(method, url);
+  }
 
   getMethod(): string {
     return this.method;
@@ -109,7 +115,7 @@ export class GuardedRequest implements HttpRequest {
   async send(body: Body = null): Promise<HttpResponse> {
     let response = await this.sendOnce(body);
     const bodyless = body === null || body === undefined;
-    if (response.getStatus() === 401 && bodyless && !this.forcedToken && this.options.reauthorize && (await this.options.reauthorize(this))) {
+    if (response.getStatus() === 401 && bodyless && (await this.options.retryUnauthorized?.(this, response))) {
       response = await this.sendOnce(body);
     }
     const status = response.getStatus();
@@ -121,11 +127,12 @@ export class GuardedRequest implements HttpRequest {
 
   private sendOnce(body: Body): Promise<HttpResponse> {
     return new Promise<HttpResponse>((resolve, reject) => {
-      if (this.aborted) {
+      if (this.signal.aborted) {
         reject(new RequestAbortedError());
         return;
       }
-      const request = this.inner.createRequest(this.method, this.url);
+      const request = this.sent ? this.inner.createRequest(this.method, this.url) : this.current;
+      this.sent = true;
       for (const { name, value } of this.headers.values()) request.setHeader(name, value);
       this.current = request;
       let settled = false;
@@ -172,12 +179,12 @@ export class GuardedRequest implements HttpRequest {
   }
 
   abort(): Promise<void> {
-    this.aborted = true;
+    this.abortController.abort(new RequestAbortedError());
     this.fail?.(new RequestAbortedError());
     return Promise.resolve();
   }
 
   getUnderlyingObject(): unknown {
-    return this.current?.getUnderlyingObject();
+    return this.current.getUnderlyingObject();
   }
 }

@@ -2,8 +2,15 @@ import type { Upload } from 'tus-js-client';
 import type { Connectivity } from './connectivity.js';
 import type { ResumeStorage } from './resume-storage.js';
 
-/** What tus-js-client's Upload accepts (per platform build; Node streams go through as well). */
-export type TusSource = ConstructorParameters<typeof Upload>[0];
+/** What tus-js-client's types say its Upload accepts: File, Blob, Buffer, a stream reader. */
+export type TusDeclaredSource = ConstructorParameters<typeof Upload>[0];
+
+/**
+ * What tus-js-client's Upload accepts. Its builds take more than its types say: the Node build
+ * reads an `fs.ReadStream` by path (fresh streams per slice) and any other Readable in chunks;
+ * the browser build fetches a React Native file's `uri` as a Blob.
+ */
+export type TusSource = TusDeclaredSource | { pipe: (...args: never[]) => unknown } | { uri: string };
 
 /** An input made ready for tus-js-client. */
 export interface PreparedInput {

@@ -1,3 +1,4 @@
+import { HEADERS } from '@haul/api';
 import type { DetailedError, HttpResponse } from 'tus-js-client';
 import { errorFromResponse, HaulError, isHaulError } from './errors.js';
 import { HttpStatusError, RequestAbortedError, StallError } from './http-stack.js';
@@ -16,7 +17,7 @@ export function toHaulError(error: unknown): HaulError {
   if (isHaulError(error)) return error;
   if (!(error instanceof Error)) return new HaulError('NETWORK_ERROR', String(error));
   const response = responseOf(error);
-  if (response) return errorFromResponse(response.getStatus(), response.getBody() ?? '', response.getHeader('Retry-After'));
+  if (response) return errorFromResponse(response.getStatus(), response.getBody() ?? '', response.getHeader(HEADERS.retryAfter));
   const cause = causeOf(error);
   if (isHaulError(cause)) return cause;
   if (cause instanceof StallError) return new HaulError('TIMEOUT', cause.message, { cause: error });

@@ -1,7 +1,6 @@
-import type { DetailedError, HttpRequest } from 'tus-js-client';
-import type { TokenSource } from './auth.js';
-import { isRetryableStatus } from './errors.js';
-import { backoffDelay, type RetryPolicy, sleep } from './retry.js';
+import type { UploadOptions } from 'tus-js-client';
+import { sleep } from './abort.js';
+import { createTusHooks, type GivenTusOptions, type ShouldRetry, type TusHooksDeps } from './tus-hooks.js';
 
 /**
  * Options of {@link HaulClient.tusOptions}.
@@ -23,9 +22,14 @@ export interface TusOptionsRequest {
   throttle?: { bytesPerSecond: number };
 }
 
+/** The tus-js-client options Haul sets, with tus-js-client's own types. */
+type HaulSetTusOptions = 'endpoint' | 'retryDelays' | 'httpStack' | 'onBeforeRequest' | 'onAfterResponse' | 'storeFingerprintForResuming' | 'removeFingerprintOnSuccess';
+
 /**
  * What a tus-js-client based uploader (Uppy's Tus plugin, tus-js-client itself) takes from Haul:
- * the result of {@link HaulClient.tusOptions}.
+ * the result of {@link HaulClient.tusOptions}. Every key is tus-js-client's option of that name;
+ * `onShouldRetry` also takes Uppy's `next` (its default decision, which keeps Uppy's request
+ * queue in step: requeueing, pausing while offline, pacing after a 429).
  *
  * @example
  * ```ts
@@ -33,67 +37,31 @@ export interface TusOptionsRequest {
  * new tus.Upload(file, { ...options, metadata: { filename: file.name } }).start();
  * ```
  */
-export interface HaulTusOptions {
-  endpoint: string;
-  retryDelays: number[];
-  chunkSize?: number;
-  parallelUploads?: number;
-  /** Resume after a reload: the upload URL is kept (localStorage) until the upload succeeds. */
-  storeFingerprintForResuming: true;
-  removeFingerprintOnSuccess: true;
-  onBeforeRequest: (req: HttpRequest) => Promise<void>;
-  /** Paces PATCH requests when `throttle` was asked for. */
-  onAfterResponse: (req: HttpRequest) => Promise<void>;
-  /**
-   * Haul's retry rules; Uppy passes its own default decision as `next` (it keeps Uppy's request
-   * queue and rate limiting in step), which is consulted for everything but a refused token.
-   */
-  onShouldRetry: (error: DetailedError, attempt: number, options?: unknown, next?: (error: DetailedError) => boolean) => boolean;
-}
+export type HaulTusOptions = GivenTusOptions<HaulSetTusOptions> & Pick<UploadOptions, 'chunkSize' | 'parallelUploads'> & { onShouldRetry: ShouldRetry };
 
 const THROTTLED_CHUNK = 64 * 1024;
 
-/** Builds {@link HaulTusOptions} from a client's endpoint, token source and retry policy. */
-export function haulTusOptions(
-  ctx: { endpoint: string; tokens: TokenSource; policy: RetryPolicy },
-  request: TusOptionsRequest = {},
-): HaulTusOptions {
-  const { endpoint, tokens, policy } = ctx;
+/**
+ * Builds {@link HaulTusOptions}: the same tus hooks as the SDK's own uploads (the retry policy
+ * with Retry-After and offline waiting, token refresh, the guarded HTTP stack), plus resuming
+ * across reloads, parallel parts and the optional throttle.
+ */
+export function haulTusOptions(ctx: TusHooksDeps & { endpoint: string }, request: TusOptionsRequest = {}): HaulTusOptions {
   const parallel = Math.max(1, Math.floor(request.parallel ?? 1));
   const rate = request.throttle?.bytesPerSecond;
   const chunkSize = rate ? Math.min(request.chunkSize ?? THROTTLED_CHUNK, Math.max(1024, Math.floor(rate / 4))) : request.chunkSize;
-  // Which token generation each request carried: a 401 on a token that was already fresh is final.
-  const sentWith = new WeakMap<HttpRequest, { generation: number; forced: boolean }>();
-
   return {
-    endpoint,
-    // tus-js-client counts attempts from the last progress on; delays are drawn once (with jitter).
-    retryDelays: Array.from({ length: policy.maxAttempts }, (_, attempt) => backoffDelay(policy, attempt)),
+    endpoint: ctx.endpoint,
+    ...createTusHooks(ctx),
     ...(chunkSize ? { chunkSize } : {}),
     ...(parallel > 1 ? { parallelUploads: parallel } : {}),
+    // Resume after a reload: the upload URL is kept (localStorage) until the upload succeeds.
     storeFingerprintForResuming: true,
     removeFingerprintOnSuccess: true,
-    async onBeforeRequest(req) {
-      const issued = await tokens.get();
-      if (issued.token) req.setHeader('Authorization', `Bearer ${issued.token}`);
-      sentWith.set(req, { generation: issued.generation, forced: issued.forced });
-    },
     // The pause comes after a PATCH's answer, not before the request: an upload paused while
-    // waiting then has no request half-made (aborting one that was opened but not sent makes
-    // browsers send it bare). Parallel parts share the rate.
+    // waiting then has no request half-made. Parallel parts share the rate.
     async onAfterResponse(req) {
       if (rate && chunkSize && req.getMethod() === 'PATCH') await sleep(((chunkSize * parallel) / rate) * 1000);
-    },
-    onShouldRetry(error, _attempt, _options, next) {
-      const status = error.originalResponse?.getStatus() ?? 0;
-      if (status === 401) {
-        const sent = error.originalRequest ? sentWith.get(error.originalRequest) : undefined;
-        if (!sent || sent.forced) return false;
-        if (sent.generation === tokens.generation) tokens.requestRefresh();
-        return true;
-      }
-      if (status !== 0 && !isRetryableStatus(status)) return false;
-      return next ? next(error) : true;
     },
   };
 }

@@ -1,13 +1,14 @@
 import type { UploadJson } from '@haul/api';
 import type { HttpStack } from 'tus-js-client';
-import type { FetchFunction, HaulApi } from './api.js';
+import type { HaulApi } from './api.js';
 import type { TokenSource } from './auth.js';
 import type { Connectivity } from './connectivity.js';
 import type { HaulError } from './errors.js';
+import type { HttpClient } from './http-client.js';
 import type { UploadProgress } from './progress.js';
 import type { ResumeIndex } from './resume-storage.js';
-import type { RetryPolicy } from './retry.js';
-
+import type { RetryPolicy } from './retry-policy.js';
+import type { TusEndpoint } from './tus-endpoint.js';
 
 /**
  * Upload metadata (tus `Upload-Metadata`). `filename` and `filetype` default to the input's
@@ -161,14 +162,14 @@ export interface UploadHandle {
 export interface UploadContext {
   endpoint: string;
   api: HaulApi;
+  http: HttpClient;
+  /** The tus requests the SDK sends itself (OPTIONS, HEAD, DELETE). */
+  tus: TusEndpoint;
   tokens: TokenSource;
   policy: RetryPolicy;
   stallTimeoutMs: number;
   index: ResumeIndex | null;
   connectivity: Connectivity;
-  fetch: FetchFunction;
-  /** Whether the endpoint advertises tus concatenation (OPTIONS, cached). */
-  supportsConcatenation(): Promise<boolean>;
   /** tus-js-client's own HTTP stack for this platform. */
   httpStack: HttpStack;
   /** Fingerprints of this client's uploads in progress: the same input twice at once must not share an upload. */

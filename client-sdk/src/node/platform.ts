@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { alwaysOnline } from '../core/connectivity.js';
 import { HaulError } from '../core/errors.js';
 import { sampleHash } from '../core/fingerprint.js';
-import type { Platform, PreparedInput, TusSource } from '../core/platform.js';
+import type { Platform, PreparedInput } from '../core/platform.js';
 import type { ResumeStorage } from '../core/resume-storage.js';
 import { defaultCacheDir, fileStorage } from './file-storage.js';
 
@@ -34,6 +34,12 @@ async function statFile(file: string) {
   }
 }
 
+/** A numeric property the types do not declare, if it is there. */
+const numberProperty = (value: object, key: string): number | undefined => {
+  const found: unknown = Reflect.get(value, key);
+  return typeof found === 'number' ? found : undefined;
+};
+
 const bufferOf = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 
 function prepareBuffer(buffer: Buffer, name?: string, type?: string): PreparedInput {
@@ -43,14 +49,14 @@ function prepareBuffer(buffer: Buffer, name?: string, type?: string): PreparedIn
 async function prepareFile(stream: fs.ReadStream, file: string, ownsStream: boolean): Promise<PreparedInput> {
   const stat = await statFile(file);
   // fs.ReadStream keeps its createReadStream range (not in @types/node); `end` is inclusive.
-  const range = stream as unknown as { start?: number; end?: number };
-  const start = range.start ?? 0;
-  const endInclusive = typeof range.end === 'number' && Number.isFinite(range.end) ? Math.min(range.end, stat.size - 1) : stat.size - 1;
+  const rangeEnd = numberProperty(stream, 'end');
+  const start = numberProperty(stream, 'start') ?? 0;
+  const endInclusive = rangeEnd !== undefined && Number.isFinite(rangeEnd) ? Math.min(rangeEnd, stat.size - 1) : stat.size - 1;
   const size = Math.max(0, endInclusive - start + 1);
   // tus-js-client reads the file by path (fresh streams per slice); the given stream is only a handle.
   stream.on('error', () => {});
   return {
-    source: stream as unknown as TusSource,
+    source: stream,
     size,
     name: path.basename(file),
     identity: `path:${path.resolve(file)}:${start}-${endInclusive}:${stat.size}:${stat.mtimeMs}:${stat.ino}`,
@@ -77,7 +83,7 @@ export function nodePlatform({ cacheDir }: { cacheDir?: string } = {}): Platform
         return prepareBuffer(Buffer.from(await input.arrayBuffer()), name, input.type || undefined);
       }
       if (input instanceof Readable) {
-        return { source: input as unknown as TusSource, size: null, identity: null, needsChunkSize: true, sliceable: false };
+        return { source: input, size: null, identity: null, needsChunkSize: true, sliceable: false };
       }
       throw new HaulError('INVALID_INPUT', 'upload() takes a file path, file URL, fs.ReadStream, Buffer/Uint8Array, ArrayBuffer, Blob or Readable', { retryable: false });
     },

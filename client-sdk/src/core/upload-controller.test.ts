@@ -1,121 +1,21 @@
-import type { UploadJson } from '@haul/api';
-import type { HttpRequest, HttpResponse, HttpStack } from 'tus-js-client';
 import { describe, expect, it } from 'vitest';
+import { FakeConnectivity } from '../testing/api-fixtures.js';
+import { type Fault, FakeTusServer, ready, type Seen } from '../testing/fake-tus-server.js';
 import { HaulApi } from './api.js';
 import { TokenSource } from './auth.js';
 import { browserPlatform } from './browser-platform.js';
-import type { Connectivity } from './connectivity.js';
+import { createHttpClient } from './http-client.js';
 import { memoryStorage, ResumeIndex } from './resume-storage.js';
-import { retryPolicy } from './retry.js';
-import { type RetryInfo, UploadController, type UploadOptions, type UploadState } from './upload.js';
+import { retryPolicy } from './retry-policy.js';
+import { createTusEndpoint } from './tus-endpoint.js';
+import { UploadController } from './upload-controller.js';
+import type { RetryInfo, UploadContext, UploadOptions, UploadState } from './upload-types.js';
 
 /**
  * The upload controller against an in-memory tus server (an HttpStack), with faults injected:
  * retries and their classification, stalls, token refresh after a 401, going offline, pause and
  * resume, resuming from stored state, abort.
  */
-
-type Fault = 'hang' | 'reset' | { status: number; headers?: Record<string, string>; body?: string } | undefined;
-
-interface Seen {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-}
-
-class FakeTusServer implements HttpStack {
-  readonly uploads = new Map<string, { length: number; data: Buffer }>();
-  readonly seen: Seen[] = [];
-  fault: (req: Seen, index: number) => Fault = () => undefined;
-  private next = 1;
-
-  createRequest(method: string, url: string): HttpRequest {
-    const headers: Record<string, string> = {};
-    let progress: (bytes: number) => void = () => {};
-    let aborted: (() => void) | null = null;
-    return {
-      getMethod: () => method,
-      getURL: () => url,
-      setHeader: (name, value) => void (headers[name] = value),
-      getHeader: (name) => headers[name],
-      setProgressHandler: (handler) => void (progress = handler),
-      send: (body: unknown) =>
-        new Promise<HttpResponse>((resolve, reject) => {
-          const req = { method, url, headers: { ...headers } };
-          this.seen.push(req);
-          const fault = this.fault(req, this.seen.length - 1);
-          if (fault === 'hang') {
-            aborted = () => reject(new Error('aborted'));
-            return;
-          }
-          if (fault === 'reset') {
-            reject(new Error('ECONNRESET'));
-            return;
-          }
-          setTimeout(() => {
-            if (fault) resolve(response(fault.status, fault.headers ?? {}, fault.body ?? ''));
-            else {
-              const bytes = body ? (body as Buffer).length : 0;
-              if (bytes) progress(bytes);
-              resolve(this.handle(method, url, headers, body as Buffer | null));
-            }
-          }, 1);
-        }),
-      abort: () => {
-        aborted?.();
-        return Promise.resolve();
-      },
-      getUnderlyingObject: () => null,
-    };
-  }
-
-  getName() {
-    return 'fake';
-  }
-
-  private handle(method: string, url: string, headers: Record<string, string>, body: Buffer | null): HttpResponse {
-    if (method === 'POST') {
-      const location = `http://fake/files/u${this.next++}`;
-      this.uploads.set(location, { length: Number(headers['Upload-Length']), data: Buffer.alloc(0) });
-      return response(201, { location });
-    }
-    const upload = this.uploads.get(url);
-    if (!upload) return response(404, {}, '{"code":"UPLOAD_NOT_FOUND","message":"gone"}');
-    if (method === 'HEAD') return response(200, { 'upload-offset': String(upload.data.length), 'upload-length': String(upload.length) });
-    if (method === 'DELETE') {
-      this.uploads.delete(url);
-      return response(204);
-    }
-    if (Number(headers['Upload-Offset']) !== upload.data.length) return response(409, {}, '{"code":"OFFSET_MISMATCH","message":"x"}');
-    upload.data = Buffer.concat([upload.data, body ?? Buffer.alloc(0)]);
-    const done = upload.data.length === upload.length;
-    const id = url.slice(url.lastIndexOf('/') + 1);
-    return response(204, { 'upload-offset': String(upload.data.length), ...(done ? { 'haul-upload': `/api/uploads/${id}` } : {}) });
-  }
-}
-
-function response(status: number, headers: Record<string, string> = {}, body = ''): HttpResponse {
-  return { getStatus: () => status, getHeader: (name) => headers[name.toLowerCase()], getBody: () => body, getUnderlyingObject: () => null };
-}
-
-const ready = (id: string, size: number): UploadJson => ({
-  id, status: 'ready', reason: null, filename: null, declaredType: null, detectedType: 'text/plain', size, offset: size, sha256: null, scanned: false,
-  scope: null, thumbnails: [], contentUrl: `/api/uploads/${id}/content`, createdAt: '2026-01-01T00:00:00.000Z', finishedAt: null, processedAt: null, eventsUrl: '',
-});
-
-class FakeConnectivity implements Connectivity {
-  online = true;
-  private listeners = new Set<(online: boolean) => void>();
-  isOnline = () => this.online;
-  subscribe(listener: (online: boolean) => void) {
-    this.listeners.add(listener);
-    return () => void this.listeners.delete(listener);
-  }
-  set(online: boolean) {
-    this.online = online;
-    for (const listener of this.listeners) listener(online);
-  }
-}
 
 function setup({ tokens = () => 't', stallTimeoutMs = 0, storage = memoryStorage() }: { tokens?: (force: boolean) => string; stallTimeoutMs?: number; storage?: ReturnType<typeof memoryStorage> } = {}) {
   const server = new FakeTusServer();
@@ -135,16 +35,18 @@ function setup({ tokens = () => 't', stallTimeoutMs = 0, storage = memoryStorage
     return new Response(JSON.stringify(ready(id, server.uploads.get(`http://fake/files/${id}`)?.length ?? 0)), { status: 200 });
   };
   const index = new ResumeIndex(storage, 60_000);
-  const ctx = {
+  const http = createHttpClient({ fetch, tokens: tokenSource, policy, connectivity });
+  const api = new HaulApi({ apiBaseUrl: 'http://fake', http, requestTimeoutMs: 1_000 });
+  const ctx: UploadContext = {
     endpoint: 'http://fake/files/',
-    api: new HaulApi({ apiBaseUrl: 'http://fake', fetch, tokens: tokenSource, policy, requestTimeoutMs: 1_000 }),
+    api,
+    http,
+    tus: { ...createTusEndpoint({ endpoint: 'http://fake/files/', http, api }), supportsConcatenation: async () => true },
     tokens: tokenSource,
     policy,
     stallTimeoutMs,
     index,
     connectivity,
-    fetch,
-    supportsConcatenation: async () => true,
     httpStack: server,
     active: new Set<string>(),
   };
