@@ -8,7 +8,7 @@ import { launchChromium, newDemoContext, type PageGlobals, screenshot } from './
 import { galleryItem, signIn, startDemoServer, uploadFiles, waitForBadge } from './helpers/demo.js';
 import { eicarFile, elfBinary, scenePng, simplePdf } from './helpers/fixtures.js';
 import type { HaulServer } from './helpers/haul-server.js';
-import { diskPath } from './helpers/parallel-upload.js';
+import { storedPath } from './helpers/files.js';
 
 /**
  * The demo app in Debian's Chromium, served by the real server with the real pipeline (clamd
@@ -125,7 +125,7 @@ describe('demo app: upload, gallery, download, share, reject, delete', () => {
   it('deletes a file: gone from the gallery, the API and storage', async () => {
     const item = galleryItem(page, 'notes.txt');
     const id = (await item.getAttribute('data-upload-id'))!;
-    const stored = diskPath(server.dataDir, 'alice', id);
+    const stored = storedPath(server.dataDir, 'alice', id);
     await fsp.access(stored);
     await item.getByTestId('delete').click();
     await screenshot(page, '07-confirm-delete');

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, newDemoContext, screenshot, throttleUploads } from './helpers/browser.js';
 import { galleryItem, signIn, startDemoServer, uploadFiles, waitForBadge } from './helpers/demo.js';
 import type { HaulServer } from './helpers/haul-server.js';
-import { textFile } from './helpers/text-file.js';
+import { textFile } from './helpers/files.js';
+import { head } from './helpers/tus.js';
 
 /**
  * The demo's reason to exist: on a throttled network, pause an upload, reload the page, add
@@ -38,13 +39,7 @@ describe('demo app: pause, reload, resume', () => {
   });
 
   /** The server's offset of an upload (tus HEAD), as bob. */
-  const serverOffset = async (id: string) => {
-    const response = await fetch(`${server.tusEndpoint}${id}`, {
-      method: 'HEAD',
-      headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${await server.token('bob')}` },
-    });
-    return Number(response.headers.get('upload-offset'));
-  };
+  const serverOffset = async (id: string) => (await head(`${server.tusEndpoint}${id}`, await server.token('bob'))).offset ?? 0;
 
   it('throttled, paused mid-upload, reloaded, re-added: finishes the same upload with identical bytes', async () => {
     const source = await textFile(dir, 'big-notes.txt', 3 * MiB);

@@ -5,7 +5,7 @@ import {
   LINK_SECRET, bearer, errorCode, noisePng, patchBuffer, sha256, signLink, uploadReady,
 } from './helpers/files-api.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { createUpload } from './helpers/tus-requests.js';
+import { createUpload } from './helpers/tus.js';
 
 /**
  * Who may do what on every files API endpoint: the owner; another signed-in user, who must get
@@ -59,7 +59,7 @@ beforeAll(async () => {
   const [ready, scopedUpload, created] = await Promise.all([
     uploadReady(server, alice, bytes, { filename: 'noise.png', filetype: 'image/png' }),
     uploadReady(server, alice, Buffer.from('shared within conversation 42\n'), { filename: 'note.txt', scope: 'conversation-42' }),
-    createUpload({ endpoint: server.tusEndpoint, token: alice }, { length: 1000, metadata: { filename: 'half.txt' } }),
+    createUpload(server.tusEndpoint, alice, { length: 1000, metadata: { filename: 'half.txt' } }),
   ]);
   expect(ready.thumbnails.map((t) => t.size)).toContain(160);
   png = { id: ready.id, bytes };

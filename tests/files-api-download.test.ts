@@ -5,7 +5,7 @@ import {
   uploadReady, waitSettled,
 } from './helpers/files-api.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { createUpload } from './helpers/tus-requests.js';
+import { createUpload } from './helpers/tus.js';
 
 /**
  * Downloads from disk storage, by the owner and through share links: byte ranges, conditional
@@ -235,7 +235,7 @@ describe('uploads that are not downloadable', () => {
     const [elf, eicar, created] = await Promise.all([
       upload(server, alice, elfBinary(), { filename: 'a.png', filetype: 'image/png' }),
       upload(server, alice, EICAR, { filename: 'eicar.txt', filetype: 'text/plain' }),
-      createUpload({ endpoint: server.tusEndpoint, token: alice }, { length: 100, metadata: { filename: 'later.txt' } }),
+      createUpload(server.tusEndpoint, alice, { length: 100, metadata: { filename: 'later.txt' } }),
     ]);
     await patchBuffer(created.url, alice, Buffer.alloc(50, 'x'));
     const rejected = await waitSettled(server, alice, elf.id);

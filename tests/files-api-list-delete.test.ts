@@ -8,7 +8,7 @@ import {
   LINK_SECRET, asciiText, bearer, errorCode, noisePng, patchBuffer, signLink, uploadReady,
 } from './helpers/files-api.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { createUpload, headUpload } from './helpers/tus-requests.js';
+import { createPartial, createUpload, head } from './helpers/tus.js';
 
 /**
  * GET /api/uploads (newest first, cursor pages, status filter) and DELETE /api/uploads/:id on
@@ -53,10 +53,10 @@ describe('listing', () => {
   beforeAll(async () => {
     token = await server.token('lister');
     for (let i = 0; i < 5; i++) ready.push((await uploadReady(server, token, asciiText(100 + i), { filename: `file-${i}.txt` })).id);
-    const unfinished = await createUpload({ endpoint: server.tusEndpoint, token }, { length: 100, metadata: { filename: 'later.txt' } });
+    const unfinished = await createUpload(server.tusEndpoint, token, { length: 100, metadata: { filename: 'later.txt' } });
     inProgress = unfinished.id;
     // A finished partial upload (tus Concatenation) is a piece of a future file, not a file.
-    const part = await createUpload({ endpoint: server.tusEndpoint, token }, { length: 10, headers: { 'Upload-Concat': 'partial' } });
+    const part = await createPartial(server.tusEndpoint, token, 10);
     await patchBuffer(part.url, token, Buffer.from('0123456789'));
     partial = part.id;
   });
@@ -160,13 +160,13 @@ describe('deleting on disk', () => {
 
   it('deleting an upload in progress terminates it: tus answers 410 and its bytes are gone', async () => {
     const token = await server.token('halfway');
-    const created = await createUpload({ endpoint: server.tusEndpoint, token }, { length: 1000, metadata: { filename: 'half.txt' } });
+    const created = await createUpload(server.tusEndpoint, token, { length: 1000, metadata: { filename: 'half.txt' } });
     await patchBuffer(created.url, token, Buffer.alloc(300, 'h'));
     expect(await filesOf('halfway')).toEqual([created.id, `${created.id}.json`]);
 
     const response = await fetch(`${server.url}/api/uploads/${created.id}`, { method: 'DELETE', headers: bearer(token) });
     expect(response.status).toBe(204);
-    expect((await headUpload(created.url, token)).status).toBe(410);
+    expect((await head(created.url, token)).status).toBe(410);
     const patch = await fetch(created.url, {
       method: 'PATCH',
       headers: { 'Tus-Resumable': '1.0.0', ...bearer(token), 'Upload-Offset': '300', 'Content-Type': 'application/offset+octet-stream' },
@@ -180,7 +180,7 @@ describe('deleting on disk', () => {
   it('deleting while a PATCH is still sending ends that PATCH, then removes everything', async () => {
     const token = await server.token('racer');
     const size = 4 * 2 ** 20;
-    const created = await createUpload({ endpoint: server.tusEndpoint, token }, { length: size, metadata: { filename: 'slow.txt' } });
+    const created = await createUpload(server.tusEndpoint, token, { length: size, metadata: { filename: 'slow.txt' } });
     // A PATCH that sends 64 KiB and then stalls, holding the upload's lock.
     const request = http.request(created.url, {
       method: 'PATCH',
@@ -211,6 +211,6 @@ describe('deleting on disk', () => {
     expect(await Promise.race([ended, new Promise((r) => setTimeout(() => r('still running'), 5_000))])).not.toBe('still running');
     request.destroy();
     expect(await filesOf('racer')).toEqual([]);
-    expect((await headUpload(created.url, token)).status).toBe(410);
+    expect((await head(created.url, token)).status).toBe(410);
   });
 });

@@ -7,8 +7,8 @@ import { type HaulServer, startHaul } from './helpers/haul-server.js';
 import {
   expectHistory, fetchUpload, freshDatabase, processingEnv, startWorker, textFile, uploadBuffer, waitForUpload, type WorkerProcess,
 } from './helpers/processing.js';
-import { sha256OfFile } from './helpers/random-file.js';
-import { createUpload, patchFromFile } from './helpers/tus-requests.js';
+import { sha256File } from './helpers/files.js';
+import { createUpload, patchFile } from './helpers/tus.js';
 
 const MiB = 2 ** 20;
 
@@ -50,7 +50,7 @@ describe('processing survives crashes', () => {
       });
       const size = 256 * MiB;
       const file = await textFile(scratch, 'big.txt', size);
-      standalone = { server, token: await server.token('alice'), file, size, sha256: await sha256OfFile(file) };
+      standalone = { server, token: await server.token('alice'), file, size, sha256: await sha256File(file) };
     }
     return standalone;
   };
@@ -58,10 +58,10 @@ describe('processing survives crashes', () => {
   /** Uploads the big file, lets a fresh worker (with `env` on top) take it, and SIGKILLs that worker mid-file. */
   async function uploadAndKillWorkerMidFile(env: Record<string, string> = {}) {
     const { server, token, file, size } = await standaloneSetup();
-    const { url, id } = await createUpload({ endpoint: server.tusEndpoint, token }, {
+    const { url, id } = await createUpload(server.tusEndpoint, token, {
       length: size, metadata: { filename: 'big.txt', filetype: 'text/plain' },
     });
-    expect(await patchFromFile(url, token, file, { start: 0, end: size })).toMatchObject({ status: 204, offset: size });
+    expect(await patchFile(url, token, file, { start: 0, end: size })).toMatchObject({ status: 204, offset: size });
     expect(await fetchUpload(server, token, id)).toMatchObject({ status: 'received' }); // no worker yet
 
     const worker = await startWorker({ ...server.env, ...env });

@@ -12,7 +12,7 @@ import {
   expectHistory, fetchUpload, freshDatabase, getUpload, patchBuffer, processingEnv, readSse, uploadBuffer, waitForUpload,
 } from './helpers/processing.js';
 import { localS3 } from './helpers/s3.js';
-import { createUpload } from './helpers/tus-requests.js';
+import { createUpload } from './helpers/tus.js';
 import { createHash } from 'node:crypto';
 
 /**
@@ -259,7 +259,7 @@ describe.each(backends)('processing on $name', (backend) => {
   describe('the status API', () => {
     it('the final PATCH points to the upload and its events; only the owner sees them', async () => {
       const data = csvFile();
-      const { url, id } = await createUpload({ endpoint: server.tusEndpoint, token }, {
+      const { url, id } = await createUpload(server.tusEndpoint, token, {
         length: data.length, metadata: { filename: 'split.csv', filetype: 'text/csv' },
       });
       const first = await patchBuffer(url, token, data.subarray(0, 10));
@@ -295,7 +295,7 @@ describe.each(backends)('processing on $name', (backend) => {
       { auth: '?access_token=', viaQuery: true },
     ])('SSE with $auth streams status events from upload to terminal, then ends', async ({ viaQuery }) => {
       const jpeg = await orientedJpegWithGps(320, 240);
-      const { url, id } = await createUpload({ endpoint: server.tusEndpoint, token }, {
+      const { url, id } = await createUpload(server.tusEndpoint, token, {
         length: jpeg.length, metadata: { filename: 'live.jpg', filetype: 'image/jpeg' },
       });
       const eventsUrl = new URL(`/api/uploads/${id}/events`, server.url);

@@ -8,7 +8,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FlakyProxy, startFlakyProxy } from './helpers/flaky-proxy.js';
 import { type HaulServer, REPO_ROOT, startHaul } from './helpers/haul-server.js';
-import { type TextFile, textFile } from './helpers/text-file.js';
+import { type SourceFile, textFile } from './helpers/files.js';
 
 /**
  * The SDK on bad networks and through crashes: a proxy that drops and stalls connections

@@ -7,7 +7,7 @@ import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noisePng } from './helpers/fixtures.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { randomFile } from './helpers/random-file.js';
+import { randomFile } from './helpers/files.js';
 
 /**
  * What the SDK hands to tus-js-client based uploaders such as Uppy's Tus plugin (the demo

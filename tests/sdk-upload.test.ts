@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { elfBinary, eicarFile, noisePng } from './helpers/fixtures.js';
 import { type FlakyProxy, rawResponse, startFlakyProxy } from './helpers/flaky-proxy.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { type TextFile, textFile } from './helpers/text-file.js';
+import { type SourceFile, textFile } from './helpers/files.js';
 
 /**
  * The SDK (`@haul/client/node`, as built) against the real server: uploads by path, stream and
@@ -66,8 +66,8 @@ afterAll(async () => {
 
 describe('SDK uploads (worker on, no scanning)', () => {
   let server: HaulServer;
-  let small: TextFile; // 7 MiB + 3
-  let medium: TextFile; // 24 MiB
+  let small: SourceFile; // 7 MiB + 3
+  let medium: SourceFile; // 24 MiB
   const proxies: FlakyProxy[] = [];
 
   const client = async (user: string, extra: Partial<NodeHaulClientOptions> = {}): Promise<{ client: HaulClient<NodeUploadInput>; token: string; cacheDir: string }> => {

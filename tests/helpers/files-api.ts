@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { expect } from 'vitest';
 import { type UploadJson, uploadSchema } from '@haul/api';
 import type { HaulServer } from './haul-server.js';
-import { createUpload } from './tus-requests.js';
+import { createUpload } from './tus.js';
 
 /** Helpers of the files API tests (tests/files-api-*.test.ts). */
 
@@ -72,7 +72,7 @@ export async function upload(
   data: Buffer,
   metadata: Record<string, string> = {},
 ): Promise<{ id: string; url: string }> {
-  const created = await createUpload({ endpoint: server.tusEndpoint, token }, { length: data.length, metadata });
+  const created = await createUpload(server.tusEndpoint, token, { length: data.length, metadata });
   await patchBuffer(created.url, token, data);
   return created;
 }

@@ -6,7 +6,7 @@ import postgres from 'postgres';
 import { expect } from 'vitest';
 import { type UploadJson, uploadSchema } from '@haul/api';
 import { type HaulServer, REPO_ROOT } from './haul-server.js';
-import { createUpload } from './tus-requests.js';
+import { createUpload } from './tus.js';
 
 /** Processing tests: the worker on, every file scanned by the local clamd (scripts/local-clamd.sh). */
 export const processingEnv = (extra: Record<string, string | undefined> = {}) => ({
@@ -62,7 +62,7 @@ export async function uploadBuffer(
   const metadata: Record<string, string> = {};
   if (filename !== undefined) metadata.filename = filename;
   if (filetype !== undefined) metadata.filetype = filetype;
-  const { url, id } = await createUpload({ endpoint: server.tusEndpoint, token }, { length: data.length, metadata });
+  const { url, id } = await createUpload(server.tusEndpoint, token, { length: data.length, metadata });
   const response = await patchBuffer(url, token, data);
   return { id, url, headers: response.headers, finishedAt: Date.now() };
 }
