@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkSchema, uploadListSchema, uploadSchema } from '@haul/api';
-import {
-  LINK_SECRET, bearer, errorCode, noisePng, patchBuffer, sha256, signLink, uploadReady,
-} from './helpers/files-api.js';
+import { sha256 } from './helpers/files.js';
+import { noisePng } from './helpers/fixtures.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { createUpload } from './helpers/tus.js';
+import { createUpload, patch } from './helpers/tus.js';
+import { bearer, errorCode, LINK_SECRET, signLink, uploadReady } from './helpers/uploads-api.js';
 
 /**
  * Who may do what on every files API endpoint: the owner; another signed-in user, who must get
@@ -65,7 +65,7 @@ beforeAll(async () => {
   png = { id: ready.id, bytes };
   scoped = { id: scopedUpload.id };
   expect(scopedUpload.scope).toBe('conversation-42');
-  await patchBuffer(created.url, alice, Buffer.alloc(400, 'a'));
+  expect((await patch(created.url, alice, 0, Buffer.alloc(400, 'a'))).status).toBe(204);
   unfinished = created;
 });
 

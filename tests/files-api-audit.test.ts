@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { uploadListSchema } from '@haul/api';
-import {
-  LINK_SECRET, asciiText, bearer, errorCode, freshDatabase, signLink, uploadReady,
-} from './helpers/files-api.js';
+import { type FreshDatabase, freshDatabase } from './helpers/database.js';
+import { asciiText } from './helpers/fixtures.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
 import { createUpload } from './helpers/tus.js';
+import { bearer, errorCode, LINK_SECRET, signLink, uploadReady } from './helpers/uploads-api.js';
 
 /**
  * On PostgreSQL, where the test can read the tables: the audit trail of downloads, links and
@@ -12,7 +12,7 @@ import { createUpload } from './helpers/tus.js';
  * the database keeps to the microsecond.
  */
 
-let db: Awaited<ReturnType<typeof freshDatabase>>;
+let db: FreshDatabase;
 let server: HaulServer;
 const USER_AGENT = 'files-api-audit-test/1.0';
 
