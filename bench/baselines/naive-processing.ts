@@ -1,21 +1,24 @@
-// Baseline: the straightforward way to process an upload — read the whole file into memory,
-// then each stage over the buffer one after another: SHA-256, file-type, clamd (npm clamscan
-// scanStream, same clamd), sharp thumbnails one size at a time. No Haul code.
-// usage: node bench/baselines/naive-processing.mjs <file>
-// env: CLAMD_HOST (127.0.0.1), CLAMD_PORT (3310), CLAMD_TIMEOUT_MS (600000),
-//      THUMBNAIL_SIZES (160,480,1280), MAX_IMAGE_PIXELS (1e8).
-// Prints one JSON line: wall time (clamd already connected), peak RSS, and what it found.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import NodeClam from 'clamscan';
 import { fileTypeFromBuffer } from 'file-type';
 import sharp from 'sharp';
-import { report } from '../lib/processing-report.mjs';
+import { report } from '../lib/processing-report.js';
+
+/**
+ * Baseline: the straightforward way to process an upload — read the whole file into memory,
+ * then each stage over the buffer one after another: SHA-256, file-type, clamd (npm clamscan
+ * scanStream, same clamd), sharp thumbnails one size at a time. No Haul code.
+ *
+ * usage: node bench/dist/baselines/naive-processing.js <file>
+ * env: CLAMD_HOST (127.0.0.1), CLAMD_PORT (3310), CLAMD_TIMEOUT_MS (600000),
+ *      THUMBNAIL_SIZES (160,480,1280), MAX_IMAGE_PIXELS (1e8).
+ */
 
 const file = process.argv[2];
 if (!file) {
-  process.stderr.write('usage: naive-processing.mjs <file>\n');
+  process.stderr.write('usage: naive-processing.js <file>\n');
   process.exit(2);
 }
 const sizes = (process.env.THUMBNAIL_SIZES || '160,480,1280').split(',').map(Number);
@@ -41,9 +44,9 @@ const clam = await new NodeClam().init({
 const rssBeforeMiB = process.memoryUsage().rss / 2 ** 20;
 
 const started = performance.now();
-const stages = {};
+const stages: Record<string, number> = {};
 let mark = started;
-const lap = (stage) => {
+const lap = (stage: string) => {
   const now = performance.now();
   stages[stage] = now - mark;
   mark = now;
@@ -56,7 +59,7 @@ const type = await fileTypeFromBuffer(buffer);
 lap('typeMs');
 const scan = await clam.scanStream(Readable.from(buffer));
 lap('scanMs');
-let thumbnails;
+let thumbnails: Array<{ size: number; width: number; height: number; bytes: number }> | undefined;
 if (type?.mime.startsWith('image/')) {
   thumbnails = [];
   for (const size of sizes) {
