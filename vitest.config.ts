@@ -14,7 +14,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['api/src/**/*.test.ts', 'server/src/**/*.test.ts', 'client-sdk/src/**/*.test.ts', 'demo-app/src/**/*.test.ts'],
+          include: ['api/src/**/*.test.ts', 'server/src/**/*.test.ts', 'client-sdk/src/**/*.test.ts', 'demo-app/src/**/*.test.ts', 'bench/lib/**/*.test.ts'],
           environment: 'node',
         },
       },

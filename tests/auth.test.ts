@@ -1,15 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { randomFile, readRange, sha256, sha256File, sizeOf, type SourceFile, storedPath } from './helpers/files.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { type RandomFile, randomFile } from './helpers/random-file.js';
-import {
-  createUpload, head, offsetOf, patch, type RawResponse, readRange, request, sha256File, sizeOf, storedPath, TUS,
-} from './helpers/tus.js';
+import { createUpload, head, offsetOf, patch, type RawResponse, request, TUS, uploadIdOf } from './helpers/tus.js';
 
 /**
  * Who may do what on /files: every method but OPTIONS needs a valid bearer token, and a user
@@ -52,7 +50,7 @@ function expectUnauthorized(res: RawResponse, label: string, code?: string) {
 }
 
 /** The upload (partly written) that every refused request must leave exactly as it was. */
-async function protectedUpload(server: HaulServer, token: string, user: string, file: RandomFile) {
+async function protectedUpload(server: HaulServer, token: string, user: string, file: SourceFile) {
   const { url, id } = await createUpload(server.tusEndpoint, token, { length: file.size });
   const first = await readRange(file.path, 0, MiB);
   expect((await patch(url, token, 0, first)).status).toBe(204);
@@ -69,7 +67,7 @@ async function protectedUpload(server: HaulServer, token: string, user: string, 
   };
 }
 
-let file: RandomFile;
+let file: SourceFile;
 beforeAll(async () => {
   file = await randomFile(2 * MiB);
 });
@@ -197,9 +195,7 @@ describe('AUTH_MODE=jwt with JWT_SECRET', () => {
     const token = await sign({ sub: 'carol' });
     const { url } = await createUpload(server.tusEndpoint, token, { length: 10, body: Buffer.from('0123456789') });
     expect(await offsetOf(url, token)).toBe(10);
-    expect(await sha256File(storedPath(server.dataDir, 'carol', url.split('/').pop()!))).toBe(
-      createHash('sha256').update('0123456789').digest('hex'),
-    );
+    expect(await sha256File(storedPath(server.dataDir, 'carol', uploadIdOf(url)))).toBe(sha256('0123456789'));
   });
 
   it('answers expired, wrong-secret and incomplete tokens with 401 on every method', async () => {

@@ -2,12 +2,11 @@ import fsp from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomFile, readRange, sha256File, sizeOf, type SourceFile, storedPath } from './helpers/files.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { type RandomFile, randomFile } from './helpers/random-file.js';
-import {
-  createUpload, encodeMetadata, offsetOf, partialPatch, patch, readRange, request, sha256File, sizeOf, sleep, storedPath,
-  terminate, TUS, uploadRest,
-} from './helpers/tus.js';
+import { createUpload, offsetOf, patch, request, terminate, TUS, uploadRest } from './helpers/tus.js';
+import { partialPatch } from './helpers/tus-interrupted.js';
+import { sleep } from './helpers/wait.js';
 
 /**
  * Hostile and broken requests: each gets a clear 4xx (JSON { code, message }), changes nothing,
@@ -21,7 +20,7 @@ describe('bad input', () => {
   const user = 'fuzzer';
   let server: HaulServer;
   let token: string;
-  let file: RandomFile;
+  let file: SourceFile;
 
   beforeAll(async () => {
     server = await startHaul({ env: { MAX_UPLOAD_SIZE: '1MiB', MAX_CONCURRENT_UPLOADS_PER_USER: '2' } });
@@ -73,7 +72,7 @@ describe('bad input', () => {
   it('accepts a filename of exactly 255 bytes and non-ASCII names', async () => {
     for (const name of [`${'é'.repeat(125)}.txt1`, 'Ünïcödé 文件 🎉.pdf']) {
       expect(Buffer.byteLength(name)).toBeLessThanOrEqual(255);
-      const { url } = await createUpload(server.tusEndpoint, token, { length: 10, metadata: encodeMetadata({ filename: name }) });
+      const { url } = await createUpload(server.tusEndpoint, token, { length: 10, metadata: { filename: name } });
       expect((await terminate(url, token)).status).toBe(204);
     }
   });
@@ -125,12 +124,12 @@ describe('bad input', () => {
     expect(await userFiles()).toEqual([]);
 
     const { url, id } = await createUpload(server.tusEndpoint, token, { length: MiB });
-    await uploadRest(url, token, file, 0, 512 * 1024);
+    await uploadRest(url, token, file, { from: 0, chunkSize: 512 * 1024 });
     expect(await sha256File(storedPath(server.dataDir, user, id))).toBe(file.sha256);
   });
 
   it('refuses a deferred upload that grows beyond MAX_UPLOAD_SIZE', async () => {
-    const { url, id } = await createUpload(server.tusEndpoint, token, { defer: true });
+    const { url, id } = await createUpload(server.tusEndpoint, token, { length: 'deferred' });
     const declared = await patch(url, token, 0, Buffer.alloc(10), { 'Upload-Length': String(MiB + 1) });
     expect(declared.status).toBe(413);
     const over = await patch(url, token, 0, Buffer.alloc(MiB + 1));
@@ -291,7 +290,7 @@ describe('bad input', () => {
     // The upload that took the beating still resumes to the identical file.
     const offset = await offsetOf(url, token);
     expect(await sizeOf(storedPath(server.dataDir, user, id))).toBe(offset);
-    await uploadRest(url, token, file, offset, 256 * 1024);
+    await uploadRest(url, token, file, { from: offset, chunkSize: 256 * 1024 });
     expect(await sha256File(storedPath(server.dataDir, user, id))).toBe(file.sha256);
   });
 
@@ -303,7 +302,7 @@ describe('bad input', () => {
     const fresh = await server.token('after-the-storm');
     const whole = await readRange(file.path, 0, file.size);
     const { url, id } = await createUpload(server.tusEndpoint, fresh, {
-      length: file.size, body: whole, metadata: encodeMetadata({ filename: 'fine.bin' }),
+      length: file.size, body: whole, metadata: { filename: 'fine.bin' },
     });
     expect(await offsetOf(url, fresh)).toBe(file.size);
     expect(await sha256File(storedPath(server.dataDir, 'after-the-storm', id))).toBe(file.sha256);

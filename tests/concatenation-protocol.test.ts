@@ -2,13 +2,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { exists, randomFile, readRange, sha256File, type SourceFile, storedPath } from './helpers/files.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
 import {
-  createPartial, decodeMetadata, diskPath, exists, head, idOf, patchRange, postFinal, sha256OfRange, tusHeaders,
+  createPartial, createUpload, decodeMetadataText, encodeMetadata, head, patch, patchFile, postFinal, terminate, uploadIdOf,
   uploadPartial,
-} from './helpers/parallel-upload.js';
-import { randomFile, type RandomFile } from './helpers/random-file.js';
-import { b64, createUpload } from './helpers/tus-requests.js';
+} from './helpers/tus.js';
 
 /**
  * tus 1.0 Concatenation over raw HTTP against the disk backend, one rule at a time. The main
@@ -36,7 +35,7 @@ describe('tus Concatenation: the protocol (disk)', () => {
   let keeper: HaulServer;
   let token: string;
   let bobToken: string;
-  let source: RandomFile;
+  let source: SourceFile;
   let sql: postgres.Sql;
 
   const endpoint = () => server.tusEndpoint;
@@ -72,24 +71,24 @@ describe('tus Concatenation: the protocol (disk)', () => {
     const created = await createPartial(endpoint(), token, 1000);
     let res = await head(created.url, token);
     expect(res.status).toBe(200);
-    expect(res.headers.get('upload-concat')).toBe('partial');
-    expect(res.headers.get('upload-length')).toBe('1000');
+    expect(res.header('upload-concat')).toBe('partial');
+    expect(res.header('upload-length')).toBe('1000');
     expect(res.offset).toBe(0);
     expect(await row(created.id)).toMatchObject({ status: 'uploading', concat_role: 'partial' });
 
-    expect(await patchRange(created.url, token, source.path, 0, 1000)).toBe(1000);
+    expect((await patchFile(created.url, token, source.path, { start: 0, end: 1000 })).offset).toBe(1000);
     res = await head(created.url, token);
     expect(res.status).toBe(200);
-    expect(res.headers.get('upload-concat')).toBe('partial');
+    expect(res.header('upload-concat')).toBe('partial');
     expect(res.offset).toBe(1000);
     // A finished partial waits to be concatenated: it is not a received file. The HEAD above
     // (which reconciles finished uploads) must not have changed that either.
     expect(await row(created.id)).toMatchObject({ status: 'part_received', concat_role: 'partial' });
 
     // For contrast: an ordinary upload of the same bytes is received, and HEAD says nothing of concatenation.
-    const plain = await createUpload({ endpoint: endpoint(), token }, { length: 1000 });
-    expect(await patchRange(plain.url, token, source.path, 0, 1000)).toBe(1000);
-    expect((await head(plain.url, token)).headers.get('upload-concat')).toBeNull();
+    const plain = await createUpload(endpoint(), token, { length: 1000 });
+    expect((await patchFile(plain.url, token, source.path, { start: 0, end: 1000 })).offset).toBe(1000);
+    expect((await head(plain.url, token)).header('upload-concat')).toBeUndefined();
     expect(await row(plain.id)).toMatchObject({ status: 'received', concat_role: null });
   });
 
@@ -100,23 +99,23 @@ describe('tus Concatenation: the protocol (disk)', () => {
     // One absolute URL, one relative path, one relative URL with a trailing slash.
     const final = await postFinal(endpoint(), token, [a.url, b.path, `${c.path}/`]);
     expect(final.status, final.body).toBe(201);
-    expect(final.headers.get('tus-resumable')).toBe('1.0.0');
-    const location = final.headers.get('location')!;
+    expect(final.header('tus-resumable')).toBe('1.0.0');
+    const location = final.header('location')!;
     expect(location).toMatch(new RegExp(`^${server.url}/files/[A-Za-z0-9_-]{24}$`));
-    const id = idOf(location);
+    const id = uploadIdOf(location);
     // Where processing results will appear, as on the last PATCH of a plain upload.
-    expect(final.headers.get('haul-upload')).toBe(`/api/uploads/${id}`);
-    expect(final.headers.get('haul-upload-events')).toBe(`/api/uploads/${id}/events`);
+    expect(final.header('haul-upload')).toBe(`/api/uploads/${id}`);
+    expect(final.header('haul-upload-events')).toBe(`/api/uploads/${id}/events`);
 
     const res = await head(location, token);
     expect(res.status).toBe(200);
-    expect(res.headers.get('upload-concat')).toBe(`final;/files/${a.id} /files/${b.id} /files/${c.id}`);
-    expect(res.headers.get('upload-length')).toBe(String(MiB));
+    expect(res.header('upload-concat')).toBe(`final;/files/${a.id} /files/${b.id} /files/${c.id}`);
+    expect(res.header('upload-length')).toBe(String(MiB));
     expect(res.offset).toBe(MiB);
 
-    const file = diskPath(server.dataDir, alice, id);
+    const file = storedPath(server.dataDir, alice, id);
     expect((await fs.stat(file)).size).toBe(MiB);
-    expect(await sha256OfRange(file)).toBe(await sha256OfRange(source.path, 0, MiB));
+    expect(await sha256File(file)).toBe(await sha256File(source.path, 0, MiB));
     expect(await exists(`${file}.assembling`)).toBe(false);
     expect(await row(id)).toMatchObject({ status: 'received', concat_role: 'final', partial_ids: [a.id, b.id, c.id] });
     expect(Number((await row(id))!.size)).toBe(MiB);
@@ -131,15 +130,11 @@ describe('tus Concatenation: the protocol (disk)', () => {
       const res = await head(p.url, token);
       expect(res.status).toBe(410);
       // PATCH and DELETE find it gone as well.
-      const patched = await fetch(p.url, {
-        method: 'PATCH',
-        headers: { ...tusHeaders(token), 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream' },
-        body: Buffer.from('x'),
-      });
+      const patched = await patch(p.url, token, 0, Buffer.from('x'));
       expect(patched.status).toBe(410);
-      expect(await patched.json()).toMatchObject({ code: 'UPLOAD_GONE' });
-      expect((await fetch(p.url, { method: 'DELETE', headers: tusHeaders(token) })).status).toBe(410);
-      const file = diskPath(server.dataDir, alice, p.id);
+      expect(patched.json()).toMatchObject({ code: 'UPLOAD_GONE' });
+      expect((await terminate(p.url, token)).status).toBe(410);
+      const file = storedPath(server.dataDir, alice, p.id);
       expect(await exists(file)).toBe(false);
       expect(await exists(`${file}.json`)).toBe(false);
       const r = await row(p.id);
@@ -162,15 +157,15 @@ describe('tus Concatenation: the protocol (disk)', () => {
     for (const p of [a, b]) {
       const res = await head(p.url, keeperToken);
       expect(res.status).toBe(200);
-      expect(res.headers.get('upload-concat')).toBe('partial');
-      expect(await exists(diskPath(keeper.dataDir, alice, p.id))).toBe(true);
+      expect(res.header('upload-concat')).toBe('partial');
+      expect(await exists(storedPath(keeper.dataDir, alice, p.id))).toBe(true);
     }
     // Kept partials can go into another final upload, in another order.
     const second = await postFinal(keeper.tusEndpoint, keeperToken, [b.path, a.path]);
     expect(second.status, second.body).toBe(201);
-    const one = diskPath(keeper.dataDir, alice, idOf(first.url!));
-    const two = diskPath(keeper.dataDir, alice, idOf(second.url!));
-    expect(await sha256OfRange(one)).toBe(await sha256OfRange(source.path, 0, 310 * KiB));
+    const one = storedPath(keeper.dataDir, alice, uploadIdOf(first.url!));
+    const two = storedPath(keeper.dataDir, alice, uploadIdOf(second.url!));
+    expect(await sha256File(one)).toBe(await sha256File(source.path, 0, 310 * KiB));
     expect((await fs.stat(two)).size).toBe(310 * KiB);
     const tail = await fs.readFile(two);
     const original = await fs.readFile(source.path);
@@ -182,14 +177,8 @@ describe('tus Concatenation: the protocol (disk)', () => {
     const empty = await createPartial(endpoint(), token, 0);
     expect(await row(empty.id)).toMatchObject({ status: 'part_received' });
     const deferred = await createPartial(endpoint(), token, 'deferred');
-    expect((await head(deferred.url, token)).headers.get('upload-defer-length')).toBe('1');
-    const declared = await fetch(deferred.url, {
-      method: 'PATCH',
-      headers: {
-        ...tusHeaders(token), 'Upload-Offset': '0', 'Upload-Length': '777', 'Content-Type': 'application/offset+octet-stream',
-      },
-      body: (await fs.readFile(source.path)).subarray(0, 777),
-    });
+    expect((await head(deferred.url, token)).header('upload-defer-length')).toBe('1');
+    const declared = await patch(deferred.url, token, 0, await readRange(source.path, 0, 777), { 'Upload-Length': '777' });
     expect(declared.status).toBe(204);
     expect(await row(deferred.id)).toMatchObject({ status: 'part_received' });
     const empty2 = await createPartial(endpoint(), token, 0);
@@ -197,32 +186,28 @@ describe('tus Concatenation: the protocol (disk)', () => {
     const final = await postFinal(endpoint(), token, [empty.url, deferred.url, empty2.url]);
     expect(final.status, final.body).toBe(201);
     const res = await head(final.url!, token);
-    expect(res.headers.get('upload-length')).toBe('777');
+    expect(res.header('upload-length')).toBe('777');
     expect(res.offset).toBe(777);
-    expect(await sha256OfRange(diskPath(server.dataDir, alice, idOf(final.url!)))).toBe(await sha256OfRange(source.path, 0, 777));
+    expect(await sha256File(storedPath(server.dataDir, alice, uploadIdOf(final.url!)))).toBe(await sha256File(source.path, 0, 777));
 
     // Only empty partials: an empty final upload.
     const onlyEmpty = await postFinal(endpoint(), token, [(await createPartial(endpoint(), token, 0)).url]);
     expect(onlyEmpty.status, onlyEmpty.body).toBe(201);
     const emptyHead = await head(onlyEmpty.url!, token);
-    expect(emptyHead.headers.get('upload-length')).toBe('0');
+    expect(emptyHead.header('upload-length')).toBe('0');
     expect(emptyHead.offset).toBe(0);
-    expect((await fs.stat(diskPath(server.dataDir, alice, idOf(onlyEmpty.url!)))).size).toBe(0);
-    expect(await row(idOf(onlyEmpty.url!))).toMatchObject({ status: 'received' });
+    expect((await fs.stat(storedPath(server.dataDir, alice, uploadIdOf(onlyEmpty.url!)))).size).toBe(0);
+    expect(await row(uploadIdOf(onlyEmpty.url!))).toMatchObject({ status: 'received' });
   });
 
   it('answers PATCH to a final upload with 403 FINAL_UPLOAD_READ_ONLY', async () => {
     const a = await partial(0, 10 * KiB);
     const final = await postFinal(endpoint(), token, [a.url]);
     expect(final.status, final.body).toBe(201);
-    const response = await fetch(final.url!, {
-      method: 'PATCH',
-      headers: { ...tusHeaders(token), 'Upload-Offset': String(10 * KiB), 'Content-Type': 'application/offset+octet-stream' },
-      body: Buffer.from('more'),
-    });
+    const response = await patch(final.url!, token, 10 * KiB, Buffer.from('more'));
     expect(response.status).toBe(403);
-    expect(await response.json()).toMatchObject({ code: 'FINAL_UPLOAD_READ_ONLY' });
-    const file = diskPath(server.dataDir, alice, idOf(final.url!));
+    expect(response.json()).toMatchObject({ code: 'FINAL_UPLOAD_READ_ONLY' });
+    const file = storedPath(server.dataDir, alice, uploadIdOf(final.url!));
     expect((await fs.stat(file)).size).toBe(10 * KiB);
   });
 
@@ -230,12 +215,12 @@ describe('tus Concatenation: the protocol (disk)', () => {
     const a = await partial(0, 5 * KiB);
     const b = await partial(5 * KiB, 9 * KiB);
     const final = await postFinal(endpoint(), token, [a.url, b.url], {
-      'Upload-Metadata': `filename ${b64('Zusammengefügt 結合.csv')},filetype ${b64('text/csv')}`,
+      'Upload-Metadata': encodeMetadata({ filename: 'Zusammengefügt 結合.csv', filetype: 'text/csv' }),
     });
     expect(final.status, final.body).toBe(201);
     const res = await head(final.url!, token);
     expect(res.status).toBe(200);
-    expect(decodeMetadata(res.headers.get('upload-metadata'))).toEqual({ filename: 'Zusammengefügt 結合.csv', filetype: 'text/csv' });
+    expect(decodeMetadataText(res.header('upload-metadata'))).toEqual({ filename: 'Zusammengefügt 結合.csv', filetype: 'text/csv' });
   });
 
   it('refuses Upload-Length and Upload-Defer-Length on a final POST', async () => {
@@ -255,16 +240,16 @@ describe('tus Concatenation: the protocol (disk)', () => {
     const unknown = 'AAAAAAAAAAAAAAAAAAAAAAAA';
     const bobs = await uploadPartial(endpoint(), bobToken, source.path, 0, 100);
     const unfinished = await createPartial(endpoint(), token, 1000);
-    await patchRange(unfinished.url, token, source.path, 0, 400);
-    const plain = await createUpload({ endpoint: endpoint(), token }, { length: 10 });
-    await patchRange(plain.url, token, source.path, 0, 10);
+    expect((await patchFile(unfinished.url, token, source.path, { start: 0, end: 400 })).status).toBe(204);
+    const plain = await createUpload(endpoint(), token, { length: 10 });
+    expect((await patchFile(plain.url, token, source.path, { start: 0, end: 10 })).status).toBe(204);
     const finalOne = await postFinal(endpoint(), token, [(await partial(0, 10)).url]);
     expect(finalOne.status).toBe(201);
 
     const attempt = async (other: string) => {
       const res = await postFinal(endpoint(), token, [good.url, other]);
       expect(res.status, res.body).toBe(400);
-      expect(res.headers.get('location')).toBeNull();
+      expect(res.header('location')).toBeUndefined();
       return res.json();
     };
     const missing = await attempt(`/files/${unknown}`);
@@ -290,7 +275,7 @@ describe('tus Concatenation: the protocol (disk)', () => {
 
     const isFinal = await attempt(finalOne.url!);
     expect(isFinal.code).toBe('PARTIAL_NOT_USABLE');
-    expect(isFinal.message).toContain(idOf(finalOne.url!));
+    expect(isFinal.message).toContain(uploadIdOf(finalOne.url!));
     expect(isFinal.message).toMatch(/is a final upload/);
 
     // Every problem at once is named in one answer.
@@ -304,12 +289,12 @@ describe('tus Concatenation: the protocol (disk)', () => {
     expect(await row(unfinished.id)).toMatchObject({ status: 'uploading' });
     expect((await head(good.url, token)).status).toBe(200);
     expect((await head(bobs.url, bobToken)).status).toBe(200);
-    expect(await exists(diskPath(server.dataDir, alice, good.id))).toBe(true);
+    expect(await exists(storedPath(server.dataDir, alice, good.id))).toBe(true);
     // The unfinished partial can still be finished, and then used.
-    expect(await patchRange(unfinished.url, token, source.path, 400, 1000, 400)).toBe(1000);
+    expect((await patchFile(unfinished.url, token, source.path, { start: 400, end: 1000 })).offset).toBe(1000);
     const corrected = await postFinal(endpoint(), token, [good.url, unfinished.url]);
     expect(corrected.status, corrected.body).toBe(201);
-    const file = diskPath(server.dataDir, alice, idOf(corrected.url!));
+    const file = storedPath(server.dataDir, alice, uploadIdOf(corrected.url!));
     const bytes = await fs.readFile(file);
     const original = await fs.readFile(source.path);
     expect(bytes.length).toBe(64 * KiB + 1000);
@@ -364,7 +349,7 @@ describe('tus Concatenation: the protocol (disk)', () => {
     // Three is the limit, not beyond it.
     const three = await postFinal(endpoint(), token, parts.slice(0, 3).map((p) => p.url));
     expect(three.status, three.body).toBe(201);
-    expect((await head(three.url!, token)).headers.get('upload-length')).toBe('300');
+    expect((await head(three.url!, token)).header('upload-length')).toBe('300');
   });
 
   it('answers 413 when the partials add up to more than MAX_UPLOAD_SIZE, and a corrected final POST succeeds', async () => {
@@ -377,12 +362,12 @@ describe('tus Concatenation: the protocol (disk)', () => {
     for (const [p, size] of [[a, 600 * KiB], [b, 624 * KiB]] as const) {
       expect(await row(p.id)).toMatchObject({ status: 'part_received' });
       expect((await head(p.url, token)).offset).toBe(size);
-      expect((await fs.stat(diskPath(server.dataDir, alice, p.id))).size).toBe(size);
+      expect((await fs.stat(storedPath(server.dataDir, alice, p.id))).size).toBe(size);
     }
     const corrected = await postFinal(endpoint(), token, [b.url]);
     expect(corrected.status, corrected.body).toBe(201);
-    const file = diskPath(server.dataDir, alice, idOf(corrected.url!));
-    expect(await sha256OfRange(file)).toBe(await sha256OfRange(source.path, 600 * KiB, MiB + 200 * KiB));
+    const file = storedPath(server.dataDir, alice, uploadIdOf(corrected.url!));
+    expect(await sha256File(file)).toBe(await sha256File(source.path, 600 * KiB, MiB + 200 * KiB));
     // `a` was not part of it and is still there.
     expect((await head(a.url, token)).status).toBe(200);
   });
@@ -391,15 +376,15 @@ describe('tus Concatenation: the protocol (disk)', () => {
     const a = await partial(0, 50 * KiB);
     const final = await postFinal(endpoint(), token, [a.url]);
     expect(final.status, final.body).toBe(201);
-    const file = diskPath(server.dataDir, alice, idOf(final.url!));
+    const file = storedPath(server.dataDir, alice, uploadIdOf(final.url!));
     expect(await exists(file)).toBe(true);
-    const response = await fetch(final.url!, { method: 'DELETE', headers: tusHeaders(token) });
+    const response = await terminate(final.url!, token);
     expect(response.status).toBe(204);
     expect(await exists(file)).toBe(false);
     expect(await exists(`${file}.json`)).toBe(false);
     // Termination is recorded just after tus answers (POST_TERMINATE), so wait for the row.
-    for (let i = 0; i < 50 && (await row(idOf(final.url!)))?.status !== 'terminated'; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(await row(idOf(final.url!))).toMatchObject({ status: 'terminated' });
+    for (let i = 0; i < 50 && (await row(uploadIdOf(final.url!)))?.status !== 'terminated'; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await row(uploadIdOf(final.url!))).toMatchObject({ status: 'terminated' });
     expect((await head(final.url!, token)).status).toBe(410);
   });
 });

@@ -2,11 +2,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userStorageKey } from '../server/src/auth/user.js';
+import { randomFile, sha256File, type SourceFile } from './helpers/files.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { createPartial, head, idOf, postFinal, sha256OfRange, swiftSegmentOwners, uploadPartial } from './helpers/parallel-upload.js';
-import { randomFile, type RandomFile } from './helpers/random-file.js';
 import { localS3 } from './helpers/s3.js';
-import { b64 } from './helpers/tus-requests.js';
+import { createPartial, encodeMetadata, head, postFinal, uploadIdOf, uploadPartial } from './helpers/tus.js';
 
 /**
  * tus Concatenation on S3 (OpenStack Swift), over raw HTTP: final uploads assembled with a
@@ -22,7 +21,7 @@ const prefix = `t-concat-s3-${Date.now().toString(36)}/`;
 
 describe('tus Concatenation on S3 (Swift)', () => {
   let server: HaulServer;
-  let source: RandomFile;
+  let source: SourceFile;
 
   /** Everything stored for `user`: <prefix><user-key>/… */
   const userPrefix = (user: string) => `${prefix}${userStorageKey(user)}/`;
@@ -54,21 +53,21 @@ describe('tus Concatenation on S3 (Swift)', () => {
     // and 3 MiB are streamed and coalesced into 5 MiB parts; the empty partial contributes nothing.
     const { made, total } = await partials(token, [MiB, 100 * KiB, 12 * MiB, 3 * MiB, 0, 7 * MiB]);
     const final = await postFinal(server.tusEndpoint, token, made.map((p) => p.url), {
-      'Upload-Metadata': `filename ${b64('movie.mp4')},filetype ${b64('video/mp4')}`,
+      'Upload-Metadata': encodeMetadata({ filename: 'movie.mp4', filetype: 'video/mp4' }),
     });
     expect(final.status, final.body).toBe(201);
-    const id = idOf(final.url!);
+    const id = uploadIdOf(final.url!);
 
     const res = await head(final.url!, token);
     expect(res.status).toBe(200);
-    expect(res.headers.get('upload-length')).toBe(String(total));
+    expect(res.header('upload-length')).toBe(String(total));
     expect(res.offset).toBe(total);
-    expect(res.headers.get('upload-concat')).toBe(`final;${made.map((p) => `/files/${p.id}`).join(' ')}`);
+    expect(res.header('upload-concat')).toBe(`final;${made.map((p) => `/files/${p.id}`).join(' ')}`);
 
     const object = await s3.head(keyOf(user, id));
     expect(object.ContentLength).toBe(total);
     expect(object.ContentType).toBe('video/mp4');
-    expect(await s3.sha256(keyOf(user, id))).toBe(await sha256OfRange(source.path, 0, total));
+    expect(await s3.sha256(keyOf(user, id))).toBe(await sha256File(source.path, 0, total));
 
     // No multipart upload left behind, and of the partials nothing remains: only the final
     // upload's object and its .info.
@@ -82,13 +81,13 @@ describe('tus Concatenation on S3 (Swift)', () => {
     const token = await server.token(user);
     const empties = [await createPartial(server.tusEndpoint, token, 0), await createPartial(server.tusEndpoint, token, 0)];
     const final = await postFinal(server.tusEndpoint, token, empties.map((p) => p.url), {
-      'Upload-Metadata': `filename ${b64('empty.txt')},filetype ${b64('text/plain')}`,
+      'Upload-Metadata': encodeMetadata({ filename: 'empty.txt', filetype: 'text/plain' }),
     });
     expect(final.status, final.body).toBe(201);
-    const id = idOf(final.url!);
+    const id = uploadIdOf(final.url!);
     const res = await head(final.url!, token);
     expect(res.status).toBe(200);
-    expect(res.headers.get('upload-length')).toBe('0');
+    expect(res.header('upload-length')).toBe('0');
     expect(res.offset).toBe(0);
     const object = await s3.head(keyOf(user, id));
     expect(object.ContentLength).toBe(0);
@@ -109,7 +108,7 @@ describe('tus Concatenation on S3 (Swift)', () => {
 
     const failed = await postFinal(server.tusEndpoint, token, made.map((p) => p.url));
     expect(failed.status, failed.body).toBeGreaterThanOrEqual(500);
-    expect(failed.headers.get('location')).toBeNull();
+    expect(failed.header('location')).toBeUndefined();
     expect(failed.json().code).toMatch(/INTERNAL|STORAGE_UNAVAILABLE/);
 
     // Nothing of the failed final upload is left: no multipart upload, no object, no .info…
@@ -119,19 +118,19 @@ describe('tus Concatenation on S3 (Swift)', () => {
     // …and no part of it either: the streamed part, still in flight when the copy failed, must
     // not be stored after the multipart upload was aborted (it would be invisible to every S3
     // listing, and so to the orphan sweep). Every stored segment belongs to an existing object.
-    for (const owner of await swiftSegmentOwners(s3.env(prefix), userPrefix(user))) expect(keys).toContain(owner);
+    for (const owner of await s3.swiftSegmentOwners(userPrefix(user))) expect(keys).toContain(owner);
     // The other partials are untouched and still usable.
     for (const p of [small, large]) {
       const res = await head(p.url, token);
       expect(res.status).toBe(200);
-      expect(res.headers.get('upload-concat')).toBe('partial');
+      expect(res.header('upload-concat')).toBe('partial');
       expect(res.offset).toBe(p.size);
-      expect(await s3.sha256(keyOf(user, p.id))).toBe(await sha256OfRange(source.path, p.start, p.start + p.size));
+      expect(await s3.sha256(keyOf(user, p.id))).toBe(await sha256File(source.path, p.start, p.start + p.size));
     }
     const retried = await postFinal(server.tusEndpoint, token, [small.url, large.url]);
     expect(retried.status, retried.body).toBe(201);
-    const id = idOf(retried.url!);
-    expect(await s3.sha256(keyOf(user, id))).toBe(await sha256OfRange(source.path, small.start, large.start + large.size));
+    const id = uploadIdOf(retried.url!);
+    expect(await s3.sha256(keyOf(user, id))).toBe(await sha256File(source.path, small.start, large.start + large.size));
     expect(await s3.listMultipartKeys(userPrefix(user))).toEqual([]);
   });
 });

@@ -4,10 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomFile, sha256File, type SourceFile, storedPath } from './helpers/files.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { diskPath, head, idOf, MemoryUrlStorage, parallelUpload, runUpload, sha256OfRange } from './helpers/parallel-upload.js';
-import { randomFile, type RandomFile } from './helpers/random-file.js';
 import { localS3 } from './helpers/s3.js';
+import { head, offsetOf, uploadIdOf } from './helpers/tus.js';
+import { MemoryUrlStorage, parallelUpload, runUpload } from './helpers/tus-js.js';
 
 /**
  * tus-js-client's parallel uploads (Concatenation: the file is split into partial uploads sent
@@ -23,10 +24,10 @@ const backends = [{ name: 'disk' as const }, { name: 'S3 (Swift)' as const }];
 
 describe('tus Concatenation with tus-js-client parallelUploads', () => {
   let dir: string;
-  let small: RandomFile; // 12 MiB: four 3 MiB partials
-  let mixed: RandomFile; // 30 MiB + 5: [0, 1 MiB) [1, 20 MiB) [20, 23 MiB) [23 MiB, end)
-  let resumable: RandomFile; // 24 MiB: four 6 MiB partials, sent in 1 MiB PATCHes
-  let large: RandomFile; // 200 MiB
+  let small: SourceFile; // 12 MiB: four 3 MiB partials
+  let mixed: SourceFile; // 30 MiB + 5: [0, 1 MiB) [1, 20 MiB) [20, 23 MiB) [23 MiB, end)
+  let resumable: SourceFile; // 24 MiB: four 6 MiB partials, sent in 1 MiB PATCHes
+  let large: SourceFile; // 200 MiB
 
   beforeAll(async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'haul-concat-'));
@@ -64,15 +65,15 @@ describe('tus Concatenation with tus-js-client parallelUploads', () => {
 
     /** SHA-256 of what the server stored for the upload at `url`. */
     const storedSha256 = (url: string) =>
-      name === 'disk' ? sha256OfRange(diskPath(server.dataDir, user, idOf(url))) : s3.sha256(s3.keyOf(prefix, user, idOf(url)));
+      name === 'disk' ? sha256File(storedPath(server.dataDir, user, uploadIdOf(url))) : s3.sha256(s3.keyOf(prefix, user, uploadIdOf(url)));
 
     /** The final upload at `url` is whole, its partials are gone, nothing is left half-done. */
-    async function expectComplete(url: string, file: RandomFile, partials: number) {
+    async function expectComplete(url: string, file: SourceFile, partials: number) {
       const res = await head(url, token);
       expect(res.status).toBe(200);
-      expect(res.headers.get('upload-length')).toBe(String(file.size));
+      expect(res.header('upload-length')).toBe(String(file.size));
       expect(res.offset).toBe(file.size);
-      const concat = res.headers.get('upload-concat') ?? '';
+      const concat = res.header('upload-concat') ?? '';
       expect(concat).toMatch(/^final;/);
       const partialPaths = concat.slice('final;'.length).split(' ');
       expect(partialPaths).toHaveLength(partials);
@@ -139,7 +140,7 @@ describe('tus Concatenation with tus-js-client parallelUploads', () => {
       expect(new Set(partialUrls)).toEqual(new Set(acknowledged.keys()));
 
       // What the server holds, once the aborted requests have settled (offsets stop moving).
-      const offsetsNow = async () => Promise.all(partialUrls.map(async (url) => (await head(url, token)).offset));
+      const offsetsNow = async () => Promise.all(partialUrls.map((url) => offsetOf(url, token)));
       let before = await offsetsNow();
       for (let settled = false; !settled; ) {
         await new Promise((r) => setTimeout(r, 300));

@@ -1,14 +1,13 @@
-import { createHash } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, newDemoContext, type PageGlobals, screenshot } from './helpers/browser.js';
-import { galleryItem, signIn, startDemoServer, uploadFiles, waitForBadge } from './helpers/demo.js';
+import { newDemoContext, type PageGlobals, screenshot } from './helpers/browser.js';
+import { type DemoSession, galleryItem, openDemo, signIn, uploadFiles, waitForBadge } from './helpers/demo.js';
+import { sha256, storedPath } from './helpers/files.js';
 import { eicarFile, elfBinary, scenePng, simplePdf } from './helpers/fixtures.js';
 import type { HaulServer } from './helpers/haul-server.js';
-import { diskPath } from './helpers/parallel-upload.js';
 
 /**
  * The demo app in Debian's Chromium, served by the real server with the real pipeline (clamd
@@ -17,12 +16,10 @@ import { diskPath } from './helpers/parallel-upload.js';
  * for an infected and a spoofed file, and delete — from the gallery and from storage.
  */
 
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-
 describe('demo app: upload, gallery, download, share, reject, delete', () => {
+  let demo: DemoSession;
   let server: HaulServer;
   let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   let dir: string;
   const files: Record<string, string> = {};
@@ -40,13 +37,11 @@ describe('demo app: upload, gallery, download, share, reject, delete', () => {
       files[name] = path.join(dir, name);
       await fsp.writeFile(files[name]!, data);
     }
-    [server, browser] = await Promise.all([startDemoServer(), launchChromium()]);
-    context = await newDemoContext(browser, server.url);
-    page = await context.newPage();
+    demo = await openDemo();
+    ({ server, browser, page } = demo);
   });
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+    await demo?.close();
     if (dir) await fsp.rm(dir, { recursive: true, force: true });
   });
 
@@ -125,7 +120,7 @@ describe('demo app: upload, gallery, download, share, reject, delete', () => {
   it('deletes a file: gone from the gallery, the API and storage', async () => {
     const item = galleryItem(page, 'notes.txt');
     const id = (await item.getAttribute('data-upload-id'))!;
-    const stored = diskPath(server.dataDir, 'alice', id);
+    const stored = storedPath(server.dataDir, 'alice', id);
     await fsp.access(stored);
     await item.getByTestId('delete').click();
     await screenshot(page, '07-confirm-delete');

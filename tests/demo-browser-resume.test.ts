@@ -1,12 +1,13 @@
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, newDemoContext, screenshot, throttleUploads } from './helpers/browser.js';
-import { galleryItem, signIn, startDemoServer, uploadFiles, waitForBadge } from './helpers/demo.js';
+import { newDemoContext, screenshot, throttleUploads } from './helpers/browser.js';
+import { type DemoSession, galleryItem, openDemo, signIn, uploadFiles, waitForBadge } from './helpers/demo.js';
+import { textFile } from './helpers/files.js';
 import type { HaulServer } from './helpers/haul-server.js';
-import { textFile } from './helpers/text-file.js';
+import { head } from './helpers/tus.js';
 
 /**
  * The demo's reason to exist: on a throttled network, pause an upload, reload the page, add
@@ -19,32 +20,24 @@ const KiB = 1024;
 const MiB = 2 ** 20;
 
 describe('demo app: pause, reload, resume', () => {
+  let demo: DemoSession;
   let server: HaulServer;
   let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   let dir: string;
 
   beforeAll(async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'haul-demo-resume-'));
-    [server, browser] = await Promise.all([startDemoServer(), launchChromium()]);
-    context = await newDemoContext(browser, server.url);
-    page = await context.newPage();
+    demo = await openDemo();
+    ({ server, browser, page } = demo);
   });
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+    await demo?.close();
     if (dir) await fsp.rm(dir, { recursive: true, force: true });
   });
 
   /** The server's offset of an upload (tus HEAD), as bob. */
-  const serverOffset = async (id: string) => {
-    const response = await fetch(`${server.tusEndpoint}${id}`, {
-      method: 'HEAD',
-      headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${await server.token('bob')}` },
-    });
-    return Number(response.headers.get('upload-offset'));
-  };
+  const serverOffset = async (id: string) => (await head(`${server.tusEndpoint}${id}`, await server.token('bob'))).offset ?? 0;
 
   it('throttled, paused mid-upload, reloaded, re-added: finishes the same upload with identical bytes', async () => {
     const source = await textFile(dir, 'big-notes.txt', 3 * MiB);
@@ -107,8 +100,7 @@ describe('demo app: pause, reload, resume', () => {
     const done = await waitForBadge(page, 'parallel-notes.txt', 'ready', 120_000);
     const id = (await done.getAttribute('data-upload-id'))!;
     const token = await server.token('carol');
-    const head = await fetch(`${server.tusEndpoint}${id}`, { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}` } });
-    expect(head.headers.get('upload-concat')).toMatch(/^final;/);
+    expect((await head(`${server.tusEndpoint}${id}`, token)).header('upload-concat')).toMatch(/^final;/);
     const record = await (await fetch(`${server.url}/api/uploads/${id}`, { headers: { Authorization: `Bearer ${token}` } })).json();
     expect(record).toMatchObject({ status: 'ready', size: 2 * MiB, sha256: source.sha256 });
     await fresh.close();

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkSchema, uploadListSchema, uploadSchema } from '@haul/api';
-import {
-  LINK_SECRET, bearer, errorCode, noisePng, patchBuffer, sha256, signLink, uploadReady,
-} from './helpers/files-api.js';
+import { sha256 } from './helpers/files.js';
+import { noisePng } from './helpers/fixtures.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { createUpload } from './helpers/tus-requests.js';
+import { createUpload, patch } from './helpers/tus.js';
+import { bearer, errorCode, LINK_SECRET, signLink, uploadReady } from './helpers/uploads-api.js';
 
 /**
  * Who may do what on every files API endpoint: the owner; another signed-in user, who must get
@@ -59,13 +59,13 @@ beforeAll(async () => {
   const [ready, scopedUpload, created] = await Promise.all([
     uploadReady(server, alice, bytes, { filename: 'noise.png', filetype: 'image/png' }),
     uploadReady(server, alice, Buffer.from('shared within conversation 42\n'), { filename: 'note.txt', scope: 'conversation-42' }),
-    createUpload({ endpoint: server.tusEndpoint, token: alice }, { length: 1000, metadata: { filename: 'half.txt' } }),
+    createUpload(server.tusEndpoint, alice, { length: 1000, metadata: { filename: 'half.txt' } }),
   ]);
   expect(ready.thumbnails.map((t) => t.size)).toContain(160);
   png = { id: ready.id, bytes };
   scoped = { id: scopedUpload.id };
   expect(scopedUpload.scope).toBe('conversation-42');
-  await patchBuffer(created.url, alice, Buffer.alloc(400, 'a'));
+  expect((await patch(created.url, alice, 0, Buffer.alloc(400, 'a'))).status).toBe(204);
   unfinished = created;
 });
 

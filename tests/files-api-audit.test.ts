@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { uploadListSchema } from '@haul/api';
-import {
-  LINK_SECRET, asciiText, bearer, errorCode, freshDatabase, signLink, uploadReady,
-} from './helpers/files-api.js';
+import { type FreshDatabase, freshDatabase } from './helpers/database.js';
+import { asciiText } from './helpers/fixtures.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { createUpload } from './helpers/tus-requests.js';
+import { createUpload } from './helpers/tus.js';
+import { bearer, errorCode, LINK_SECRET, signLink, uploadReady } from './helpers/uploads-api.js';
 
 /**
  * On PostgreSQL, where the test can read the tables: the audit trail of downloads, links and
@@ -12,7 +12,7 @@ import { createUpload } from './helpers/tus-requests.js';
  * the database keeps to the microsecond.
  */
 
-let db: Awaited<ReturnType<typeof freshDatabase>>;
+let db: FreshDatabase;
 let server: HaulServer;
 const USER_AGENT = 'files-api-audit-test/1.0';
 
@@ -149,7 +149,7 @@ describe('listing cursors', () => {
   it('uploads created within the same millisecond are all listed, once, across pages', async () => {
     const token = await server.token('pager');
     const ids: string[] = [];
-    for (let i = 0; i < 4; i++) ids.push((await createUpload({ endpoint: server.tusEndpoint, token }, { length: 10 })).id);
+    for (let i = 0; i < 4; i++) ids.push((await createUpload(server.tusEndpoint, token, { length: 10 })).id);
     // PostgreSQL keeps microseconds; JavaScript dates (and so a cursor built from one) do not.
     const times = ['2030-01-01 00:00:00.123900+00', '2030-01-01 00:00:00.123600+00', '2030-01-01 00:00:00.123300+00', '2030-01-01 00:00:00.123000+00'];
     // (As text: postgres.js would send a timestamptz parameter through a JavaScript Date.)

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UploadJson } from '@haul/api';
-import {
-  EICAR, LINK_SECRET, asciiText, bearer, csvFile, elfBinary, errorCode, noisePng, patchBuffer, sha256, signLink, upload,
-  uploadReady, waitSettled,
-} from './helpers/files-api.js';
-import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { createUpload } from './helpers/tus-requests.js';
+import { sha256 } from './helpers/files.js';
+import { asciiText, csvFile, eicarFile, elfBinary, noisePng } from './helpers/fixtures.js';
+import { type HaulServer, processingEnv, startHaul } from './helpers/haul-server.js';
+import { createUpload, patch, uploadBuffer } from './helpers/tus.js';
+import { bearer, errorCode, LINK_SECRET, signLink, uploadReady, waitForUpload } from './helpers/uploads-api.js';
 
 /**
  * Downloads from disk storage, by the owner and through share links: byte ranges, conditional
@@ -43,15 +42,7 @@ function expectSafeHeaders(response: Response, { type, disposition }: { type: st
 }
 
 beforeAll(async () => {
-  server = await startHaul({
-    env: {
-      WORKER: 'embedded',
-      SCAN_MODE: 'required',
-      CLAMD_HOST: '127.0.0.1',
-      CLAMD_PORT: process.env.TEST_CLAMD_PORT ?? '3310',
-      LINK_SECRET,
-    },
-  });
+  server = await startHaul({ env: processingEnv({ LINK_SECRET }) });
   alice = await server.token('alice');
   const textBytes = asciiText(TEXT_SIZE);
   const csvBytes = csvFile();
@@ -233,14 +224,14 @@ describe.each(VIAS)('headers of file responses (%s)', (via) => {
 describe('uploads that are not downloadable', () => {
   it('rejected (an ELF executable named a.png), infected (EICAR) → 403 UPLOAD_NOT_DOWNLOADABLE; in progress → 409', async () => {
     const [elf, eicar, created] = await Promise.all([
-      upload(server, alice, elfBinary(), { filename: 'a.png', filetype: 'image/png' }),
-      upload(server, alice, EICAR, { filename: 'eicar.txt', filetype: 'text/plain' }),
-      createUpload({ endpoint: server.tusEndpoint, token: alice }, { length: 100, metadata: { filename: 'later.txt' } }),
+      uploadBuffer(server.tusEndpoint, alice, elfBinary(), { filename: 'a.png', filetype: 'image/png' }),
+      uploadBuffer(server.tusEndpoint, alice, eicarFile(), { filename: 'eicar.txt', filetype: 'text/plain' }),
+      createUpload(server.tusEndpoint, alice, { length: 100, metadata: { filename: 'later.txt' } }),
     ]);
-    await patchBuffer(created.url, alice, Buffer.alloc(50, 'x'));
-    const rejected = await waitSettled(server, alice, elf.id);
+    expect((await patch(created.url, alice, 0, Buffer.alloc(50, 'x'))).status).toBe(204);
+    const rejected = await waitForUpload(server, alice, elf.id);
     expect(rejected).toMatchObject({ status: 'rejected', contentUrl: null });
-    const infected = await waitSettled(server, alice, eicar.id);
+    const infected = await waitForUpload(server, alice, eicar.id);
     expect(infected).toMatchObject({ status: 'infected', contentUrl: null, scanned: true });
 
     const now = Math.floor(Date.now() / 1000);

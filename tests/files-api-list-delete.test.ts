@@ -1,14 +1,14 @@
 import fs from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type UploadList, uploadListSchema } from '@haul/api';
 import { userStorageKey } from '../server/src/auth/user.js';
-import {
-  LINK_SECRET, asciiText, bearer, errorCode, noisePng, patchBuffer, signLink, uploadReady,
-} from './helpers/files-api.js';
+import { storedPath } from './helpers/files.js';
+import { asciiText, noisePng } from './helpers/fixtures.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { createUpload, headUpload } from './helpers/tus-requests.js';
+import { createPartial, createUpload, head, patch } from './helpers/tus.js';
+import { partialPatch } from './helpers/tus-interrupted.js';
+import { bearer, errorCode, LINK_SECRET, signLink, uploadReady } from './helpers/uploads-api.js';
 
 /**
  * GET /api/uploads (newest first, cursor pages, status filter) and DELETE /api/uploads/:id on
@@ -53,11 +53,11 @@ describe('listing', () => {
   beforeAll(async () => {
     token = await server.token('lister');
     for (let i = 0; i < 5; i++) ready.push((await uploadReady(server, token, asciiText(100 + i), { filename: `file-${i}.txt` })).id);
-    const unfinished = await createUpload({ endpoint: server.tusEndpoint, token }, { length: 100, metadata: { filename: 'later.txt' } });
+    const unfinished = await createUpload(server.tusEndpoint, token, { length: 100, metadata: { filename: 'later.txt' } });
     inProgress = unfinished.id;
     // A finished partial upload (tus Concatenation) is a piece of a future file, not a file.
-    const part = await createUpload({ endpoint: server.tusEndpoint, token }, { length: 10, headers: { 'Upload-Concat': 'partial' } });
-    await patchBuffer(part.url, token, Buffer.from('0123456789'));
+    const part = await createPartial(server.tusEndpoint, token, 10);
+    expect((await patch(part.url, token, 0, Buffer.from('0123456789'))).status).toBe(204);
     partial = part.id;
   });
 
@@ -160,19 +160,15 @@ describe('deleting on disk', () => {
 
   it('deleting an upload in progress terminates it: tus answers 410 and its bytes are gone', async () => {
     const token = await server.token('halfway');
-    const created = await createUpload({ endpoint: server.tusEndpoint, token }, { length: 1000, metadata: { filename: 'half.txt' } });
-    await patchBuffer(created.url, token, Buffer.alloc(300, 'h'));
+    const created = await createUpload(server.tusEndpoint, token, { length: 1000, metadata: { filename: 'half.txt' } });
+    expect((await patch(created.url, token, 0, Buffer.alloc(300, 'h'))).status).toBe(204);
     expect(await filesOf('halfway')).toEqual([created.id, `${created.id}.json`]);
 
     const response = await fetch(`${server.url}/api/uploads/${created.id}`, { method: 'DELETE', headers: bearer(token) });
     expect(response.status).toBe(204);
-    expect((await headUpload(created.url, token)).status).toBe(410);
-    const patch = await fetch(created.url, {
-      method: 'PATCH',
-      headers: { 'Tus-Resumable': '1.0.0', ...bearer(token), 'Upload-Offset': '300', 'Content-Type': 'application/offset+octet-stream' },
-      body: Buffer.alloc(10, 'h'),
-    });
-    expect([404, 410]).toContain(patch.status);
+    expect((await head(created.url, token)).status).toBe(410);
+    const late = await patch(created.url, token, 300, Buffer.alloc(10, 'h'));
+    expect([404, 410]).toContain(late.status);
     expect(await filesOf('halfway')).toEqual([]);
     expect((await list(token)).items).toEqual([]);
   });
@@ -180,26 +176,11 @@ describe('deleting on disk', () => {
   it('deleting while a PATCH is still sending ends that PATCH, then removes everything', async () => {
     const token = await server.token('racer');
     const size = 4 * 2 ** 20;
-    const created = await createUpload({ endpoint: server.tusEndpoint, token }, { length: size, metadata: { filename: 'slow.txt' } });
+    const created = await createUpload(server.tusEndpoint, token, { length: size, metadata: { filename: 'slow.txt' } });
     // A PATCH that sends 64 KiB and then stalls, holding the upload's lock.
-    const request = http.request(created.url, {
-      method: 'PATCH',
-      headers: {
-        'Tus-Resumable': '1.0.0', ...bearer(token), 'Upload-Offset': '0',
-        'Content-Type': 'application/offset+octet-stream', 'Content-Length': String(size),
-      },
-    });
-    const ended = new Promise<string>((resolve) => {
-      request.on('response', (res) => {
-        res.resume();
-        res.on('end', () => resolve(`response ${res.statusCode}`));
-      });
-      request.on('error', (error) => resolve(`error ${error.message}`));
-      request.on('close', () => resolve('closed'));
-    });
-    request.write(Buffer.alloc(64 * 1024, 'r'));
+    const stalled = await partialPatch(created.url, token, Buffer.alloc(64 * 1024, 'r'), { offset: 0, send: 64 * 1024, declared: size });
     // Wait until the server has the bytes (the file grows on disk).
-    const file = path.join(server.dataDir, 'files', userStorageKey('racer'), created.id);
+    const file = storedPath(server.dataDir, 'racer', created.id);
     for (let i = 0; i < 100 && ((await fs.stat(file).catch(() => undefined))?.size ?? 0) === 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect((await fs.stat(file)).size).toBeGreaterThan(0);
 
@@ -208,9 +189,9 @@ describe('deleting on disk', () => {
     expect(response.status).toBe(204);
     // @tus/server lets the PATCH drain for lockDrainTimeout (3 s) before it gives up the lock.
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect(await Promise.race([ended, new Promise((r) => setTimeout(() => r('still running'), 5_000))])).not.toBe('still running');
-    request.destroy();
+    expect(await Promise.race([stalled.done, new Promise((r) => setTimeout(() => r('still running'), 5_000))])).not.toBe('still running');
+    await stalled.abort();
     expect(await filesOf('racer')).toEqual([]);
-    expect((await headUpload(created.url, token)).status).toBe(410);
+    expect((await head(created.url, token)).status).toBe(410);
   });
 });

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userStorageKey } from '../server/src/auth/user.js';
-import { LINK_SECRET, asciiText, bearer, noisePng, patchBuffer, sha256, signLink, uploadReady } from './helpers/files-api.js';
+import { sha256 } from './helpers/files.js';
+import { asciiText, noisePng } from './helpers/fixtures.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
 import { localS3 } from './helpers/s3.js';
-import { createUpload, headUpload } from './helpers/tus-requests.js';
+import { createUpload, head, patch } from './helpers/tus.js';
+import { bearer, LINK_SECRET, signLink, uploadReady } from './helpers/uploads-api.js';
 
 /**
  * The files API on S3 (the local Swift): downloads are a 302 to a short-lived presigned URL whose
@@ -132,9 +134,9 @@ describe('deleting on S3', () => {
     const user = 's3-halfway';
     const owner = await server.token(user);
     const size = 12 * 2 ** 20;
-    const created = await createUpload({ endpoint: server.tusEndpoint, token: owner }, { length: size, metadata: { filename: 'big.txt' } });
+    const created = await createUpload(server.tusEndpoint, owner, { length: size, metadata: { filename: 'big.txt' } });
     // One full 5 MiB part and 1 MiB held back as an incomplete part.
-    await patchBuffer(created.url, owner, asciiText(6 * 2 ** 20));
+    expect((await patch(created.url, owner, 0, asciiText(6 * 2 ** 20))).status).toBe(204);
     const base = userPrefix(user);
     expect(await s3.listMultipartKeys(base)).toEqual([`${base}${created.id}`]);
     expect((await s3.listKeys(base)).length).toBeGreaterThan(0);
@@ -143,6 +145,6 @@ describe('deleting on S3', () => {
     expect(response.status).toBe(204);
     expect(await s3.listMultipartKeys(base)).toEqual([]);
     expect(await s3.listKeys(base)).toEqual([]);
-    expect((await headUpload(created.url, owner)).status).toBe(410);
+    expect((await head(created.url, owner)).status).toBe(410);
   });
 });

@@ -2,11 +2,11 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { type RandomFile, randomFile } from './helpers/random-file.js';
-import {
-  createUpload, freePort, head, offsetOf, partialPatch, readRange, patch, sha256File, sizeOf, sleep, storedPath, uploadRest,
-} from './helpers/tus.js';
+import { randomFile, readRange, sha256File, sizeOf, type SourceFile, storedPath } from './helpers/files.js';
+import { freePort, type HaulServer, startHaul } from './helpers/haul-server.js';
+import { createUpload, head, offsetOf, patch, uploadRest } from './helpers/tus.js';
+import { partialPatch } from './helpers/tus-interrupted.js';
+import { sleep } from './helpers/wait.js';
 
 /**
  * Uploads that do not go to plan: connections dropped mid-PATCH, a server killed mid-upload, a
@@ -16,7 +16,7 @@ import {
 
 const MiB = 2 ** 20;
 
-let source: RandomFile;
+let source: SourceFile;
 beforeAll(async () => {
   source = await randomFile(16 * MiB + 333);
 });
@@ -60,7 +60,7 @@ describe('connection dropped mid-PATCH', () => {
     expect(stale.status).toBe(409);
     expect(await offsetOf(url, token)).toBe(offset);
 
-    await uploadRest(url, token, source, offset);
+    await uploadRest(url, token, source, { from: offset });
     expect(await offsetOf(url, token)).toBe(source.size);
     expect(await sha256File(stored)).toBe(source.sha256);
   });
@@ -105,7 +105,7 @@ describe.each(backends)('server stopped mid-upload ($name)', ({ name, databaseUr
     const first = await start(port);
     const token = await first.token(user);
     const { url, id } = await createUpload(first.tusEndpoint, token, { length: source.size });
-    await uploadRest(url, token, { path: source.path, size: 3 * MiB }, 0, 3 * MiB);
+    await uploadRest(url, token, { path: source.path, size: 3 * MiB }, { from: 0, chunkSize: 3 * MiB });
 
     const running = await partialPatch(url, token, source.path, { offset: 3 * MiB, send: 5 * MiB, declared: source.size - 3 * MiB });
     await sleep(300);
@@ -117,12 +117,12 @@ describe.each(backends)('server stopped mid-upload ($name)', ({ name, databaseUr
     // Same URL, and the token issued before the crash is still good (dev secret lives in DATA_DIR).
     const res = await head(url, token);
     expect(res.status).toBe(200);
-    const offset = Number(res.header('upload-offset'));
+    const offset = res.offset!;
     expect(offset).toBeGreaterThanOrEqual(3 * MiB);
     expect(offset).toBeLessThanOrEqual(8 * MiB);
     expect(await sizeOf(storedPath(second.dataDir, user, id))).toBe(offset);
 
-    await uploadRest(url, token, source, offset);
+    await uploadRest(url, token, source, { from: offset });
     expect(await offsetOf(url, token)).toBe(source.size);
     expect(await sha256File(storedPath(second.dataDir, user, id))).toBe(source.sha256);
     expect(await rowStatus(id)).toBe('received');
@@ -155,7 +155,7 @@ describe.each(backends)('server stopped mid-upload ($name)', ({ name, databaseUr
     expect(offset, 'everything the client sent before the shutdown was kept').toBe(sent);
     expect(await sizeOf(stored)).toBe(offset);
 
-    await uploadRest(url, token, source, offset);
+    await uploadRest(url, token, source, { from: offset });
     expect(await sha256File(stored)).toBe(source.sha256);
     expect(await rowStatus(id)).toBe('received');
     expect(await second.stop()).toBe(0);

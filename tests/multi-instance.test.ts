@@ -1,10 +1,9 @@
-import http from 'node:http';
-import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { randomFile } from './helpers/files.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { randomFile, type RandomFile } from './helpers/random-file.js';
 import { localS3 } from './helpers/s3.js';
-import { createUpload, headUpload, patchFromFile } from './helpers/tus-requests.js';
+import { createUpload, offsetOf, patchFile } from './helpers/tus.js';
+import { partialPatch } from './helpers/tus-interrupted.js';
 
 const MiB = 2 ** 20;
 const s3 = localS3();
@@ -12,58 +11,6 @@ const prefix = `t-multi-${Date.now().toString(36)}/`;
 
 /** The same upload URL on another instance (as a load balancer would route it). */
 const via = (url: string, server: HaulServer) => new URL(new URL(url).pathname, server.url).toString();
-
-/** A PATCH that sends `sendBytes` and then goes silent without closing: a dead client connection. */
-function stalledPatch(url: string, token: string, file: RandomFile, offset: number, sendBytes: number) {
-  const req = http.request(url, {
-    method: 'PATCH',
-    headers: {
-      'Tus-Resumable': '1.0.0',
-      Authorization: `Bearer ${token}`,
-      'Upload-Offset': String(offset),
-      'Content-Type': 'application/offset+octet-stream',
-      'Content-Length': String(file.size - offset),
-    },
-  });
-  const done = new Promise<number>((resolve) => {
-    req.on('response', (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', () => resolve(0));
-  });
-  fs.createReadStream(file.path, { start: offset, end: offset + sendBytes - 1 }).on('data', (chunk) => req.write(chunk));
-  return { done, destroy: () => req.destroy() };
-}
-
-/** A PATCH of the whole rest of `file` at about 2 MiB/s. */
-function throttledPatch(url: string, token: string, file: RandomFile, offset: number) {
-  const req = http.request(url, {
-    method: 'PATCH',
-    headers: {
-      'Tus-Resumable': '1.0.0',
-      Authorization: `Bearer ${token}`,
-      'Upload-Offset': String(offset),
-      'Content-Type': 'application/offset+octet-stream',
-      'Content-Length': String(file.size - offset),
-    },
-  });
-  const done = new Promise<number>((resolve) => {
-    req.on('response', (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', () => resolve(0));
-  });
-  const stream = fs.createReadStream(file.path, { start: offset, highWaterMark: 512 * 1024 });
-  stream.on('data', (chunk) => {
-    stream.pause();
-    req.write(chunk);
-    setTimeout(() => stream.resume(), 250);
-  });
-  stream.on('end', () => req.end());
-  return { done };
-}
 
 describe('two instances on one bucket and one PostgreSQL', () => {
   let one: HaulServer;
@@ -81,16 +28,16 @@ describe('two instances on one bucket and one PostgreSQL', () => {
 
   it('completes an upload whose PATCHes alternate between instances', async () => {
     const file = await randomFile(26 * MiB + 5);
-    const { url, id } = await createUpload({ endpoint: one.tusEndpoint, token }, { length: file.size });
+    const { url, id } = await createUpload(one.tusEndpoint, token, { length: file.size });
     let offset = 0;
     // 3 MiB chunks: each instance must continue the other's incomplete part (no stale cache).
     for (let i = 0; offset < file.size; i++) {
       const target = via(url, i % 2 ? two : one);
-      expect((await headUpload(target, token)).offset).toBe(offset);
+      expect(await offsetOf(target, token)).toBe(offset);
       const end = Math.min(file.size, offset + 3 * MiB);
-      const result = await patchFromFile(target, token, file.path, { start: offset, end });
+      const result = await patchFile(target, token, file.path, { start: offset, end });
       expect(result.status).toBe(204);
-      offset = result.offset;
+      offset = result.offset!;
     }
     expect(await s3.sha256(s3.keyOf(prefix, 'alice', id))).toBe(file.sha256);
   });
@@ -98,40 +45,41 @@ describe('two instances on one bucket and one PostgreSQL', () => {
   it('never mixes two clients\' bytes when both instances receive PATCHes for the same upload', async () => {
     const mine = await randomFile(12 * MiB);
     const other = await randomFile(12 * MiB); // different bytes for the same offsets
-    const { url, id } = await createUpload({ endpoint: one.tusEndpoint, token }, { length: mine.size });
-    // A slow PATCH holds the upload on instance one…
-    const slow = throttledPatch(via(url, one), token, mine, 0);
+    const { url, id } = await createUpload(one.tusEndpoint, token, { length: mine.size });
+    // A slow PATCH (the whole file at about 2 MiB/s) holds the upload on instance one…
+    const slow = partialPatch(via(url, one), token, mine.path, { offset: 0, send: mine.size, declared: mine.size, pauseMs: 125 });
     await new Promise((r) => setTimeout(r, 500));
     // …while a competing PATCH for the same range arrives at instance two. The lock makes it
     // wait for instance one to stop; by then the offset has moved, so it is refused (409).
-    const competing = await patchFromFile(via(url, two), token, other.path, { start: 0, end: other.size });
+    const competing = await patchFile(via(url, two), token, other.path, { start: 0, end: other.size });
     expect(competing.status).toBe(409);
-    await slow.done;
-    const { offset } = await headUpload(via(url, two), token);
+    await (await slow).done;
+    const offset = await offsetOf(via(url, two), token);
     expect(offset).toBeGreaterThan(0);
-    const rest = await patchFromFile(via(url, two), token, mine.path, { start: offset, end: mine.size });
+    const rest = await patchFile(via(url, two), token, mine.path, { start: offset, end: mine.size });
     expect(rest).toMatchObject({ status: 204, offset: mine.size });
     expect(await s3.sha256(s3.keyOf(prefix, 'alice', id))).toBe(mine.sha256);
   });
 
   it('does not leave a client stuck behind its own dead connection on the other instance', async () => {
     const file = await randomFile(12 * MiB);
-    const { url, id } = await createUpload({ endpoint: one.tusEndpoint, token }, { length: file.size });
-    const dead = stalledPatch(via(url, one), token, file, 0, 2 * MiB);
+    const { url, id } = await createUpload(one.tusEndpoint, token, { length: file.size });
+    // A PATCH that sends 2 MiB and then goes silent without closing: a dead client connection.
+    const dead = await partialPatch(via(url, one), token, file.path, { offset: 0, send: 2 * MiB, declared: file.size });
     await new Promise((r) => setTimeout(r, 500));
 
     // The client reconnects through instance two: its PATCH asks instance one to let go.
     const started = Date.now();
-    let { offset } = await headUpload(via(url, two), token);
-    let result = await patchFromFile(via(url, two), token, file.path, { start: offset, end: file.size });
+    let offset = await offsetOf(via(url, two), token);
+    let result = await patchFile(via(url, two), token, file.path, { start: offset, end: file.size });
     if (result.status === 409) {
       // The released request stored what it had received; continue from there.
-      ({ offset } = await headUpload(via(url, two), token));
-      result = await patchFromFile(via(url, two), token, file.path, { start: offset, end: file.size });
+      offset = await offsetOf(via(url, two), token);
+      result = await patchFile(via(url, two), token, file.path, { start: offset, end: file.size });
     }
     expect(result).toMatchObject({ status: 204, offset: file.size });
     expect(Date.now() - started).toBeLessThan(15_000);
-    dead.destroy();
+    await dead.abort();
     expect(await s3.sha256(s3.keyOf(prefix, 'alice', id))).toBe(file.sha256);
   });
 });

@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { createUpload, offsetOf, request } from './helpers/tus.js';
+import { createUpload, offsetOf, request, uploadIdOf } from './helpers/tus.js';
 
 /**
  * PGlite is a single-process database: two servers on one DATA_DIR would silently diverge.
@@ -42,7 +42,7 @@ describe('embedded database (PGlite) data directory', () => {
     await first.kill();
     const second = await startHaul({ dataDir });
     started.push(second);
-    const again = `${second.tusEndpoint}${url.split('/').pop()}`;
+    const again = `${second.tusEndpoint}${uploadIdOf(url)}`;
     expect(await offsetOf(again, token)).toBe(10);
     expect(await second.stop()).toBe(0);
   });

@@ -2,13 +2,12 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type FreshDatabase, freshDatabase } from './helpers/database.js';
+import { textFile } from './helpers/files.js';
 import { csvFile } from './helpers/fixtures.js';
-import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import {
-  expectHistory, fetchUpload, freshDatabase, processingEnv, startWorker, textFile, uploadBuffer, waitForUpload, type WorkerProcess,
-} from './helpers/processing.js';
-import { sha256OfFile } from './helpers/random-file.js';
-import { createUpload, patchFromFile } from './helpers/tus-requests.js';
+import { type HaulServer, processingEnv, startHaul, startWorker, type WorkerProcess } from './helpers/haul-server.js';
+import { createUpload, patchFile, uploadBuffer } from './helpers/tus.js';
+import { expectHistory, fetchUpload, waitForUpload } from './helpers/uploads-api.js';
 
 const MiB = 2 ** 20;
 
@@ -19,7 +18,7 @@ const MiB = 2 ** 20;
  * restart.
  */
 describe('processing survives crashes', () => {
-  let database: Awaited<ReturnType<typeof freshDatabase>>;
+  let database: FreshDatabase;
   let scratch: string;
   const servers: HaulServer[] = [];
   const workers: WorkerProcess[] = [];
@@ -50,7 +49,7 @@ describe('processing survives crashes', () => {
       });
       const size = 256 * MiB;
       const file = await textFile(scratch, 'big.txt', size);
-      standalone = { server, token: await server.token('alice'), file, size, sha256: await sha256OfFile(file) };
+      standalone = { server, token: await server.token('alice'), file: file.path, size, sha256: file.sha256 };
     }
     return standalone;
   };
@@ -58,10 +57,10 @@ describe('processing survives crashes', () => {
   /** Uploads the big file, lets a fresh worker (with `env` on top) take it, and SIGKILLs that worker mid-file. */
   async function uploadAndKillWorkerMidFile(env: Record<string, string> = {}) {
     const { server, token, file, size } = await standaloneSetup();
-    const { url, id } = await createUpload({ endpoint: server.tusEndpoint, token }, {
+    const { url, id } = await createUpload(server.tusEndpoint, token, {
       length: size, metadata: { filename: 'big.txt', filetype: 'text/plain' },
     });
-    expect(await patchFromFile(url, token, file, { start: 0, end: size })).toMatchObject({ status: 204, offset: size });
+    expect(await patchFile(url, token, file, { start: 0, end: size })).toMatchObject({ status: 204, offset: size });
     expect(await fetchUpload(server, token, id)).toMatchObject({ status: 'received' }); // no worker yet
 
     const worker = await startWorker({ ...server.env, ...env });
@@ -117,7 +116,7 @@ describe('processing survives crashes', () => {
     // Embedded PGlite, worker off: the upload is received and its job recorded, nothing more.
     const first = await start({ env: processingEnv({ WORKER: 'off' }) });
     const token = await first.token('alice');
-    const { id } = await uploadBuffer(first, token, csvFile(), { filename: 'left-behind.csv', filetype: 'text/csv' });
+    const { id } = await uploadBuffer(first.tusEndpoint, token, csvFile(), { filename: 'left-behind.csv', filetype: 'text/csv' });
     expect(await fetchUpload(first, token, id)).toMatchObject({ status: 'received' });
     expect(await first.stop()).toBe(0);
 
@@ -130,7 +129,7 @@ describe('processing survives crashes', () => {
     const env = processingEnv({ DATABASE_URL: database.url, PROCESSING_LEASE_SECONDS: '5' });
     const first = await start({ env });
     const token = await first.token('alice');
-    const { id } = await uploadBuffer(first, token, csvFile(), { filename: 'crash.csv', filetype: 'text/csv' });
+    const { id } = await uploadBuffer(first.tusEndpoint, token, csvFile(), { filename: 'crash.csv', filetype: 'text/csv' });
     await first.kill();
     const [row] = await database.sql`SELECT status FROM uploads WHERE id = ${id}`;
     // Whatever the crash interrupted — queued, claimed, mid-file or (rarely) done — it ends ready.

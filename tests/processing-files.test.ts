@@ -4,16 +4,15 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { uploadSchema } from '@haul/api';
 import { userStorageKey } from '../server/src/auth/user.js';
+import { type FreshDatabase, freshDatabase } from './helpers/database.js';
+import { exists, sha256 } from './helpers/files.js';
 import {
   csvFile, decompressionBombPng, eicarFile, elfBinary, heicLike, htmlFile, noisePng, orientedJpegWithGps, storedZip, truncatedJpeg,
 } from './helpers/fixtures.js';
-import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import {
-  expectHistory, fetchUpload, freshDatabase, getUpload, patchBuffer, processingEnv, readSse, uploadBuffer, waitForUpload,
-} from './helpers/processing.js';
+import { type HaulServer, processingEnv, startHaul } from './helpers/haul-server.js';
 import { localS3 } from './helpers/s3.js';
-import { createUpload } from './helpers/tus-requests.js';
-import { createHash } from 'node:crypto';
+import { createUpload, patch, uploadBuffer } from './helpers/tus.js';
+import { expectHistory, fetchUpload, getUpload, readSse, waitForUpload } from './helpers/uploads-api.js';
 
 /**
  * What processing makes of real files, end to end: the built server, real clamd (EICAR test
@@ -24,7 +23,6 @@ import { createHash } from 'node:crypto';
 const MAX_IMAGE_SIZE = 2 ** 20;
 const SIGNATURE = 'Eicar-Test-Signature.UNOFFICIAL';
 const s3 = localS3();
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** Pixels, in decoded order, of a stored image: is the top half darker in red than the bottom? */
 async function redTopVersusBottom(image: Buffer) {
@@ -61,7 +59,6 @@ type Backend = {
   inQuarantine(server: HaulServer, user: string, id: string): Promise<boolean>;
 };
 
-const exists = (file: string) => fs.stat(file).then(() => true, () => false);
 const s3Exists = (key: string) => s3.head(key).then(() => true, (error: { $metadata?: { httpStatusCode?: number } }) => {
   if (error.$metadata?.httpStatusCode === 404) return false;
   throw error;
@@ -85,7 +82,7 @@ const backends: Backend[] = [
 
 describe.each(backends)('processing on $name', (backend) => {
   let server: HaulServer;
-  let database: Awaited<ReturnType<typeof freshDatabase>>;
+  let database: FreshDatabase;
   let token: string;
   let otherToken: string;
 
@@ -114,7 +111,7 @@ describe.each(backends)('processing on $name', (backend) => {
         filetype: 'application/zip',
       },
     ])('EICAR $name → infected with the signature, moved to quarantine, no thumbnails', async ({ data, filename, filetype }) => {
-      const { id } = await uploadBuffer(server, token, data(), { filename, filetype });
+      const { id } = await uploadBuffer(server.tusEndpoint, token, data(), { filename, filetype });
       const upload = await waitForUpload(server, token, id);
       expect(upload).toMatchObject({ status: 'infected', reason: SIGNATURE, scanned: true, sha256: null, thumbnails: [] });
       expect(await backend.inStorage(server, 'alice', id)).toBe(false);
@@ -153,7 +150,7 @@ describe.each(backends)('processing on $name', (backend) => {
       },
     ])('$name → rejected, the reason naming what it really is', async ({ data, filename, filetype, detected, reason }) => {
       const content = await data();
-      const { id } = await uploadBuffer(server, token, content, { filename, filetype });
+      const { id } = await uploadBuffer(server.tusEndpoint, token, content, { filename, filetype });
       const upload = await waitForUpload(server, token, id);
       expect(upload).toMatchObject({ status: 'rejected', detectedType: detected, declaredType: filetype, scanned: true, thumbnails: [] });
       expect(upload.reason).toMatch(reason);
@@ -170,7 +167,7 @@ describe.each(backends)('processing on $name', (backend) => {
       expect(source).toMatchObject({ format: 'jpeg', width: 640, height: 480, orientation: 6 });
       expect(source.exif && exifHasGps(source.exif)).toBe(true);
 
-      const { id } = await uploadBuffer(server, token, jpeg, { filename: 'IMG_0001.JPG', filetype: 'image/jpeg' });
+      const { id } = await uploadBuffer(server.tusEndpoint, token, jpeg, { filename: 'IMG_0001.JPG', filetype: 'image/jpeg' });
       const upload = await waitForUpload(server, token, id);
       expect(upload).toMatchObject({ status: 'ready', reason: null, detectedType: 'image/jpeg', scanned: true, sha256: sha256(jpeg) });
       // Long side 160 / 480 / 1280, never enlarged; portrait, because orientation 6 is applied.
@@ -205,7 +202,7 @@ describe.each(backends)('processing on $name', (backend) => {
     it('a decompression-bomb PNG (200000×200000 declared) → rejected within seconds', async () => {
       const bomb = decompressionBombPng(200_000, 200_000);
       expect(bomb.length).toBeLessThan(1024);
-      const { id, finishedAt } = await uploadBuffer(server, token, bomb, { filename: 'bomb.png', filetype: 'image/png' });
+      const { id, finishedAt } = await uploadBuffer(server.tusEndpoint, token, bomb, { filename: 'bomb.png', filetype: 'image/png' });
       const upload = await waitForUpload(server, token, id);
       expect(Date.now() - finishedAt).toBeLessThan(5_000);
       expect(upload).toMatchObject({ status: 'rejected', detectedType: 'image/png', thumbnails: [] });
@@ -215,7 +212,7 @@ describe.each(backends)('processing on $name', (backend) => {
     });
 
     it('a truncated JPEG → rejected as corrupt', async () => {
-      const { id } = await uploadBuffer(server, token, await truncatedJpeg(), { filename: 'half.jpg', filetype: 'image/jpeg' });
+      const { id } = await uploadBuffer(server.tusEndpoint, token, await truncatedJpeg(), { filename: 'half.jpg', filetype: 'image/jpeg' });
       const upload = await waitForUpload(server, token, id);
       expect(upload).toMatchObject({ status: 'rejected', detectedType: 'image/jpeg', thumbnails: [] });
       expect(upload.reason).toMatch(/corrupt or truncated/);
@@ -223,7 +220,7 @@ describe.each(backends)('processing on $name', (backend) => {
     });
 
     it('a HEIC file → ready without previews, saying why', async () => {
-      const { id } = await uploadBuffer(server, token, heicLike(), { filename: 'IMG_0002.HEIC', filetype: 'image/heic' });
+      const { id } = await uploadBuffer(server.tusEndpoint, token, heicLike(), { filename: 'IMG_0002.HEIC', filetype: 'image/heic' });
       const upload = await waitForUpload(server, token, id);
       expect(upload).toMatchObject({ status: 'ready', detectedType: 'image/heic', scanned: true, thumbnails: [] });
       expect(upload.reason).toMatch(/no preview/);
@@ -234,7 +231,7 @@ describe.each(backends)('processing on $name', (backend) => {
     it('a PNG larger than MAX_IMAGE_SIZE → rejected', async () => {
       const png = await noisePng(800, 600);
       expect(png.length).toBeGreaterThan(MAX_IMAGE_SIZE);
-      const { id } = await uploadBuffer(server, token, png, { filename: 'big.png', filetype: 'image/png' });
+      const { id } = await uploadBuffer(server.tusEndpoint, token, png, { filename: 'big.png', filetype: 'image/png' });
       const upload = await waitForUpload(server, token, id);
       expect(upload).toMatchObject({ status: 'rejected', detectedType: 'image/png', thumbnails: [] });
       expect(upload.reason).toContain(`at most ${MAX_IMAGE_SIZE} bytes`);
@@ -244,7 +241,7 @@ describe.each(backends)('processing on $name', (backend) => {
 
   it('a CSV → ready as text/csv, scanned, with its SHA-256', async () => {
     const csv = csvFile();
-    const { id } = await uploadBuffer(server, token, csv, { filename: 'numbers.csv', filetype: 'text/csv' });
+    const { id } = await uploadBuffer(server.tusEndpoint, token, csv, { filename: 'numbers.csv', filetype: 'text/csv' });
     const upload = await waitForUpload(server, token, id);
     expect(upload).toMatchObject({
       status: 'ready', reason: null, detectedType: 'text/csv', declaredType: 'text/csv', filename: 'numbers.csv',
@@ -259,27 +256,21 @@ describe.each(backends)('processing on $name', (backend) => {
   describe('the status API', () => {
     it('the final PATCH points to the upload and its events; only the owner sees them', async () => {
       const data = csvFile();
-      const { url, id } = await createUpload({ endpoint: server.tusEndpoint, token }, {
+      const { url, id } = await createUpload(server.tusEndpoint, token, {
         length: data.length, metadata: { filename: 'split.csv', filetype: 'text/csv' },
       });
-      const first = await patchBuffer(url, token, data.subarray(0, 10));
-      expect(first.headers.get('haul-upload-events')).toBeNull();
-      const last = await fetch(url, {
-        method: 'PATCH',
-        headers: {
-          'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}`, 'Upload-Offset': '10',
-          'Content-Type': 'application/offset+octet-stream', Origin: 'https://app.example',
-        },
-        body: data.subarray(10),
-      });
+      const first = await patch(url, token, 0, data.subarray(0, 10));
+      expect(first.status).toBe(204);
+      expect(first.header('haul-upload-events')).toBeUndefined();
+      const last = await patch(url, token, 10, data.subarray(10), { Origin: 'https://app.example' });
       expect(last.status).toBe(204);
-      expect(last.headers.get('haul-upload')).toBe(`/api/uploads/${id}`);
-      expect(last.headers.get('haul-upload-events')).toBe(`/api/uploads/${id}/events`);
+      expect(last.header('haul-upload')).toBe(`/api/uploads/${id}`);
+      expect(last.header('haul-upload-events')).toBe(`/api/uploads/${id}/events`);
       // A browser client may read them.
-      expect(last.headers.get('access-control-expose-headers')?.toLowerCase()).toContain('haul-upload-events');
+      expect(last.header('access-control-expose-headers')?.toLowerCase()).toContain('haul-upload-events');
 
       const upload = await waitForUpload(server, token, id);
-      expect(upload.eventsUrl).toBe(last.headers.get('haul-upload-events'));
+      expect(upload.eventsUrl).toBe(last.header('haul-upload-events'));
       // Someone else's upload reads exactly like a missing one, on every route.
       const other = await getUpload(server, otherToken, id);
       expect(other.status).toBe(404);
@@ -295,7 +286,7 @@ describe.each(backends)('processing on $name', (backend) => {
       { auth: '?access_token=', viaQuery: true },
     ])('SSE with $auth streams status events from upload to terminal, then ends', async ({ viaQuery }) => {
       const jpeg = await orientedJpegWithGps(320, 240);
-      const { url, id } = await createUpload({ endpoint: server.tusEndpoint, token }, {
+      const { url, id } = await createUpload(server.tusEndpoint, token, {
         length: jpeg.length, metadata: { filename: 'live.jpg', filetype: 'image/jpeg' },
       });
       const eventsUrl = new URL(`/api/uploads/${id}/events`, server.url);
@@ -304,7 +295,7 @@ describe.each(backends)('processing on $name', (backend) => {
       const stream = readSse(eventsUrl.toString(), { token: viaQuery ? undefined : token, timeoutMs: 20_000 });
       // Let the stream send the current state (uploading) before the bytes arrive.
       await new Promise((r) => setTimeout(r, 300));
-      await patchBuffer(url, token, jpeg);
+      expect((await patch(url, token, 0, jpeg)).status).toBe(204);
       const { response, events } = await stream;
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
@@ -329,7 +320,7 @@ describe.each(backends)('processing on $name', (backend) => {
     });
 
     it('SSE without a token → 401', async () => {
-      const { id } = await uploadBuffer(server, token, csvFile(), { filename: 'x.csv', filetype: 'text/csv' });
+      const { id } = await uploadBuffer(server.tusEndpoint, token, csvFile(), { filename: 'x.csv', filetype: 'text/csv' });
       const { response } = await readSse(`${server.url}/api/uploads/${id}/events`);
       expect(response.status).toBe(401);
       await waitForUpload(server, token, id);

@@ -1,25 +1,17 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { NOT_SCANNED } from '../server/src/processing/process-upload.js';
+import { type FreshDatabase, freshDatabase } from './helpers/database.js';
 import { csvFile, eicarFile } from './helpers/fixtures.js';
-import { type HaulServer, REPO_ROOT, startHaul } from './helpers/haul-server.js';
-import { expectHistory, freshDatabase, processingEnv, uploadBuffer, waitForUpload } from './helpers/processing.js';
+import { freePort, type HaulServer, processingEnv, REPO_ROOT, startHaul } from './helpers/haul-server.js';
+import { uploadBuffer } from './helpers/tus.js';
+import { expectHistory, waitForUpload } from './helpers/uploads-api.js';
 
 const run = promisify(execFile);
-
-/** A free TCP port on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * clamd outages. These tests stop and start clamd, so they use a clamd of their own
@@ -34,7 +26,7 @@ describe('when clamd is down', () => {
       env: { ...process.env, HAUL_LOCAL_DIR: stateDir, CLAMD_PORT: String(port) },
     });
   };
-  const databases: Array<Awaited<ReturnType<typeof freshDatabase>>> = [];
+  const databases: FreshDatabase[] = [];
   const servers: HaulServer[] = [];
   const serverWith = async (env: Record<string, string>) => {
     const database = await freshDatabase(inject('databaseUrl'));
@@ -63,7 +55,7 @@ describe('when clamd is down', () => {
     const stoppedAt = Date.now();
     let id = '';
     try {
-      ({ id } = await uploadBuffer(server, token, csvFile(), { filename: 'during-outage.csv', filetype: 'text/csv' }));
+      ({ id } = await uploadBuffer(server.tusEndpoint, token, csvFile(), { filename: 'during-outage.csv', filetype: 'text/csv' }));
       const upload = await waitForUpload(server, token, id, { timeoutMs: 10_000, done: (u) => u.status !== 'received' && u.reason !== null });
       // Fail closed: never ready (nor failed) without a scan, and the reason says what happens next.
       expect(upload).toMatchObject({ status: 'processing', scanned: null, detectedType: null, processedAt: null });
@@ -89,7 +81,7 @@ describe('when clamd is down', () => {
     const { server, sql, token } = await serverWith({ PROCESSING_MAX_ATTEMPTS: '1' });
     await clamd('stop');
     try {
-      const { id } = await uploadBuffer(server, token, csvFile(), { filename: 'no-luck.csv', filetype: 'text/csv' });
+      const { id } = await uploadBuffer(server.tusEndpoint, token, csvFile(), { filename: 'no-luck.csv', filetype: 'text/csv' });
       const upload = await waitForUpload(server, token, id, { timeoutMs: 15_000 });
       expect(upload).toMatchObject({ status: 'failed', scanned: null, sha256: null, thumbnails: [] });
       expect(upload.reason).toMatch(/clamd|ECONNREFUSED/);
@@ -105,7 +97,7 @@ describe('when clamd is down', () => {
 describe('SCAN_MODE=off', () => {
   let server: HaulServer;
   let token: string;
-  let database: Awaited<ReturnType<typeof freshDatabase>>;
+  let database: FreshDatabase;
 
   beforeAll(async () => {
     database = await freshDatabase(inject('databaseUrl'));
@@ -127,7 +119,7 @@ describe('SCAN_MODE=off', () => {
     // Not scanned means not scanned: even the test signature goes through, marked as unscanned.
     { name: 'the EICAR test file', data: eicarFile(), filename: 'eicar.txt', filetype: 'text/plain' },
   ])('$name → ready with scanned=false and a reason saying it was not scanned', async ({ data, filename, filetype }) => {
-    const { id } = await uploadBuffer(server, token, data, { filename, filetype });
+    const { id } = await uploadBuffer(server.tusEndpoint, token, data, { filename, filetype });
     const upload = await waitForUpload(server, token, id);
     expect(upload).toMatchObject({ status: 'ready', scanned: false, reason: NOT_SCANNED });
     expect(upload.reason).toMatch(/not scanned/);

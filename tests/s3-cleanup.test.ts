@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomFile } from './helpers/files.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { randomFile } from './helpers/random-file.js';
 import { localS3 } from './helpers/s3.js';
-import { createUpload, headUpload, patchFromFile } from './helpers/tus-requests.js';
+import { createUpload, head, patchFile, terminate } from './helpers/tus.js';
 
 const MiB = 2 ** 20;
 const s3 = localS3();
@@ -20,27 +20,27 @@ describe('termination on S3', () => {
 
   it('aborts the multipart upload and removes the object, .info and incomplete part', async () => {
     const file = await randomFile(10 * MiB);
-    const { url, id } = await createUpload({ endpoint: server.tusEndpoint, token }, { length: file.size });
+    const { url, id } = await createUpload(server.tusEndpoint, token, { length: file.size });
     // 8 MiB (S3_PART_SIZE) + 1 MiB: one complete part and an incomplete part (the .part object).
-    await patchFromFile(url, token, file.path, { start: 0, end: 9 * MiB });
+    await patchFile(url, token, file.path, { start: 0, end: 9 * MiB });
     const key = s3.keyOf(prefix, 'alice', id);
     expect(await s3.listKeys(key)).toEqual([`${key}.info`, `${key}.part`]);
     expect(await s3.listMultipartKeys(key)).toEqual([key]);
 
-    const response = await fetch(url, { method: 'DELETE', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}` } });
+    const response = await terminate(url, token);
     expect(response.status).toBe(204);
     expect(await s3.listKeys(key)).toEqual([]);
     expect(await s3.listMultipartKeys(key)).toEqual([]);
-    expect((await headUpload(url, token)).status).toBe(410);
+    expect((await head(url, token)).status).toBe(410);
   });
 
   it('removes a finished upload\'s object too', async () => {
     const file = await randomFile(MiB);
-    const { url, id } = await createUpload({ endpoint: server.tusEndpoint, token }, { length: file.size });
-    await patchFromFile(url, token, file.path, { start: 0, end: file.size });
+    const { url, id } = await createUpload(server.tusEndpoint, token, { length: file.size });
+    await patchFile(url, token, file.path, { start: 0, end: file.size });
     const key = s3.keyOf(prefix, 'alice', id);
     expect(await s3.listKeys(key)).toEqual([key, `${key}.info`]);
-    const response = await fetch(url, { method: 'DELETE', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}` } });
+    const response = await terminate(url, token);
     expect(response.status).toBe(204);
     expect(await s3.listKeys(key)).toEqual([]);
   });
@@ -70,15 +70,15 @@ describe('expiry on S3', () => {
     server = await startHaul({ env: { ...s3.env(prefix), UPLOAD_EXPIRY_SECONDS: '2', EXPIRY_SWEEP_INTERVAL_SECONDS: '1' } });
     const token = await server.token('alice');
     const file = await randomFile(6 * MiB);
-    const { url, id } = await createUpload({ endpoint: server.tusEndpoint, token }, { length: file.size });
-    await patchFromFile(url, token, file.path, { start: 0, end: 2 * MiB });
+    const { url, id } = await createUpload(server.tusEndpoint, token, { length: file.size });
+    await patchFile(url, token, file.path, { start: 0, end: 2 * MiB });
     const key = s3.keyOf(prefix, 'alice', id);
     expect(await s3.listKeys(key)).toEqual([`${key}.info`, `${key}.part`]);
 
     // The sweep runs every second; the upload expires 2 s after creation.
     await expect.poll(async () => (await s3.listKeys(prefix)).length, { timeout: 15_000, interval: 500 }).toBe(0);
     expect(await s3.listMultipartKeys(prefix)).toEqual([]);
-    expect((await headUpload(url, token)).status).toBe(410);
+    expect((await head(url, token)).status).toBe(410);
 
     expect(await s3.listKeys(foreignPrefix)).toEqual([`${foreignPrefix}keep.txt`]);
     expect(await s3.listMultipartKeys(foreignPrefix)).toEqual([`${foreignPrefix}their-upload`]);

@@ -1,14 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fsp from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createHaulClient, type TokenRequest } from '@haul/client/node';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SourceFile, textFile } from './helpers/files.js';
 import { type FlakyProxy, startFlakyProxy } from './helpers/flaky-proxy.js';
-import { type HaulServer, REPO_ROOT, startHaul } from './helpers/haul-server.js';
-import { type TextFile, textFile } from './helpers/text-file.js';
+import { freePort, type HaulServer, REPO_ROOT, startHaul } from './helpers/haul-server.js';
+import { type StoredUpload, storedUploads } from './helpers/sdk.js';
+import { offsetOf, uploadIdOf } from './helpers/tus.js';
+import { waitFor } from './helpers/wait.js';
 
 /**
  * The SDK on bad networks and through crashes: a proxy that drops and stalls connections
@@ -20,42 +22,6 @@ import { type TextFile, textFile } from './helpers/text-file.js';
 const MiB = 2 ** 20;
 const CLI = path.join(REPO_ROOT, 'client-sdk/bin/haul-upload.js'); // the package's bin
 
-
-async function headOffset(url: string, token: string): Promise<{ status: number; offset: number }> {
-  const response = await fetch(url, { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}` } });
-  return { status: response.status, offset: Number(response.headers.get('upload-offset')) };
-}
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 30_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-interface StoredEntry {
-  uploadUrl: string | null;
-  parallelUploadUrls: string[] | null;
-}
-
-async function storedUploads(cacheDir: string): Promise<StoredEntry[]> {
-  try {
-    const outer = JSON.parse(await fsp.readFile(path.join(cacheDir, 'uploads.json'), 'utf8')) as Record<string, string>;
-    const inner = outer['haul:uploads:v1'];
-    return inner ? Object.values((JSON.parse(inner) as { uploads: Record<string, StoredEntry> }).uploads) : [];
-  } catch {
-    return [];
-  }
-}
 
 interface CliRun {
   child: ChildProcess;
@@ -145,16 +111,16 @@ describe('SDK through a flaky network and crashes (dev auth)', () => {
       retry: { initialDelayMs: 100, maxDelayMs: 1_000, maxAttempts: 30 },
     });
     const handle = haul.upload(file.path, { chunkSize: 2 * MiB });
-    await until(() => handle.progress.bytesAcknowledged >= 6 * MiB, 30_000, 'progress before the crash');
+    await waitFor(() => handle.progress.bytesAcknowledged >= 6 * MiB, { timeoutMs: 30_000, what: 'progress before the crash' });
     const url = handle.uploadUrl!;
     await server.kill();
     const restarted = await start();
-    const { offset } = await headOffset(url.replace(proxy.url, restarted.url), token);
+    const offset = await offsetOf(url.replace(proxy.url, restarted.url), token);
     expect(offset).toBeGreaterThanOrEqual(6 * MiB);
     expect(offset).toBeLessThan(file.size);
     proxy.set({ bytesPerSecond: null });
     const upload = await handle.result;
-    expect(upload).toMatchObject({ id: url.slice(url.lastIndexOf('/') + 1), status: 'ready', sha256: file.sha256 });
+    expect(upload).toMatchObject({ id: uploadIdOf(url), status: 'ready', sha256: file.sha256 });
   });
 
   it.each([
@@ -170,15 +136,15 @@ describe('SDK through a flaky network and crashes (dev auth)', () => {
     const env = { HAUL_CACHE_DIR: cacheDir };
 
     const first = runCli(args, env);
-    let stored: StoredEntry | undefined;
-    await until(async () => {
+    let stored: StoredUpload | undefined;
+    await waitFor(async () => {
       [stored] = await storedUploads(cacheDir);
       return parallel === 1 ? Boolean(stored?.uploadUrl) : stored?.parallelUploadUrls?.length === parallel;
-    }, 20_000, 'resume state');
+    }, { timeoutMs: 20_000, what: 'resume state' });
     const urls = (parallel === 1 ? [stored!.uploadUrl!] : stored!.parallelUploadUrls!).map((u) => u.replace(proxy.url, server.url));
     const onServer = async () => {
       let sum = 0;
-      for (const url of urls) sum += (await headOffset(url, token)).offset;
+      for (const url of urls) sum += await offsetOf(url, token);
       return sum;
     };
     // Not probing with HEAD while it runs: a HEAD takes the upload's lock and interrupts the PATCH.
@@ -197,7 +163,7 @@ describe('SDK through a flaky network and crashes (dev auth)', () => {
     const line = JSON.parse(second.stdout().trim()) as { file: string; id: string; status: string; sha256: string; resumedFrom: number | null };
     expect(line).toMatchObject({ file: file.path, status: 'ready', sha256: file.sha256 });
     expect(line.resumedFrom).toBeGreaterThanOrEqual(before);
-    if (parallel === 1) expect(line.id).toBe(urls[0]!.slice(urls[0]!.lastIndexOf('/') + 1));
+    if (parallel === 1) expect(line.id).toBe(uploadIdOf(urls[0]!));
     expect(second.stderr()).toMatch(/resumed at/);
     // Done: nothing left to resume.
     expect(await storedUploads(cacheDir)).toEqual([]);

@@ -1,13 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createHaulClient, devTokenProvider, type HaulClient, HaulError, type NodeUploadInput } from '@haul/client/node';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomFile, sha256 } from './helpers/files.js';
 import { noisePng } from './helpers/fixtures.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { randomFile } from './helpers/random-file.js';
+import { head, uploadIdOf } from './helpers/tus.js';
+import { runUpload } from './helpers/tus-js.js';
 
 /**
  * What the SDK hands to tus-js-client based uploaders such as Uppy's Tus plugin (the demo
@@ -19,18 +21,9 @@ const KiB = 1024;
 const MiB = 2 ** 20;
 
 /** tus-js-client, as Uppy drives it, with `options` from the SDK. */
-function tusUpload(file: string, options: tus.UploadOptions): Promise<string> {
-  return new Promise((resolve, reject) => {
-    void fsp.readFile(file).then((data) => {
-      const upload = new tus.Upload(data, {
-        metadata: { filename: path.basename(file), filetype: 'application/octet-stream' },
-        ...options,
-        onError: reject,
-        onSuccess: () => resolve(upload.url!),
-      });
-      upload.start();
-    }, reject);
-  });
+async function tusUpload(file: string, options: tus.UploadOptions): Promise<string> {
+  const data = await fsp.readFile(file);
+  return runUpload(new tus.Upload(data, { metadata: { filename: path.basename(file), filetype: 'application/octet-stream' }, ...options }));
 }
 
 describe('SDK options for tus-js-client / Uppy', () => {
@@ -84,10 +77,9 @@ describe('SDK options for tus-js-client / Uppy', () => {
     const file = path.join(dir, 'notes.txt');
     await fsp.writeFile(file, text);
     const url = await tusUpload(file, { ...client.tusOptions({ parallel: 3 }), metadata: { filename: 'notes.txt', filetype: 'text/plain' } });
-    const head = await fetch(url, { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${await server.token('uppy-user')}` } });
-    expect(head.headers.get('upload-concat')).toMatch(/^final;(\S+ ){2}\S+$/);
-    const final = await client.watch(url.slice(url.lastIndexOf('/') + 1), { timeoutMs: 60_000 });
-    expect(final).toMatchObject({ status: 'ready', size: text.length, sha256: createHash('sha256').update(text).digest('hex') });
+    expect((await head(url, await server.token('uppy-user'))).header('upload-concat')).toMatch(/^final;(\S+ ){2}\S+$/);
+    const final = await client.watch(uploadIdOf(url), { timeoutMs: 60_000 });
+    expect(final).toMatchObject({ status: 'ready', size: text.length, sha256: sha256(text) });
   });
 
   it('throttle: small PATCH requests, paced to about the asked rate', async () => {
@@ -124,7 +116,7 @@ describe('SDK options for tus-js-client / Uppy', () => {
     const url = await tusUpload(source.path, refreshing.tusOptions());
     expect(requests[0]).toBe(false);
     expect(requests.filter(Boolean)).toHaveLength(1);
-    const id = url.slice(url.lastIndexOf('/') + 1);
+    const id = uploadIdOf(url);
     expect((await refreshing.get(id)).offset).toBe(source.size);
 
     // A token refused even when fresh is final: no endless loop.
@@ -138,7 +130,7 @@ describe('SDK options for tus-js-client / Uppy', () => {
     await fsp.writeFile(png, await noisePng(600, 400));
     const url = await tusUpload(png, { ...client.tusOptions(), metadata: { filename: 'photo.png', filetype: 'image/png' } });
     const seen: string[] = [];
-    const ready = await client.watch(url.slice(url.lastIndexOf('/') + 1), { onStatus: (u) => seen.push(u.status), timeoutMs: 60_000 });
+    const ready = await client.watch(uploadIdOf(url), { onStatus: (u) => seen.push(u.status), timeoutMs: 60_000 });
     expect(ready.status).toBe('ready');
     expect(seen.at(-1)).toBe('ready');
     const thumbnail = ready.thumbnails.find((t) => t.size === 160)!;

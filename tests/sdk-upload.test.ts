@@ -1,14 +1,17 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createHaulClient, type HaulClient, HaulError, type NodeHaulClientOptions, type NodeUploadInput, type UploadJson, type UploadState } from '@haul/client/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256, type SourceFile, textFile } from './helpers/files.js';
 import { elfBinary, eicarFile, noisePng } from './helpers/fixtures.js';
 import { type FlakyProxy, rawResponse, startFlakyProxy } from './helpers/flaky-proxy.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { type TextFile, textFile } from './helpers/text-file.js';
+import { storedUploads } from './helpers/sdk.js';
+import { createUpload, head, offsetOf, uploadIdOf } from './helpers/tus.js';
+import { waitFor } from './helpers/wait.js';
 
 /**
  * The SDK (`@haul/client/node`, as built) against the real server: uploads by path, stream and
@@ -19,32 +22,6 @@ import { type TextFile, textFile } from './helpers/text-file.js';
 
 const MiB = 2 ** 20;
 
-
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-
-async function head(url: string, token: string) {
-  const response = await fetch(url, { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}` } });
-  return { status: response.status, offset: Number(response.headers.get('upload-offset')), concat: response.headers.get('upload-concat') };
-}
-
-/** Resume entries the Node SDK keeps in `<cacheDir>/uploads.json`. */
-async function storedUploads(cacheDir: string): Promise<Array<{ uploadUrl: string | null; parallelUploadUrls: string[] | null }>> {
-  try {
-    const outer = JSON.parse(await fsp.readFile(path.join(cacheDir, 'uploads.json'), 'utf8')) as Record<string, string>;
-    const inner = outer['haul:uploads:v1'];
-    return inner ? Object.values((JSON.parse(inner) as { uploads: Record<string, { uploadUrl: string | null; parallelUploadUrls: string[] | null }> }).uploads) : [];
-  } catch {
-    return [];
-  }
-}
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 30_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 async function rejection(promise: Promise<unknown>): Promise<HaulError> {
   try {
@@ -66,8 +43,8 @@ afterAll(async () => {
 
 describe('SDK uploads (worker on, no scanning)', () => {
   let server: HaulServer;
-  let small: TextFile; // 7 MiB + 3
-  let medium: TextFile; // 24 MiB
+  let small: SourceFile; // 7 MiB + 3
+  let medium: SourceFile; // 24 MiB
   const proxies: FlakyProxy[] = [];
 
   const client = async (user: string, extra: Partial<NodeHaulClientOptions> = {}): Promise<{ client: HaulClient<NodeUploadInput>; token: string; cacheDir: string }> => {
@@ -122,7 +99,9 @@ describe('SDK uploads (worker on, no scanning)', () => {
     expect(progress.at(-1)).toEqual({ sent: small.size, acked: small.size, total: small.size });
     expect((await handle.uploaded).id).toBe(upload.id);
     // Complete on the server, and not a concatenation.
-    expect(await head(handle.uploadUrl!, token)).toMatchObject({ status: 200, offset: small.size, concat: null });
+    const complete = await head(handle.uploadUrl!, token);
+    expect(complete).toMatchObject({ status: 200, offset: small.size });
+    expect(complete.header('upload-concat')).toBeUndefined();
   });
 
   it('parallel: 4 partial uploads of at least 5 MiB, concatenated; a small file gets fewer parts', async () => {
@@ -135,14 +114,14 @@ describe('SDK uploads (worker on, no scanning)', () => {
     expect(four).toMatchObject({ status: 'ready', size: medium.size, sha256: medium.sha256, filename: 'medium.txt' });
     expect(one).toMatchObject({ status: 'ready', sha256: small.sha256 });
     const final = await head(`${server.tusEndpoint}${four.id}`, token);
-    expect(final.concat).toMatch(/^final;/);
-    expect(final.concat!.slice('final;'.length).split(' ')).toHaveLength(4);
-    expect((await head(`${server.tusEndpoint}${one.id}`, token)).concat).toBeNull();
+    expect(final.header('upload-concat')).toMatch(/^final;/);
+    expect(final.header('upload-concat')!.slice('final;'.length).split(' ')).toHaveLength(4);
+    expect((await head(`${server.tusEndpoint}${one.id}`, token)).header('upload-concat')).toBeUndefined();
 
     const twelve = await textFile(dir, 'twelve.txt', 12 * MiB);
     const two = await haul.upload(twelve.path, { parallel: 8 }).result;
     expect(two.sha256).toBe(twelve.sha256);
-    expect((await head(`${server.tusEndpoint}${two.id}`, token)).concat!.split(' ')).toHaveLength(2);
+    expect((await head(`${server.tusEndpoint}${two.id}`, token)).header('upload-concat')!.split(' ')).toHaveLength(2);
   });
 
   it('falls back to a single stream when OPTIONS does not advertise concatenation', async () => {
@@ -156,7 +135,7 @@ describe('SDK uploads (worker on, no scanning)', () => {
     const upload = await haul.upload(medium.path, { parallel: 4 }).result;
     expect(p.stats.injected).toBe(1);
     expect(upload.sha256).toBe(medium.sha256);
-    expect((await head(`${server.tusEndpoint}${upload.id}`, token)).concat).toBeNull();
+    expect((await head(`${server.tusEndpoint}${upload.id}`, token)).header('upload-concat')).toBeUndefined();
   });
 
   it('takes Buffers, Uint8Arrays, ArrayBuffers, Blobs and fs streams (whole or a range)', async () => {
@@ -182,7 +161,7 @@ describe('SDK uploads (worker on, no scanning)', () => {
     const p = await proxy({ bytesPerSecond: 8 * MiB });
     const { client: haul, token } = await client('sdk-pause', { endpoint: `${p.url}/files/` });
     const handle = haul.upload(medium.path);
-    await until(() => handle.uploadUrl !== null && handle.progress.bytesSent >= 4 * MiB, 20_000, 'progress');
+    await waitFor(() => handle.uploadUrl !== null && handle.progress.bytesSent >= 4 * MiB, { timeoutMs: 20_000, what: 'progress' });
     handle.pause();
     expect(handle.state).toBe('paused');
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -195,7 +174,7 @@ describe('SDK uploads (worker on, no scanning)', () => {
     p.set({ bytesPerSecond: null });
     handle.resume();
     const upload = await handle.result;
-    expect(upload.id).toBe(url.slice(url.lastIndexOf('/') + 1));
+    expect(upload.id).toBe(uploadIdOf(url));
     expect(upload.sha256).toBe(medium.sha256);
   });
 
@@ -203,13 +182,13 @@ describe('SDK uploads (worker on, no scanning)', () => {
     const p = await proxy({ bytesPerSecond: 2 * MiB });
     const first = await client('sdk-resume', { endpoint: `${p.url}/files/` });
     const handle = first.client.upload(medium.path, { parallel: 3 });
-    await until(async () => (await storedUploads(first.cacheDir)).some((u) => u.parallelUploadUrls?.length === 3), 20_000, 'stored partial URLs');
-    await until(() => handle.progress.bytesSent >= 4 * MiB, 20_000, 'progress');
+    await waitFor(async () => (await storedUploads(first.cacheDir)).some((u) => u.parallelUploadUrls?.length === 3), { timeoutMs: 20_000, what: 'stored partial URLs' });
+    await waitFor(() => handle.progress.bytesSent >= 4 * MiB, { timeoutMs: 20_000, what: 'progress' });
     await handle.abort({ terminate: false });
     await expect(handle.result).rejects.toMatchObject({ code: 'ABORTED' });
     const [stored] = await storedUploads(first.cacheDir);
     let onServer = 0;
-    for (const url of stored!.parallelUploadUrls!) onServer += (await head(url.replace(p.url, server.url), first.token)).offset;
+    for (const url of stored!.parallelUploadUrls!) onServer += await offsetOf(url.replace(p.url, server.url), first.token);
     expect(onServer).toBeGreaterThan(0);
 
     p.set({ bytesPerSecond: null });
@@ -220,8 +199,8 @@ describe('SDK uploads (worker on, no scanning)', () => {
     expect(upload.sha256).toBe(medium.sha256);
     // The resumed upload is the concatenation of the same partial uploads.
     const final = await head(`${server.tusEndpoint}${upload.id}`, first.token);
-    expect(final.concat!.slice('final;'.length).split(' ').map((u) => u.slice(u.lastIndexOf('/') + 1))).toEqual(
-      stored!.parallelUploadUrls!.map((u) => u.slice(u.lastIndexOf('/') + 1)),
+    expect(final.header('upload-concat')!.slice('final;'.length).split(' ').map((u) => uploadIdOf(u))).toEqual(
+      stored!.parallelUploadUrls!.map((u) => uploadIdOf(u)),
     );
     expect(await storedUploads(first.cacheDir)).toEqual([]);
   });
@@ -230,7 +209,7 @@ describe('SDK uploads (worker on, no scanning)', () => {
     const p = await proxy({ bytesPerSecond: 8 * MiB });
     const { client: haul, token, cacheDir } = await client('sdk-abort', { endpoint: `${p.url}/files/` });
     const single = haul.upload(medium.path);
-    await until(() => single.progress.bytesSent >= 2 * MiB && single.uploadUrl !== null, 20_000, 'progress');
+    await waitFor(() => single.progress.bytesSent >= 2 * MiB && single.uploadUrl !== null, { timeoutMs: 20_000, what: 'progress' });
     await single.abort();
     const error = await rejection(single.result);
     expect(error).toMatchObject({ code: 'ABORTED', retryable: false });
@@ -238,7 +217,7 @@ describe('SDK uploads (worker on, no scanning)', () => {
     expect([404, 410]).toContain((await head(single.uploadUrl!.replace(p.url, server.url), token)).status);
 
     const parallel = haul.upload(medium.path, { parallel: 4 });
-    await until(async () => (await storedUploads(cacheDir)).some((u) => u.parallelUploadUrls?.length === 4), 20_000, 'partials');
+    await waitFor(async () => (await storedUploads(cacheDir)).some((u) => u.parallelUploadUrls?.length === 4), { timeoutMs: 20_000, what: 'partials' });
     const [stored] = await storedUploads(cacheDir);
     await parallel.abort();
     await expect(parallel.result).rejects.toMatchObject({ code: 'ABORTED' });
@@ -248,10 +227,10 @@ describe('SDK uploads (worker on, no scanning)', () => {
     // An AbortSignal does the same.
     const controller = new AbortController();
     const signalled = haul.upload(small.path, { signal: controller.signal });
-    await until(() => signalled.uploadUrl !== null, 20_000, 'upload URL');
+    await waitFor(() => signalled.uploadUrl !== null, { timeoutMs: 20_000, what: 'upload URL' });
     controller.abort();
     await expect(signalled.result).rejects.toMatchObject({ code: 'ABORTED' });
-    await until(async () => [404, 410].includes((await head(signalled.uploadUrl!.replace(p.url, server.url), token)).status), 10_000, 'termination');
+    await waitFor(async () => [404, 410].includes((await head(signalled.uploadUrl!.replace(p.url, server.url), token)).status), { timeoutMs: 10_000, what: 'termination' });
   });
 
   it('honours 429 Retry-After on tus requests and on the JSON API', async () => {
@@ -295,9 +274,7 @@ describe('SDK uploads (worker on, no scanning)', () => {
     // MAX_CONCURRENT_UPLOADS_PER_USER defaults to 50 unfinished uploads.
     const unfinished: string[] = [];
     for (let i = 0; i < 50; i++) {
-      const response = await fetch(server.tusEndpoint, { method: 'POST', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}`, 'Upload-Length': '10' } });
-      expect(response.status).toBe(201);
-      unfinished.push(new URL(response.headers.get('location')!).pathname.split('/').pop()!);
+      unfinished.push((await createUpload(server.tusEndpoint, token, { length: 10 })).id);
     }
     const started = Date.now();
     const error = await rejection(haul.upload(Buffer.from('one too many\n'), { metadata: { filename: 'x.txt' } }).result);

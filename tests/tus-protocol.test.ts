@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -7,12 +6,13 @@ import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { randomFile, readRange, sha256, sha256File, sizeOf, type SourceFile, storedPath } from './helpers/files.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { type RandomFile, randomFile } from './helpers/random-file.js';
 import {
-  createUpload, decodeMetadata, encodeMetadata, head, offsetOf, patch, readRange, request, sha256File, sizeOf,
-  storedPath, terminate, TUS, uploadRest, waitFor,
+  createUpload, decodeMetadata, encodeMetadata, head, offsetOf, patch, request, terminate, TUS, uploadIdOf, uploadRest,
 } from './helpers/tus.js';
+import { runUpload } from './helpers/tus-js.js';
+import { waitFor } from './helpers/wait.js';
 
 /**
  * The core of tus 1.0 as Haul speaks it, over raw HTTP and with tus-js-client, against the real
@@ -48,8 +48,8 @@ describe.each(backends)('tus protocol with $name', ({ databaseUrl }) => {
   const user = `proto-${databaseUrl ? 'pg' : 'pglite'}@example.com`;
   let server: HaulServer;
   let token: string;
-  let small: RandomFile; // 1 MiB + 7
-  let medium: RandomFile; // 10 MiB + 12345
+  let small: SourceFile; // 1 MiB + 7
+  let medium: SourceFile; // 10 MiB + 12345
   let sourceDir: string;
   /** What the database must say about each upload once the tests ran (checked last). */
   const expected: ExpectedRow[] = [];
@@ -93,7 +93,7 @@ describe.each(backends)('tus protocol with $name', ({ databaseUrl }) => {
   it('takes a file in chunks; every PATCH advances the offset, the stored bytes are the source', async () => {
     const { url, id } = await createUpload(server.tusEndpoint, token, {
       length: medium.size,
-      metadata: encodeMetadata({ filename: 'medium.bin', filetype: 'application/octet-stream' }),
+      metadata: { filename: 'medium.bin', filetype: 'application/octet-stream' },
     });
     const offsets: number[] = [];
     for (let at = 0; at < medium.size; ) {
@@ -115,7 +115,7 @@ describe.each(backends)('tus protocol with $name', ({ databaseUrl }) => {
     // One access-log line per request, tus requests included (they are answered on the Node response).
     const patchLines = () =>
       server.logs().split('\n').filter((line) => line.includes('"msg":"request"') && line.includes('"method":"PATCH"') && line.includes(`/files/${id}`));
-    await waitFor(async () => patchLines().length >= 4, 5000, 'a log line for each PATCH');
+    await waitFor(() => patchLines().length >= 4, { timeoutMs: 5000, what: 'a log line for each PATCH', intervalMs: 100 });
     expect(patchLines().every((line) => line.includes('"status":204'))).toBe(true);
   });
 
@@ -130,13 +130,13 @@ describe.each(backends)('tus protocol with $name', ({ databaseUrl }) => {
     const partial = await createUpload(server.tusEndpoint, token, { length: small.size, body: first });
     expect(partial.response.header('upload-offset')).toBe('300000');
     expect(await offsetOf(partial.url, token)).toBe(300_000);
-    await uploadRest(partial.url, token, small, 300_000);
+    await uploadRest(partial.url, token, small, { from: 300_000 });
     expect(await sha256File(stored(partial.id))).toBe(small.sha256);
     expected.push({ id: partial.id, status: 'received', size: small.size, filename: null });
   });
 
   it('deferred length: Upload-Defer-Length: 1, then Upload-Length on a later PATCH', async () => {
-    const { response, url, id } = await createUpload(server.tusEndpoint, token, { defer: true });
+    const { response, url, id } = await createUpload(server.tusEndpoint, token, { length: 'deferred' });
     expect(response.status).toBe(201);
     const before = await head(url, token);
     expect(before.header('upload-defer-length')).toBe('1');
@@ -179,8 +179,9 @@ describe.each(backends)('tus protocol with $name', ({ databaseUrl }) => {
   it('metadata round trip: HEAD returns Upload-Metadata as sent, binary values and non-ASCII names included', async () => {
     const binary = Buffer.from([0xff, 0x00, 0xfe, 0x80, 0xc3, 0x28, 0x00, 0x01]);
     const filename = 'Résumé – 日本語 🎉.txt';
-    const header = encodeMetadata({ filename, filetype: 'text/plain', blob: binary, flag: null, note: 'hello, world' });
-    const { url, id } = await createUpload(server.tusEndpoint, token, { length: small.size, metadata: header });
+    const pairs = { filename, filetype: 'text/plain', blob: binary, flag: null, note: 'hello, world' };
+    const header = encodeMetadata(pairs);
+    const { url, id } = await createUpload(server.tusEndpoint, token, { length: small.size, metadata: pairs });
 
     const res = await head(url, token);
     expect(res.header('upload-metadata')).toBe(header);
@@ -190,7 +191,7 @@ describe.each(backends)('tus protocol with $name', ({ databaseUrl }) => {
     expect(decoded.get('flag')).toBeNull();
 
     // Still the same after bytes arrived and after completion.
-    await uploadRest(url, token, small, 0, 512 * 1024);
+    await uploadRest(url, token, small, { from: 0, chunkSize: 512 * 1024 });
     expect((await head(url, token)).header('upload-metadata')).toBe(header);
     expect(await sha256File(stored(id))).toBe(small.sha256);
     expected.push({ id, status: 'received', size: small.size, filename });
@@ -221,27 +222,10 @@ describe.each(backends)('tus protocol with $name', ({ databaseUrl }) => {
   });
 
   const tusUpload = (input: Buffer | Readable, options: Partial<tus.UploadOptions>) =>
-    new Promise<string>((resolve, reject) => {
-      const upload = new tus.Upload(input, {
-        endpoint: server.tusEndpoint,
-        headers: { Authorization: `Bearer ${token}` },
-        retryDelays: [100, 500],
-        ...options,
-        onSuccess: () => {
-          clearTimeout(timer);
-          resolve(upload.url!);
-        },
-        onError: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      });
-      const timer = setTimeout(() => {
-        void upload.abort();
-        reject(new Error('tus-js-client upload did not finish within 30s'));
-      }, 30_000);
-      upload.start();
-    });
+    runUpload(
+      new tus.Upload(input, { endpoint: server.tusEndpoint, headers: { Authorization: `Bearer ${token}` }, retryDelays: [100, 500], ...options }),
+      30_000,
+    );
 
   it('tus-js-client uploads a Buffer in chunks', async () => {
     const buffer = await readRange(medium.path, 0, 3 * MiB + 99);
@@ -251,9 +235,9 @@ describe.each(backends)('tus protocol with $name', ({ databaseUrl }) => {
       metadata: { filename: 'from-buffer.bin', filetype: 'application/octet-stream' },
       onChunkComplete: (_size, accepted) => progress.push(accepted),
     });
-    const id = new URL(url).pathname.split('/').pop()!;
+    const id = uploadIdOf(url);
     expect(progress).toEqual([MiB, 2 * MiB, 3 * MiB, 3 * MiB + 99]);
-    expect(await sha256File(stored(id))).toBe(createHash('sha256').update(buffer).digest('hex'));
+    expect(await sha256File(stored(id))).toBe(sha256(buffer));
     expected.push({ id, status: 'received', size: buffer.length, filename: 'from-buffer.bin' });
   });
 
@@ -263,7 +247,7 @@ describe.each(backends)('tus protocol with $name', ({ databaseUrl }) => {
       uploadSize: medium.size,
       metadata: { filename: 'from-stream.bin' },
     });
-    const id = new URL(url).pathname.split('/').pop()!;
+    const id = uploadIdOf(url);
     expect(await offsetOf(url, token)).toBe(medium.size);
     expect(await sha256File(stored(id))).toBe(medium.sha256);
     expected.push({ id, status: 'received', size: medium.size, filename: 'from-stream.bin' });
@@ -277,7 +261,7 @@ describe.each(backends)('tus protocol with $name', ({ databaseUrl }) => {
       uploadLengthDeferred: true,
       metadata: { filename: 'deferred.bin' },
     });
-    const id = new URL(url).pathname.split('/').pop()!;
+    const id = uploadIdOf(url);
     expect((await head(url, token)).header('upload-length')).toBe(String(small.size));
     expect(await sha256File(stored(id))).toBe(small.sha256);
     expected.push({ id, status: 'received', size: small.size, filename: 'deferred.bin' });

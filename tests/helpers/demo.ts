@@ -1,24 +1,41 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
-import type { Locator, Page } from 'playwright-core';
-import { type HaulServer, REPO_ROOT, startHaul } from './haul-server.js';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { launchChromium, newDemoContext } from './browser.js';
+import { type HaulServer, processingEnv, REPO_ROOT, startHaul } from './haul-server.js';
 
 /** The built demo (npm run build); the server serves it from here by default. */
 const DEMO_INDEX = path.join(REPO_ROOT, 'demo-app/dist/index.html');
 
 /** The server as `npm start` runs it, plus the processing pipeline scanning with our clamd. */
-export function startDemoServer(env: Record<string, string> = {}): Promise<HaulServer> {
+function startDemoServer(env: Record<string, string> = {}): Promise<HaulServer> {
   if (!fs.existsSync(DEMO_INDEX)) throw new Error(`${DEMO_INDEX} is missing: run \`npm run build\` (npm test does)`);
-  return startHaul({
-    env: {
-      WORKER: 'embedded',
-      SCAN_MODE: 'required',
-      CLAMD_HOST: '127.0.0.1',
-      CLAMD_PORT: process.env.TEST_CLAMD_PORT ?? '3310',
-      ...env,
+  return startHaul({ env: processingEnv(env) });
+}
+
+export interface DemoSession {
+  server: HaulServer;
+  browser: Browser;
+  /** A page of the demo, not yet signed in. */
+  page: Page;
+  /** Closes the browser and stops the server. */
+  close(): Promise<void>;
+}
+
+/** The demo server and Chromium, started side by side, with a page on the demo. */
+export async function openDemo(): Promise<DemoSession> {
+  const [server, browser] = await Promise.all([startDemoServer(), launchChromium()]);
+  const page = await (await newDemoContext(browser, server.url)).newPage();
+  return {
+    server,
+    browser,
+    page,
+    async close() {
+      await browser.close();
+      await server.stop();
     },
-  });
+  };
 }
 
 export async function signIn(page: Page, user: string): Promise<void> {

@@ -173,6 +173,12 @@ export function heicLike(): Buffer {
   return Buffer.concat([ftyp, meta, randomBytes(512)]);
 }
 
+/** `size` bytes of printable ASCII text (detected as text/plain), different on every call. */
+export function asciiText(size: number): Buffer {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.;:-\n';
+  return Buffer.from(Array.from(randomBytes(size), (b) => alphabet.charCodeAt(b % alphabet.length)));
+}
+
 export const csvFile = () =>
   Buffer.from('id,name,amount\n1,Alice,12.50\n2,Bob,7.25\n3,"Carol, Jr.",100\n', 'utf8');
 

@@ -74,6 +74,32 @@ export function localS3() {
     async head(key: string) {
       return client.headObject({ Bucket: bucket, Key: key });
     },
+    /**
+     * Swift only: the object keys that still own multipart segments under `prefix`. Swift keeps
+     * the parts of S3 multipart uploads as objects in `<bucket>+segments`, named
+     * `<key>/<upload-id>/<part>`, and an aborted upload's parts disappear from every S3 listing;
+     * a part stored after its upload was aborted can only be seen here. Uses Swift's own API
+     * (tempauth with the S3 credentials) on the same endpoint.
+     */
+    async swiftSegmentOwners(prefix: string): Promise<Set<string>> {
+      const auth = await fetch(new URL('/auth/v1.0', settings.S3_ENDPOINT), {
+        headers: { 'X-Auth-User': settings.S3_ACCESS_KEY_ID, 'X-Auth-Key': settings.S3_SECRET_ACCESS_KEY },
+      });
+      const token = auth.headers.get('x-auth-token');
+      const storageUrl = auth.headers.get('x-storage-url');
+      if (!auth.ok || !token || !storageUrl) throw new Error(`Swift auth: ${auth.status}`);
+      const owners = new Set<string>();
+      for (let marker = ''; ; ) {
+        const listing = `${storageUrl}/${encodeURIComponent(`${bucket}+segments`)}?format=plain&prefix=${encodeURIComponent(prefix)}&marker=${encodeURIComponent(marker)}`;
+        const response = await fetch(listing, { headers: { 'X-Auth-Token': token } });
+        if (response.status === 404) return owners;
+        if (!response.ok) throw new Error(`Swift listing: ${response.status}`);
+        const names = (await response.text()).split('\n').filter(Boolean);
+        if (names.length === 0) return owners;
+        for (const name of names) owners.add(name.split('/').slice(0, -2).join('/'));
+        marker = names.at(-1)!;
+      }
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import postgres from 'postgres';
+import { freshDatabase } from '../helpers/database.js';
 
 /**
  * Integration tests get a fresh PostgreSQL database per run (dropped at the end), so runs never
@@ -14,16 +14,11 @@ export default async function globalSetup({ provide }: { provide: (key: string, 
   const tmpRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'haul-test-run-'));
   process.env.TMPDIR = tmpRoot;
 
-  const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = `haul_test_${process.pid}_${Date.now().toString(36)}`;
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  provide('databaseUrl', url.toString());
+  const serverUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const database = await freshDatabase(serverUrl, `haul_test_${process.pid}_${Date.now().toString(36)}`);
+  provide('databaseUrl', database.url);
   return async () => {
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await database.drop();
     await fs.rm(tmpRoot, { recursive: true, force: true });
   };
 }

@@ -1,0 +1,40 @@
+import type { Benchmark } from './lib/harness.js';
+
+/**
+ * Runs the benchmarks: `npm run bench` (all) or `npm run bench -- ingest-disk` (those whose name
+ * contains one of the arguments). Settings come from BENCH_* variables, documented at the top of
+ * each benchmark's file. Results go to bench/results/<name>.md and .json.
+ */
+
+const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
+  'ingest-disk': () => import('./ingest-disk.js'),
+  'ingest-s3': () => import('./ingest-s3.js'),
+  parallel: () => import('./parallel.js'),
+  processing: () => import('./processing.js'),
+};
+
+const names = Object.keys(BENCHMARKS);
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(`usage: npm run bench [-- filter...]\nbenchmarks: ${names.join(', ')}`);
+  process.exit(0);
+}
+const selected = names.filter((name) => args.length === 0 || args.some((filter) => name.includes(filter)));
+if (selected.length === 0) {
+  console.error(`no benchmark matches ${args.join(' ')}; available: ${names.join(', ')}`);
+  process.exit(2);
+}
+if (typeof globalThis.gc !== 'function') console.warn('note: run with --expose-gc (npm run bench does) to collect garbage between samples');
+
+let failed = false;
+for (const name of selected) {
+  const { benchmark } = await BENCHMARKS[name]!();
+  console.log(`\n== ${benchmark.name}: ${benchmark.description}\n`);
+  try {
+    await benchmark.run((line) => console.log(line));
+  } catch (error) {
+    failed = true;
+    console.error(`\n${name} failed: ${error instanceof Error ? error.stack : String(error)}`);
+  }
+}
+process.exit(failed ? 1 : 0);
