@@ -45,6 +45,12 @@ describe('renderPreviews', () => {
     expect(result.kind === 'done' && [result.value.width, result.value.height]).toEqual([1200, 800]);
   });
 
+  it('decodes AVIF itself (sharp’s libvips has AV1; only HEVC needs libheif’s tool)', async () => {
+    const avif = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#c00' } }).avif({ effort: 0 }).toBuffer();
+    const result = await renderPreviews(avif, { sizes, maxPixels: 1e8, autoOrient: true });
+    expect(result.kind === 'done' && result.value.thumbnails.map((t) => t.width)).toEqual([160, 300, 300]);
+  });
+
   it('refuses a decompression bomb and corrupt data with a reason', async () => {
     const bomb = await renderPreviews(await photo(1), { sizes, maxPixels: 1000, autoOrient: true });
     expect(bomb).toEqual({ kind: 'failed', blame: 'file', reason: 'image dimensions exceed 1000 pixels (decompression bomb?)' });
