@@ -8,7 +8,8 @@ import { placeholderFromRaster, type Raster } from './placeholder.js';
  * page, a decoded HEIC — from ONE decode: the source is decoded once, straight to the largest
  * size (JPEG and WebP shrink on load, so a 24 MP JPEG is decoded at 1/4 scale), and every
  * smaller size and the ThumbHash are resized from that raster. Making each size from the source
- * decodes it once per size; this is ~2× faster for a 24 MP JPEG (figures in the branch report).
+ * decodes it once per size: measured here, one decode is 2.3× (noise, 16 MB) to 3.8× (photo-like,
+ * 4 MB) faster for a 24 MP JPEG with three sizes and the placeholder.
  * Output carries no metadata (no EXIF, GPS, XMP, ICC): sharp writes none unless asked.
  */
 
@@ -41,7 +42,7 @@ export async function renderPreviews(input: Buffer | string, options: RasterPrev
   const largest = sizes[0];
   if (largest === undefined) throw new Error('renderPreviews needs at least one size');
   try {
-    const source = sharp(input, { limitInputPixels: options.maxPixels, failOn: 'error' });
+    const source = sharp(input, { limitInputPixels: options.maxPixels, failOn: 'error', sequentialRead: true });
     const meta = await source.metadata();
     const turned = options.autoOrient && (meta.orientation ?? 1) >= 5;
     const width = turned ? meta.height : meta.width;
