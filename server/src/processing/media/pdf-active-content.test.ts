@@ -75,6 +75,13 @@ describe('scanPdfActiveContent', () => {
     }
   });
 
+  it('finds object streams whose dictionary ends in a comment or holds a % in a string', () => {
+    for (const [from, to] of [['>>\nstream', '>> % comment\nstream'], ['/Type /ObjStm', '/Title (50%) /Type /ObjStm']]) {
+      const stream = Buffer.from(objectStream([jsAction], 5).toString('latin1').replace(from!, to!), 'latin1');
+      expect(scanPdfActiveContent(pdf([catalog(), pages, page, stream])).names, to).toContain('JavaScript');
+    }
+  });
+
   it('is incomplete (so active) when an object stream cannot be decoded', () => {
     const hex = scanPdfActiveContent(pdf([catalog(), pages, page, objectStream(['<< /A 1 >>'], 5, { filter: '/ASCIIHexDecode' })]));
     expect(hex).toMatchObject({ active: true, incomplete: 'an object stream uses a filter the scan does not decode' });

@@ -1,26 +1,23 @@
 import { inflateSync } from 'node:zlib';
 
 /**
- * Finds active content in a PDF — JavaScript actions, launch actions, embedded files, Flash, XFA
- * forms — in one bounded pass over its bytes, fed chunk by chunk (`write`) as the file streams
- * past: no parser, no decoder, memory of one object stream at most (≤ 4 MiB raw, ≤ 32 MiB
- * inflated, 256 MiB inflated per file).
+ * Finds active content in a PDF — JavaScript, launch actions, embedded files, Flash, XFA — in one
+ * bounded pass over its bytes, fed chunk by chunk (`write`) as the file streams past: no parser,
+ * no decoder; memory of one object stream at most (≤ 4 MiB raw, 32 MiB inflated; 256 MiB per file).
  *
- * How: every `/Name` token anywhere in the file is read (`#xx` escapes decoded, so `/J#61vaScript`
- * is `/JavaScript`), without a lexer that a crafted file could desynchronise from the reader's
- * xref-driven parse (unbalanced strings, objects hidden inside another stream's data): all bytes
- * of all revisions are looked at, stream data included. Object streams (PDF 1.5 `/ObjStm`, where
- * compressed dictionaries live — any stream whose dictionary has `/First`, as readers do not check
- * the type) are inflated and scanned the same way. Decisions rest on long names (`/JavaScript`,
- * `/Launch`, `/EmbeddedFile` …), which random binary data does not spell: a JavaScript action
- * needs `/S /JavaScript` to run, so `/JS` alone is only reported.
+ * Every `/Name` anywhere in the file is read (`#xx` escapes decoded: `/J#61vaScript`), with no
+ * lexer a crafted file could desynchronise from the reader's xref-driven parse (unbalanced strings,
+ * objects hidden in another stream's data): all bytes of all revisions, stream data included.
+ * Object streams (PDF 1.5, where compressed dictionaries live; any stream with `/First`, as readers
+ * do not check `/Type /ObjStm`) are inflated and scanned the same way. Decisions rest on long names
+ * that random binary data does not spell; a JavaScript action needs `/S /JavaScript` to run, so
+ * `/JS` alone is only reported.
  *
- * `incomplete` (callers treat it as active: fail closed): an object stream that uses another
- * filter or a predictor, does not inflate completely (encrypted files encrypt object streams;
- * corrupt or truncated data), or exceeds the caps. Not covered: decrypting (only encrypted object
- * streams are out of reach: names outside streams are never encrypted); a PDF that hides the
- * `obj` keyword's context inside a string (`(obj)` between `<<` and `stream`) to keep us from
- * seeing `/First` — reported as a known gap.
+ * `incomplete` (callers treat it as active: fail closed): an object stream with another filter or
+ * a predictor, one that does not inflate completely (encrypted files encrypt object streams;
+ * corrupt or cut data), or over the caps. Known gap: no decryption (only encrypted object streams
+ * are out of reach: names outside streams are never encrypted); a file that puts `(obj)` in a
+ * string between an object stream's `/First` and its `stream` keyword hides that stream from us.
  */
 
 /** Any of these makes a PDF active: it may run code, start programs or carry files. */
@@ -37,21 +34,16 @@ export interface PdfActiveContent {
   /** The watched names found, sorted, e.g. ['JS', 'JavaScript', 'OpenAction']. */
   names: string[];
   encrypted: boolean;
-  /** Why part of the file could not be inspected; null when all of it was. */
+  /** Why part of the file could not be inspected (null: all of it was). */
   incomplete: string | null;
 }
 
-export interface PdfScanLimits {
-  maxObjectStreamBytes: number;
-  maxInflatedBytes: number;
-  maxTotalInflatedBytes: number;
-}
-
+export type PdfScanLimits = Record<'maxObjectStreamBytes' | 'maxInflatedBytes' | 'maxTotalInflatedBytes', number>;
 const MiB = 1024 * 1024;
 const DEFAULT_SCAN_LIMITS: PdfScanLimits = { maxObjectStreamBytes: 4 * MiB, maxInflatedBytes: 32 * MiB, maxTotalInflatedBytes: 256 * MiB };
 
-// PDF 32000-1 §7.2.2: white-space and delimiter characters end a name or any other token.
-// A lookup table: this runs once per byte of the file.
+// PDF 32000-1 §7.2.2: white-space and delimiter characters end a name or any other token (a
+// lookup table: this runs once per byte of the file).
 const REGULAR = new Uint8Array(256).fill(1);
 for (const b of [0x00, 0x09, 0x0a, 0x0c, 0x0d, 0x20, 0x28, 0x29, 0x3c, 0x3e, 0x5b, 0x5d, 0x7b, 0x7d, 0x2f, 0x25]) REGULAR[b] = 0;
 const ENDSTREAM = 'endstream';
@@ -67,8 +59,7 @@ function decodeName(raw: string): string {
 
 interface ObjectContext {
   names: Set<string>;
-  /** /Length as a direct integer; null if absent or an indirect reference. */
-  length: number | null;
+  length: number | null; // /Length as a direct integer; null if absent or an indirect reference
 }
 
 interface Capture {
@@ -86,14 +77,17 @@ export class PdfActiveContentScanner {
   private readonly found = new Set<string>();
   private incompleteReason: string | null = null;
   private inflatedTotal = 0;
-  /** The token being read: a name (after `/`) or a regular token (keyword, number). */
+  /** The token being read — a name (after `/`) or a regular token — and its bytes from earlier chunks. */
   private inToken = false;
   private isName = false;
-  /** Its bytes from earlier chunks (tokens are materialised only when short enough to matter). */
   private tokenCarry = '';
   private tokenLength = 0;
   /** The tokens just read, newest last (`>>` counts as one), to spot `>> stream`, `/Length 42`. */
   private recent: string[] = ['', '', '', ''];
+  /** The last two tokens outside `%` comments (`>> %x⏎stream`); `recent` keeps comment tokens, as
+   * a `%` may sit in a string (`(50%) >>stream`). Either view can start a stream. */
+  private code: [string, string] = ['', ''];
+  private inComment = false;
   private context: ObjectContext = { names: new Set(), length: null };
   private capture: Capture | null = null;
   private angles = 0;
@@ -171,12 +165,18 @@ export class PdfActiveContentScanner {
         if (++this.angles === 2) this.pushRecent('>>');
       } else {
         this.angles = 0;
-        // §7.3.8.1: "The keyword stream that follows the stream dictionary shall be followed by an
-        // end-of-line marker consisting of either a CARRIAGE RETURN and a LINE FEED or just a LINE
-        // FEED" (a lone CR is accepted too, as readers do).
-        if (streams && (b === 0x0a || b === 0x0d) && this.recent[3] === 'stream' && this.recent[2] === '>>') {
-          this.recent = ['', '', '', ''];
-          if (this.startStream(b === 0x0d)) return i + 1;
+        if (b === 0x25) this.inComment = true;
+        else if (b === 0x0a || b === 0x0d) {
+          this.inComment = false;
+          // §7.3.8.1: "The keyword stream that follows the stream dictionary shall be followed by an
+          // end-of-line marker consisting of either a CARRIAGE RETURN and a LINE FEED or just a LINE
+          // FEED" (a lone CR is accepted too, as readers do).
+          const afterDictionary = (this.recent[2] === '>>' && this.recent[3] === 'stream') || (this.code[0] === '>>' && this.code[1] === 'stream');
+          if (streams && afterDictionary) {
+            this.recent = ['', '', '', ''];
+            this.code = ['', ''];
+            if (this.startStream(b === 0x0d)) return i + 1;
+          }
         }
       }
     }
@@ -220,6 +220,7 @@ export class PdfActiveContentScanner {
     recent[1] = recent[2]!;
     recent[2] = recent[3]!;
     recent[3] = token;
+    if (!this.inComment) this.code = [this.code[1], token];
     // `/Length 42` then anything but `0 R`: a direct length.
     if (recent[2] === '/Length' && /^\d{1,15}$/.test(token)) this.context.length = Number(token);
     else if (recent[0] === '/Length' && token === 'R' && recent[1] === String(this.context.length)) this.context.length = null;
@@ -270,9 +271,8 @@ export class PdfActiveContentScanner {
 
   private scanObjectStream(data: Buffer, rawBytes: number, names: Set<string>): void {
     if (rawBytes > this.limits.maxObjectStreamBytes) return this.markIncomplete('an object stream is larger than the scan limit');
-    if ([...names].some((n) => OTHER_FILTERS.has(n)) || names.has('DecodeParms')) {
-      return this.markIncomplete('an object stream uses a filter the scan does not decode');
-    }
+    const other = [...names].some((n) => OTHER_FILTERS.has(n)) || names.has('DecodeParms');
+    if (other) return this.markIncomplete('an object stream uses a filter the scan does not decode');
     let text = data;
     // A /Filter whose value is not a name we know (an indirect reference) is tried as Flate too.
     if (names.has('Filter') || [...names].some((n) => FLATE.has(n))) {
