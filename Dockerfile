@@ -24,6 +24,11 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000
 WORKDIR /app
+# Media decoders, run as sandboxed subprocesses (server/src/processing/media/): the RUNTIME list of
+# scripts/local-media-tools.sh (util-linux, for prlimit, is already in the base image).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg poppler-utils heif-thumbnailer fonts-liberation \
+ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 COPY api/package.json api/
 COPY server/package.json server/

@@ -2,7 +2,8 @@
 # The whole test suite, with all set-up a fresh machine needs (the README's test command runs this).
 # - builds the TypeScript projects and the demo app (type-check first, as the tests run the built
 #   server and drive the built demo in a real browser);
-# - installs Debian's Chromium for the browser tests if missing (scripts/local-chromium.sh);
+# - installs Debian's Chromium for the browser tests if missing (scripts/local-chromium.sh), and
+#   the media decoders (ffmpeg, poppler, libheif tools: scripts/local-media-tools.sh);
 # - makes sure PostgreSQL answers (TEST_DATABASE_URL, default the local server);
 # - starts the local services the integration tests use (S3 via OpenStack Swift, clamd), each
 #   through its project script, and stops what it started when the run ends.
@@ -20,6 +21,9 @@ if [[ "${HAUL_TEST_SKIP_BROWSER:-}" != 1 ]]; then
   TEST_CHROMIUM_PATH="$(bash scripts/local-chromium.sh ensure)"
   export TEST_CHROMIUM_PATH
 fi
+
+log "media decoders"
+bash scripts/local-media-tools.sh ensure
 
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 if command -v pg_isready >/dev/null && ! pg_isready -q -d "$TEST_DATABASE_URL"; then

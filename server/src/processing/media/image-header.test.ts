@@ -1,0 +1,118 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { readImageHeader, readImageHeaderFromFile } from './image-header.js';
+
+const dims = (result: ReturnType<typeof readImageHeader>) => (result.kind === 'header' ? result.header : result);
+
+/** Bombs: tiny files whose headers declare enormous images (issue 13: 48 KB, 20000×20000). */
+const bombs = {
+  png(width: number, height: number) {
+    const ihdr = Buffer.alloc(25);
+    ihdr.writeUInt32BE(13, 0);
+    ihdr.write('IHDR', 4, 'latin1');
+    ihdr.writeUInt32BE(width, 8);
+    ihdr.writeUInt32BE(height, 12);
+    ihdr.set([8, 2, 0, 0, 0], 16);
+    ihdr.writeUInt32BE(crc32(ihdr.subarray(4, 21)), 21);
+    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ihdr, Buffer.alloc(48_000)]);
+  },
+  /** A 1×1 screen whose only frame is 30000×30000 at (100, 100). */
+  gif() {
+    const screen = Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00', 'latin1');
+    const frame = Buffer.alloc(10);
+    frame[0] = 0x2c;
+    frame.writeUInt16LE(100, 1);
+    frame.writeUInt16LE(100, 3);
+    frame.writeUInt16LE(30000, 5);
+    frame.writeUInt16LE(30000, 7);
+    return Buffer.concat([screen, frame, Buffer.from([2, 2, 0x4c, 0x01, 0, 0x3b])]);
+  },
+  /** A TIFF whose small first page is followed by a 100000×100000 one; both IFDs after 64 KiB of data. */
+  tiff() {
+    const file = Buffer.alloc(70_000 + 2 * 30);
+    file.write('II*\0', 0, 'latin1');
+    file.writeUInt32LE(70_000, 4);
+    const ifd = (at: number, width: number, height: number, next: number) => {
+      file.writeUInt16LE(2, at);
+      [[256, width], [257, height]].forEach(([tag, value], i) => {
+        const e = at + 2 + 12 * i;
+        file.writeUInt16LE(tag!, e);
+        file.writeUInt16LE(4, e + 2);
+        file.writeUInt32LE(1, e + 4);
+        file.writeUInt32LE(value!, e + 8);
+      });
+      file.writeUInt32LE(next, at + 26);
+    };
+    ifd(70_000, 16, 16, 70_030);
+    ifd(70_030, 100_000, 100_000, 0);
+    return file;
+  },
+  /** WebP VP8X declaring a 16777216×16777216 canvas. */
+  webp() {
+    const file = Buffer.alloc(30);
+    file.write('RIFF', 0, 'latin1');
+    file.writeUInt32LE(22, 4);
+    file.write('WEBPVP8X', 8, 'latin1');
+    file.writeUInt32LE(10, 16);
+    file.writeUIntLE(0xffffff, 24, 3);
+    file.writeUIntLE(0xffffff, 27, 3);
+    return file;
+  },
+};
+
+describe('readImageHeader', () => {
+  it('reads the size of real images of every format sharp writes', async () => {
+    const base = sharp({ create: { width: 123, height: 45, channels: 4, background: '#08f8' } });
+    const cases = [
+      ['jpeg', await base.clone().jpeg().toBuffer()],
+      ['png', await base.clone().png().toBuffer()],
+      ['gif', await base.clone().gif().toBuffer()],
+      ['tiff', await base.clone().tiff().toBuffer()],
+      ['webp', await base.clone().webp({ lossless: true }).toBuffer()], // VP8L (+ VP8X for alpha)
+      ['webp', await base.clone().flatten().webp({ quality: 50 }).toBuffer()], // VP8
+      ['heif', await base.clone().avif({ effort: 0 }).toBuffer()],
+    ] as const;
+    for (const [format, image] of cases) {
+      expect(dims(readImageHeader(image)), format).toEqual({ format, width: 123, height: 45, maxPixels: 123 * 45 });
+    }
+  });
+
+  it('sees each format’s decompression bomb from its header alone, at once', () => {
+    const started = performance.now();
+    expect(dims(readImageHeader(bombs.png(20000, 20000)))).toMatchObject({ format: 'png', maxPixels: 4e8 });
+    expect(dims(readImageHeader(bombs.gif()))).toMatchObject({ format: 'gif', width: 1, height: 1, maxPixels: 30100 * 30100 });
+    expect(dims(readImageHeader(bombs.webp()))).toMatchObject({ format: 'webp', maxPixels: 2 ** 48 });
+    expect(performance.now() - started).toBeLessThan(50);
+  });
+
+  it('asks for the bytes a header points to, and the file reader fetches them', async () => {
+    const tiff = bombs.tiff();
+    expect(readImageHeader(tiff.subarray(0, 64 * 1024))).toEqual({ kind: 'need-more', offset: 70_000, length: 2 });
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'haul-header-'));
+    try {
+      await fs.writeFile(path.join(dir, 'bomb.tiff'), tiff);
+      // The first page is small; the second is the bomb.
+      expect(dims(await readImageHeaderFromFile(path.join(dir, 'bomb.tiff')))).toMatchObject({ format: 'tiff', width: 16, height: 16, maxPixels: 1e10 });
+      // A JPEG whose frame header comes after 100 KB of APP segments.
+      const jpeg = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#123' } }).jpeg().toBuffer();
+      const app = Buffer.alloc(60_000);
+      app.set([0xff, 0xe2, 0xea, 0x5e]); // APP2, length 59998: 60000 bytes with its marker
+      const padded = Buffer.concat([jpeg.subarray(0, 2), app, app, jpeg.subarray(2)]);
+      expect(readImageHeader(padded.subarray(0, 64 * 1024)).kind).toBe('need-more');
+      await fs.writeFile(path.join(dir, 'late-sof.jpg'), padded);
+      expect(dims(await readImageHeaderFromFile(path.join(dir, 'late-sof.jpg')))).toMatchObject({ format: 'jpeg', width: 640, height: 480 });
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says invalid for truncated or broken headers, unknown for other formats', () => {
+    expect(readImageHeader(bombs.png(10, 10).subarray(0, 20), { complete: true })).toEqual({ kind: 'invalid', reason: 'image header is truncated' });
+    expect(readImageHeader(Buffer.from('RIFF\0\0\0\0WEBPJUNK\0\0\0\0', 'latin1')).kind).toBe('invalid');
+    expect(readImageHeader(Buffer.from('%PDF-1.7 hello world')).kind).toBe('unknown');
+  });
+});
