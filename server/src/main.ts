@@ -1,12 +1,11 @@
 import { serve } from '@hono/node-server';
-import { MemoryLocker } from '@tus/server';
 import { createApp } from './app.js';
 import { configOrExit, failedToStart, openCore } from './bootstrap.js';
 import { createLinkSigner } from './auth/link-signer.js';
 import { createAuth } from './auth/tokens.js';
 import { createInflightRequests } from './http/inflight.js';
+import { createMemoryLocker } from './tus/memory-locker.js';
 import { PostgresLocker } from './tus/postgres-locker.js';
-import { createTusServer } from './tus/tus-server.js';
 import { createExpiryJob } from './uploads/expiry-job.js';
 import { createFinalUploads } from './uploads/final-upload.js';
 import { createOffsetTracker } from './uploads/offset-tracker.js';
@@ -25,8 +24,7 @@ async function main() {
   // Several instances share one PostgreSQL: lock uploads there. PGlite is one process: in memory.
   const postgresLocker = config.databaseUrl ? new PostgresLocker(config.databaseUrl, logger) : undefined;
   await postgresLocker?.start();
-  const locker = postgresLocker ?? new MemoryLocker();
-  const tus = createTusServer({ config, storage, lifecycle, offsets, logger, locker });
+  const locker = postgresLocker ?? createMemoryLocker();
   const inflight = createInflightRequests();
   const finalUploads = createFinalUploads({ config, db, storage, repository, lifecycle, logger });
   const expiry = createExpiryJob({
@@ -36,7 +34,7 @@ async function main() {
   });
   let shuttingDown = false;
   const app = createApp({
-    config, logger, db, storage, auth, tus, repository, lifecycle, offsets, inflight, finalUploads,
+    config, logger, db, storage, auth, repository, lifecycle, offsets, inflight, finalUploads,
     processing: processing.processing, events, locker, links: await createLinkSigner(config),
     isShuttingDown: () => shuttingDown,
   });

@@ -26,7 +26,6 @@ export class HaulS3Store extends S3Store {
       cache: new NoCache(),
     });
     addContentMd5ToDeleteObjects(this.client);
-    this.extensions = [...this.extensions, 'concatenation'];
   }
 
   override async create(upload: Upload): Promise<Upload> {

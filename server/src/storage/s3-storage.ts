@@ -27,6 +27,7 @@ export function createS3Storage(config: S3Config, expiryMs: number): Storage {
 
   return {
     kind: 's3',
+    capabilities: { concatenation: true },
     store,
     layout: createKeyLayout(prefix),
     check: () => store.ping(),
