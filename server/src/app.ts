@@ -1,4 +1,3 @@
-import type { Server as TusServer } from '@tus/server';
 import { Hono } from 'hono';
 import type { Auth } from './auth/tokens.js';
 import type { Config } from './config.js';
@@ -24,6 +23,7 @@ import type { StatusEvents } from './processing/status-events.js';
 import type { Logger } from './logger.js';
 import type { Storage } from './storage/storage.js';
 import { createTusRoute } from './tus/tus-route.js';
+import type { BodyStage } from './tus/upload-body.js';
 import type { FinalUploads } from './uploads/final-upload.js';
 import type { OffsetTracker } from './uploads/offset-tracker.js';
 import type { UploadLifecycle } from './uploads/upload-lifecycle.js';
@@ -35,7 +35,6 @@ export interface AppDeps {
   db: Database;
   storage: Storage;
   auth: Auth;
-  tus: TusServer;
   repository: UploadRepository;
   lifecycle: UploadLifecycle;
   offsets: OffsetTracker;
@@ -44,7 +43,10 @@ export interface AppDeps {
   processing: ProcessingRepository;
   events: StatusEvents;
   links: LinkSigner;
+  /** Upload locks (tus): PostgreSQL across instances, or in memory for one process. */
   locker: Locker;
+  /** Per-request stages every upload body passes through (tus/upload-body.ts); none by default. */
+  bodyStages?: readonly BodyStage[];
   /** Who else may read uploads of an application scope; default: nobody (see http/access.ts). */
   scopeReadPolicy?: ScopeReadPolicy;
   isShuttingDown: () => boolean;
@@ -65,7 +67,7 @@ export function createApp(deps: AppDeps) {
       await next();
     })
     .route('/', createHealthRoutes(deps))
-    .route('/', createServerConfigRoutes({ config }))
+    .route('/', createServerConfigRoutes({ config, capabilities: deps.storage.capabilities }))
     .route('/', createDevRoutes({ issuer: deps.auth.devIssuer }))
     .route('/', createTusRoute({ ...deps, verifier: deps.auth.verifier }))
     .route('/', createUploadRoutes({ ...deps, verifier: deps.auth.verifier, uploads: deps.repository, access }))

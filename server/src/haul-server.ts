@@ -1,6 +1,5 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { MemoryLocker } from '@tus/server';
 import { createApp, type HaulApp } from './app.js';
 import { createLinkSigner } from './auth/link-signer.js';
 import { createAuth } from './auth/tokens.js';
@@ -10,8 +9,8 @@ import type { Database } from './db/database.js';
 import type { ScopeReadPolicy } from './http/access.js';
 import { createInflightRequests } from './http/inflight.js';
 import { createLogger, type Logger } from './logger.js';
+import { createMemoryLocker } from './tus/memory-locker.js';
 import { PostgresLocker } from './tus/postgres-locker.js';
-import { createTusServer } from './tus/tus-server.js';
 import { createExpiryJob } from './uploads/expiry-job.js';
 import { createFinalUploads } from './uploads/final-upload.js';
 import { createOffsetTracker } from './uploads/offset-tracker.js';
@@ -87,8 +86,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
     ? resources.add('tus locker', new PostgresLocker(config.databaseUrl, logger), (l) => l.close())
     : undefined;
   await postgresLocker?.start();
-  const locker = postgresLocker ?? new MemoryLocker();
-  const tus = createTusServer({ config, storage, lifecycle, offsets, logger, locker });
+  const locker = postgresLocker ?? createMemoryLocker();
   const finalUploads = createFinalUploads({ config, db, storage, repository, lifecycle, logger });
   const worker = config.processing.worker === 'embedded'
     ? resources.add('processing worker', await processing.createWorker(), (w) => w.stop())
@@ -101,7 +99,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   const inflight = createInflightRequests();
   let shuttingDown = false;
   const app = createApp({
-    config, logger, db, storage, auth, tus, repository, lifecycle, offsets, inflight, finalUploads,
+    config, logger, db, storage, auth, repository, lifecycle, offsets, inflight, finalUploads,
     processing: processing.processing, events, locker, links: await createLinkSigner(config),
     scopeReadPolicy: overrides.scopeReadPolicy,
     isShuttingDown: () => shuttingDown,

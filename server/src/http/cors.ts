@@ -1,18 +1,17 @@
 import type { MiddlewareHandler } from 'hono';
-import { ALLOWED_HEADERS, EXPOSED_HEADERS } from '@tus/utils';
 import { TUS_PATH } from '@haul/api';
-import { EXTRA_EXPOSED_HEADERS } from '../tus/tus-server.js';
+import { TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS } from '../tus/protocol.js';
 
 const ALLOW_METHODS = 'GET, HEAD, POST, PATCH, DELETE, OPTIONS';
 /** What a cross-origin app needs to read from file responses: ranges, validators, the file's name. */
 const FILE_RESPONSE_HEADERS = ['Content-Range', 'Accept-Ranges', 'ETag', 'Last-Modified', 'Content-Disposition'];
-const EXPOSE = [EXPOSED_HEADERS, ...EXTRA_EXPOSED_HEADERS, ...FILE_RESPONSE_HEADERS].join(', ');
-const ALLOW_HEADERS = [ALLOWED_HEADERS, 'X-Request-Id'].join(', ');
+const EXPOSE = [...TUS_RESPONSE_HEADERS, ...FILE_RESPONSE_HEADERS].join(', ');
+const ALLOW_HEADERS = TUS_REQUEST_HEADERS.join(', ');
 
 /**
  * CORS for browser apps on other origins, on every response Haul itself writes — including
- * errors such as 401 and 412, which a browser could not read otherwise. On /files, preflight
- * and successful responses come from @tus/server, which sets the same headers.
+ * errors such as 401 and 412, which a browser could not read otherwise. On /files, the tus
+ * OPTIONS handler answers the preflight itself (tus/options.ts); this adds the origin.
  */
 export function cors({ origins }: { origins: '*' | string[] }): MiddlewareHandler {
   const allowOrigin = (origin: string | undefined) => {

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
- * Requests handed to @tus/server that have not finished, so shutdown can let them complete,
- * then cut the stragglers off and wait until tus has stored what they sent.
+ * Upload requests (tus PATCH, POST) that have not finished, so shutdown can let them complete,
+ * then cut the stragglers off and wait until what they sent is stored.
  */
 export function createInflightRequests() {
   const active = new Map<IncomingMessage, Promise<unknown>>();
@@ -25,8 +25,8 @@ export function createInflightRequests() {
       const timeout = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(resolve, ms, 'timeout').unref());
       if ((await Promise.race([all(), timeout(graceMs)])) !== 'timeout') return { aborted: 0 };
       const stragglers = [...active.keys()];
-      // Destroying the socket makes tus stop reading the body and persist the bytes received
-      // so far, so the client's next HEAD reports an offset that matches storage.
+      // Destroying the socket ends the body where it is (tus/upload-body.ts) and the bytes
+      // received so far are stored, so the client's next HEAD reports an offset that matches.
       for (const incoming of stragglers) incoming.destroy();
       await Promise.race([all(), timeout(settleMs)]);
       return { aborted: stragglers.length };

@@ -8,8 +8,8 @@ const alreadySent = (res: Response) => res.headers.has('x-hono-already-sent');
 
 /**
  * A request id (the caller's X-Request-Id when it is sane, else a new one) on the context's
- * logger and on the response, and one log line per request once the response is done —
- * including requests @tus/server answered directly on the Node response.
+ * logger and on the response, and one log line per request once the response is done (on the
+ * Node response's 'close', so a request whose client went away is logged too).
  */
 export function requestLog({ logger }: { logger: Logger }): MiddlewareHandler<AppEnv> {
   return async function requestLogMiddleware(c, next) {
@@ -35,8 +35,8 @@ export function requestLog({ logger }: { logger: Logger }): MiddlewareHandler<Ap
     if (!alreadySent(c.res)) c.res.headers.set('X-Request-Id', requestId);
     if (outgoing) {
       const finish = () => done(alreadySent(c.res) ? outgoing.statusCode : c.res.status, !outgoing.writableFinished);
-      // @tus/server writes its response on the Node response itself, usually completely before
-      // next() resolves: 'close' has then already fired and a listener added now never would.
+      // A response written on the Node response itself may be complete before next() resolves:
+      // 'close' has then already fired and a listener added now never would.
       if (outgoing.closed) finish();
       else outgoing.once('close', finish);
     } else done(c.res.status);

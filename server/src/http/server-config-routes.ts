@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { ServerConfigJson } from '@haul/api';
 import type { Config } from '../config.js';
+import type { StorageCapabilities } from '../storage/storage.js';
 import { acceptedTypes } from '../processing/file-policy.js';
 import { TUS_PATH } from '@haul/api';
 import type { AppEnv } from './app-env.js';
@@ -9,7 +10,7 @@ import type { AppEnv } from './app-env.js';
 const scanningOf = (mode: Config['processing']['scanMode']) => (mode === 'required' ? true : mode === 'off' ? false : null);
 
 /** GET /api/config: public (no token), the same for everyone, computed once. */
-export function createServerConfigRoutes({ config }: { config: Config }) {
+export function createServerConfigRoutes({ config, capabilities }: { config: Config; capabilities: StorageCapabilities }) {
   const { processing, uploads } = config;
   const body: ServerConfigJson = {
     authMode: config.auth.mode,
@@ -19,7 +20,7 @@ export function createServerConfigRoutes({ config }: { config: Config }) {
     maxFileSize: Math.min(processing.maxFileSize, uploads.maxSize),
     allowedTypes: { categories: processing.allowedTypes, ...acceptedTypes(processing.allowedTypes) },
     scanning: scanningOf(processing.scanMode),
-    concatenation: true,
+    concatenation: capabilities.concatenation,
     maxConcatPartials: uploads.maxConcatPartials,
     thumbnailSizes: processing.thumbnailSizes,
   };

@@ -15,7 +15,6 @@ export async function createDiskStorage(dataDir: string, expiryMs: number): Prom
   const quarantineDir = path.join(dataDir, 'quarantine');
   await fsp.mkdir(directory, { recursive: true });
   const store = new FileStore({ directory, expirationPeriodInMilliseconds: expiryMs });
-  store.extensions = [...store.extensions, 'concatenation'];
   const layout = createKeyLayout('');
   const fileOf = (key: string) => {
     const file = path.resolve(directory, key);
@@ -25,6 +24,7 @@ export async function createDiskStorage(dataDir: string, expiryMs: number): Prom
 
   return {
     kind: 'disk',
+    capabilities: { concatenation: true },
     store,
     layout,
     check: async () => {

@@ -1,49 +1,18 @@
 import { Readable, Transform } from 'node:stream';
 import type { Part } from '@aws-sdk/client-s3';
 import { type MetadataValue, S3Store } from '@tus/s3-store';
-import { ERRORS, type KvStore, TUS_RESUMABLE, Upload } from '@tus/utils';
+import { ERRORS, TUS_RESUMABLE, Upload } from '@tus/utils';
 import type { S3Config } from '../config.js';
 import { addContentMd5ToDeleteObjects, s3ClientConfig } from './s3-client.js';
 import { concatenateObjects, type PartialObject } from './s3-concat.js';
-
-/**
- * S3Store caches each upload's `.info` in process memory. With several Haul instances behind a
- * load balancer another instance can change it (deferred length declared, upload completed),
- * so a cached copy would go stale. Every read goes to S3 instead.
- */
-class NoCache implements KvStore<MetadataValue> {
-  async get(): Promise<undefined> {
-    return undefined;
-  }
-  async set(): Promise<void> {}
-  async delete(): Promise<void> {}
-}
-
-const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NoSuchUpload', 'NotFound']);
-export const isS3NotFound = (error: unknown): boolean =>
-  typeof error === 'object' && error !== null && NOT_FOUND_CODES.has((error as { name?: string }).name ?? '');
-
-/** Metadata key on `.part` objects: the upload offset their first byte belongs at. */
-const PART_START = 'tus-part-start';
-
-interface WriteInProgress {
-  /** Upload offset of the first byte handed to uploadParts. */
-  streamStart: number;
-  chunkSize: number;
-  bytesSeen: number;
-  wroteIncompletePart: boolean;
-}
-
-const sumSizes = (parts: Array<{ Size?: number }>) => parts.reduce((total, part) => total + (part.Size ?? 0), 0);
-
-/** A type the object may be served as; anything odd becomes application/octet-stream. */
-const SAFE_CONTENT_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
-const contentTypeOf = (filetype: string | null | undefined) =>
-  filetype && SAFE_CONTENT_TYPE.test(filetype) ? filetype : 'application/octet-stream';
+import { contentTypeOf, isS3NotFound, NoCache, PART_START, sumSizes, type WriteInProgress } from './s3-store-support.js';
 
 /**
  * @tus/s3-store configured for S3-compatible stores, with the object's Content-Type taken from
  * the upload's `filetype` metadata (S3Store only looks at a `contentType` key no tus client sends).
+ * Object layout: storage/key-layout.ts. Permissions it needs on the bucket: s3:PutObject,
+ * s3:GetObject, s3:DeleteObject, s3:AbortMultipartUpload, s3:ListMultipartUploadParts,
+ * s3:ListBucketMultipartUploads and s3:ListBucket (HeadBucket, listings of previews).
  */
 export class HaulS3Store extends S3Store {
   constructor(config: S3Config, expirationPeriodInMilliseconds: number) {
@@ -57,7 +26,6 @@ export class HaulS3Store extends S3Store {
       cache: new NoCache(),
     });
     addContentMd5ToDeleteObjects(this.client);
-    this.extensions = [...this.extensions, 'concatenation'];
   }
 
   override async create(upload: Upload): Promise<Upload> {
@@ -245,37 +213,6 @@ export class HaulS3Store extends S3Store {
     await this.client.deleteObjects({
       Bucket: this.bucket,
       Delete: { Objects: [{ Key: id }, { Key: this.infoKey(id) }, { Key: this.partKey(id, true) }], Quiet: true },
-    });
-  }
-
-  /**
-   * Keys of multipart uploads under `prefix` started before `before`: candidates for the orphan
-   * sweep. Listing is scoped to our prefix, so nothing else in a shared bucket is ever touched.
-   */
-  async *listMultipartUploadsBefore(prefix: string, before: Date): AsyncGenerator<{ key: string; uploadId: string }> {
-    let KeyMarker: string | undefined;
-    let UploadIdMarker: string | undefined;
-    for (;;) {
-      const page = await this.client.listMultipartUploads({ Bucket: this.bucket, Prefix: prefix, KeyMarker, UploadIdMarker });
-      for (const upload of page.Uploads ?? []) {
-        if (upload.Key && upload.UploadId && upload.Initiated && upload.Initiated < before) {
-          yield { key: upload.Key, uploadId: upload.UploadId };
-        }
-      }
-      if (!page.IsTruncated) return;
-      KeyMarker = page.NextKeyMarker;
-      UploadIdMarker = page.NextUploadIdMarker;
-    }
-  }
-
-  /** Aborts one multipart upload and deletes the objects tus keeps beside it. */
-  async removeAbandoned(key: string, uploadId: string): Promise<void> {
-    await this.client.abortMultipartUpload({ Bucket: this.bucket, Key: key, UploadId: uploadId }).catch((error: unknown) => {
-      if (!isS3NotFound(error)) throw error;
-    });
-    await this.client.deleteObjects({
-      Bucket: this.bucket,
-      Delete: { Objects: [{ Key: this.infoKey(key) }, { Key: this.partKey(key, true) }], Quiet: true },
     });
   }
 

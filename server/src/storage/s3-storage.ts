@@ -5,6 +5,7 @@ import type { S3Config } from '../config.js';
 import { HaulS3Store } from './haul-s3-store.js';
 import { createKeyLayout } from './key-layout.js';
 import { concatenateObjects } from './s3-concat.js';
+import { listMultipartUploadsBefore, removeAbandoned } from './s3-orphans.js';
 import { isNotFound, type Storage } from './storage.js';
 
 /**
@@ -26,6 +27,7 @@ export function createS3Storage(config: S3Config, expiryMs: number): Storage {
 
   return {
     kind: 's3',
+    capabilities: { concatenation: true },
     store,
     layout: createKeyLayout(prefix),
     check: () => store.ping(),
@@ -49,9 +51,9 @@ export function createS3Storage(config: S3Config, expiryMs: number): Storage {
     concatenate: (final, partials) => store.concatenate(final, partials),
     sweepAbandoned: async (before, isLive) => {
       let removed = 0;
-      for await (const { key, uploadId } of store.listMultipartUploadsBefore(prefix, before)) {
+      for await (const { key, uploadId } of listMultipartUploadsBefore(s3, bucket, prefix, before)) {
         if (await isLive(key)) continue;
-        await store.removeAbandoned(key, uploadId);
+        await removeAbandoned(s3, bucket, key, uploadId);
         removed++;
       }
       return removed;

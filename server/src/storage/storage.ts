@@ -6,9 +6,19 @@ import type { KeyLayout } from './key-layout.js';
 import type { PartialObject } from './s3-concat.js';
 import { createS3Storage } from './s3-storage.js';
 
+/**
+ * What a backend can do beyond the tus core (create, write, read offsets, remove). Declared once
+ * by each backend; the tus edge (`Tus-Extension`, Upload-Concat) and `/api/config` read it here.
+ */
+export interface StorageCapabilities {
+  /** tus Concatenation: `concatenate` assembles a final upload from finished partials. */
+  readonly concatenation: boolean;
+}
+
 /** The storage backend behind tus, plus what Haul itself needs from it. */
 export interface Storage {
   readonly kind: 'disk' | 's3';
+  readonly capabilities: StorageCapabilities;
   readonly store: DataStore;
   readonly layout: KeyLayout;
   /** Throws if the backend cannot be used right now (readiness probe). */
@@ -25,7 +35,7 @@ export interface Storage {
   /** Moves an upload's file out of normal storage (INFECTED_FILES=quarantine). */
   quarantine(key: string): Promise<void>;
   /**
-   * tus Concatenation: stores `final` (size and metadata set, offset = size) as the bytes of
+   * tus Concatenation (when `capabilities.concatenation`): stores `final` (size and metadata set, offset = size) as the bytes of
    * `partials` in order, without holding any of them in memory. Partials are left untouched.
    */
   concatenate(final: Upload, partials: readonly PartialObject[]): Promise<void>;

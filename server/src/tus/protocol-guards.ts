@@ -1,15 +1,14 @@
 import type { IncomingMessage } from 'node:http';
-import { TUS_RESUMABLE } from '@tus/utils';
 import { HaulError } from '../errors.js';
+import { OFFSET_OCTET_STREAM, TUS_VERSIONS } from './protocol.js';
 
-export const TUS_VERSIONS: readonly string[] = [TUS_RESUMABLE];
 const OVERRIDABLE = new Set(['HEAD', 'PATCH', 'DELETE', 'GET', 'POST', 'OPTIONS']);
 
 /**
  * tus 1.0: "The X-HTTP-Method-Override request header MUST be a string which MUST be interpreted
  * as the request's method by the Server, if the header is presented." It exists for environments
  * that can only send GET and POST, so only those may be overridden. Rewrites `incoming.method`,
- * which @tus/server reads when it wraps the request.
+ * which the tus route dispatches on.
  */
 export function applyMethodOverride(incoming: IncomingMessage): void {
   const header = incoming.headers['x-http-method-override'];
@@ -24,8 +23,8 @@ export function applyMethodOverride(incoming: IncomingMessage): void {
 /**
  * tus 1.0: "The Tus-Resumable header MUST be included in every request and response except for
  * OPTIONS requests." and "If the Client's Tus-Resumable version is not supported by the Server,
- * the Server MUST respond with 412 Precondition Failed and MUST include the Tus-Version header."
- * Bare @tus/server checks presence only and omits Tus-Version.
+ * the Server MUST respond with 412 Precondition Failed and MUST include the Tus-Version header.
+ * In addition, the Server MUST NOT process the request."
  */
 export function checkTusResumable(value: string | undefined): void {
   if (value !== undefined && TUS_VERSIONS.includes(value.trim())) return;
@@ -37,8 +36,8 @@ export function checkTusResumable(value: string | undefined): void {
 }
 
 /**
- * The origin clients reach us at, as @tus/server builds it for Location: the Host header, or
- * with TRUST_PROXY the Forwarded / X-Forwarded-* headers a reverse proxy sets.
+ * The origin clients reach us at, for Location: the Host header, or with TRUST_PROXY the
+ * Forwarded / X-Forwarded-* headers a reverse proxy sets.
  */
 export function publicOrigin(req: Request, trustProxy: boolean): string {
   const headers = req.headers;
@@ -55,14 +54,11 @@ export function publicOrigin(req: Request, trustProxy: boolean): string {
 }
 
 const NON_NEGATIVE_INTEGER = /^(?:0|[1-9][0-9]*)$/;
-const OFFSET_OCTET_STREAM = 'application/offset+octet-stream';
 
 /**
- * The request headers @tus/server checks itself, checked first: it answers them with a
- * plain-text 400 ("Invalid upload-length") that bypasses onResponseError, and every Haul error
- * is JSON { code, message }. Same rules as tus (tus 1.0: Upload-Offset and Upload-Length "MUST
- * be a non-negative integer", Upload-Defer-Length "MUST be 1", PATCH requests "MUST use
- * Content-Type: application/offset+octet-stream").
+ * The syntax of every tus request header, checked before any handler runs (tus 1.0:
+ * Upload-Offset and Upload-Length "MUST be a non-negative integer", Upload-Defer-Length "MUST
+ * be 1", "All PATCH requests MUST use Content-Type: application/offset+octet-stream").
  */
 export function checkTusHeaders(method: string, header: (name: string) => string | undefined): void {
   const integer = (value: string) => NON_NEGATIVE_INTEGER.test(value) && Number.isSafeInteger(Number(value));
@@ -74,7 +70,7 @@ export function checkTusHeaders(method: string, header: (name: string) => string
   if (defer !== undefined && defer !== '1') throw new HaulError('INVALID_UPLOAD_LENGTH', 'Upload-Defer-Length must be 1');
   const offset = header('upload-offset');
   if (offset !== undefined && !integer(offset)) throw new HaulError('INVALID_HEADER', 'Upload-Offset must be a non-negative integer');
-  // On POST the route parses Upload-Concat itself, more strictly (upload-concat.ts).
+  // On POST, Upload-Concat is parsed more strictly by the concatenation module (concatenation.ts).
   const concat = method === 'POST' ? undefined : header('upload-concat');
   if (concat !== undefined && concat !== 'partial' && !concat.startsWith('final;')) {
     throw new HaulError('INVALID_CONCAT', 'Upload-Concat must be "partial" or "final;<urls>"');

@@ -1,36 +1,35 @@
 import type { IncomingMessage } from 'node:http';
-import type { ServerOptions } from '@tus/server';
 import type { User } from '../auth/user.js';
-import { HaulError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { UploadMetadata, RawMetadata } from '../uploads/metadata.js';
 import type { UploadRecord } from '../uploads/upload-repository.js';
 
-/** The request object @tus/server hands to its hooks (srvx's Request on Node). */
-export type TusRequest = Parameters<NonNullable<ServerOptions['onUploadCreate']>>[0];
-
-/** What Haul decided about a request before tus saw it: who is calling, and about which upload. */
-export interface TusRequestContext {
-  user: User;
-  logger: Logger;
-  /** The caller's upload addressed by the URL (HEAD, PATCH, DELETE). */
-  upload?: UploadRecord;
-  /** Validated Upload-Metadata (POST). */
-  metadata?: { fields: UploadMetadata; raw: RawMetadata };
-  /** POST with Upload-Concat: partial. */
-  concatRole?: 'partial';
+/**
+ * What the tus route decided about a request before a handler runs — who is calling, from
+ * where, and (for `/files/<id>`) which of their uploads — passed to the handler as a value.
+ */
+export interface TusRequest {
+  /** Lower-case header name → value (the first, if repeated). */
+  header(name: string): string | undefined;
+  /** Node's request: the body is read from it as a Node stream, never converted. */
+  readonly incoming: IncomingMessage;
+  readonly user: User;
+  readonly logger: Logger;
+  /** The origin clients reach us at (Location). */
+  readonly origin: string;
+  /** Aborted when the client goes away: stops waiting for an upload's lock. */
+  readonly signal: AbortSignal;
 }
 
-// Keyed by Node's request (@tus/server.handle wraps it in a Request object of its own), or by
-// the web Request given to @tus/server.handleWeb.
-const contexts = new WeakMap<object, TusRequestContext>();
-
-export function bindTusContext(request: IncomingMessage | Request, context: TusRequestContext): void {
-  contexts.set(request, context);
+/** A request addressed to one upload the caller owns (HEAD, PATCH, DELETE). */
+export interface TusUploadRequest extends TusRequest {
+  readonly upload: UploadRecord;
 }
 
-export function tusContextOf(req: TusRequest): TusRequestContext {
-  const context = contexts.get((req.runtime?.node?.req as IncomingMessage | undefined) ?? req);
-  if (!context) throw new HaulError('INTERNAL', 'tus request reached a hook without Haul context');
-  return context;
+/** A handler's answer: tus answers carry headers only (errors are thrown as HaulError). */
+export interface TusResponse {
+  status: 200 | 201 | 204;
+  headers: Record<string, string>;
 }
+
+/** A body cut short by a release request, shutdown or the client: the connection is not reused. */
+export const CLOSE_CONNECTION = { Connection: 'close' } as const;

@@ -1,21 +1,25 @@
 import { ERRORS } from '@tus/utils';
 import { describe, expect, it } from 'vitest';
 import { HaulError } from '../errors.js';
-import { silentLogger } from '../logger.js';
-import { isTransientStorageError, toTusError } from './tus-errors.js';
+import { isTransientStorageError, toHaulError } from './tus-errors.js';
 
-const parse = (e: { status_code: number; body: string }) => ({ status: e.status_code, ...JSON.parse(e.body) });
+const answer = (error: unknown) => {
+  const haul = toHaulError(error);
+  return { status: haul.status, code: haul.code };
+};
 
-describe('toTusError', () => {
-  it('maps tus errors onto the code table, keeping tus statuses clients rely on', () => {
-    expect(parse(toTusError(ERRORS.INVALID_OFFSET, silentLogger))).toMatchObject({ status: 409, code: 'OFFSET_MISMATCH' });
-    expect(parse(toTusError(ERRORS.ERR_MAX_SIZE_EXCEEDED, silentLogger))).toMatchObject({ status: 413, code: 'UPLOAD_TOO_LARGE' });
+describe('toHaulError', () => {
+  it('maps store and locker errors onto the code table', () => {
+    expect(answer(ERRORS.FILE_NOT_FOUND)).toEqual({ status: 404, code: 'UPLOAD_NOT_FOUND' });
+    expect(answer(ERRORS.FILE_NO_LONGER_EXISTS)).toEqual({ status: 410, code: 'UPLOAD_GONE' });
     // A lock timeout is transient: 423 tells clients to retry.
-    expect(parse(toTusError(ERRORS.ERR_LOCK_TIMEOUT, silentLogger))).toMatchObject({ status: 423, code: 'UPLOAD_LOCKED' });
+    expect(answer(ERRORS.ERR_LOCK_TIMEOUT)).toEqual({ status: 423, code: 'UPLOAD_LOCKED' });
+    expect(answer(ERRORS.FILE_WRITE_ERROR)).toEqual({ status: 500, code: 'INTERNAL' });
   });
 
   it('passes HaulErrors through', () => {
-    expect(parse(toTusError(new HaulError('TOO_MANY_UPLOADS'), silentLogger))).toMatchObject({ status: 429, code: 'TOO_MANY_UPLOADS' });
+    const error = new HaulError('TOO_MANY_UPLOADS');
+    expect(toHaulError(error)).toBe(error);
   });
 
   it('turns storage outages into retryable 503s and other failures into 500s', () => {
@@ -24,8 +28,9 @@ describe('toTusError', () => {
     const wrapped = new Error('request failed', { cause: refused });
     for (const error of [refused, s3Down, wrapped]) {
       expect(isTransientStorageError(error)).toBe(true);
-      expect(parse(toTusError(error, silentLogger))).toMatchObject({ status: 503, code: 'STORAGE_UNAVAILABLE' });
+      expect(answer(error)).toEqual({ status: 503, code: 'STORAGE_UNAVAILABLE' });
+      expect(toHaulError(error).cause).toBe(error);
     }
-    expect(parse(toTusError(new TypeError('bug'), silentLogger))).toMatchObject({ status: 500, code: 'INTERNAL' });
+    expect(answer(new TypeError('bug'))).toEqual({ status: 500, code: 'INTERNAL' });
   });
 });

@@ -1,26 +1,17 @@
 import { ERRORS } from '@tus/utils';
 import { type ErrorCode, HaulError } from '../errors.js';
-import type { Logger } from '../logger.js';
 
-/** @tus/server's own errors, mapped onto Haul's code table so every error body looks the same. */
-const TUS_ERROR_CODES = new Map<string, ErrorCode>([
-  [ERRORS.MISSING_OFFSET.body, 'MISSING_OFFSET'],
-  [ERRORS.ABORTED.body, 'CLIENT_ABORTED'],
-  [ERRORS.INVALID_TERMINATION.body, 'UPLOAD_FINISHED'],
-  [ERRORS.ERR_LOCK_TIMEOUT.body, 'UPLOAD_LOCKED'],
-  [ERRORS.INVALID_CONTENT_TYPE.body, 'INVALID_CONTENT_TYPE'],
-  [ERRORS.FILE_NOT_FOUND.body, 'UPLOAD_NOT_FOUND'],
-  [ERRORS.INVALID_OFFSET.body, 'OFFSET_MISMATCH'],
-  [ERRORS.FILE_NO_LONGER_EXISTS.body, 'UPLOAD_GONE'],
-  [ERRORS.ERR_SIZE_EXCEEDED.body, 'UPLOAD_TOO_LARGE'],
-  [ERRORS.ERR_MAX_SIZE_EXCEEDED.body, 'UPLOAD_TOO_LARGE'],
-  [ERRORS.INVALID_LENGTH.body, 'INVALID_UPLOAD_LENGTH'],
-  [ERRORS.INVALID_METADATA.body, 'INVALID_METADATA'],
-  [ERRORS.UNSUPPORTED_CONCATENATION_EXTENSION.body, 'UNSUPPORTED_EXTENSION'],
-  [ERRORS.UNSUPPORTED_CREATION_DEFER_LENGTH_EXTENSION.body, 'UNSUPPORTED_EXTENSION'],
-  [ERRORS.UNSUPPORTED_EXPIRATION_EXTENSION.body, 'UNSUPPORTED_EXTENSION'],
-  [ERRORS.FILE_WRITE_ERROR.body, 'INTERNAL'],
-  [ERRORS.UNKNOWN_ERROR.body, 'INTERNAL'],
+/**
+ * Errors the @tus/utils stores and lockers throw (plain `{ status_code, body }` objects), mapped
+ * onto Haul's code table so every error body looks the same.
+ */
+const STORE_ERROR_CODES = new Map<unknown, ErrorCode>([
+  [ERRORS.FILE_NOT_FOUND, 'UPLOAD_NOT_FOUND'],
+  [ERRORS.FILE_NO_LONGER_EXISTS, 'UPLOAD_GONE'],
+  // A lock that cannot be had in time is transient: 423 tells clients to retry.
+  [ERRORS.ERR_LOCK_TIMEOUT, 'UPLOAD_LOCKED'],
+  [ERRORS.FILE_WRITE_ERROR, 'INTERNAL'],
+  [ERRORS.UNKNOWN_ERROR, 'INTERNAL'],
 ]);
 
 const TRANSIENT_NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
@@ -38,25 +29,14 @@ export function isTransientStorageError(error: unknown): boolean {
 }
 
 /**
- * onResponseError for @tus/server: a HaulError passes through, tus errors get Haul codes,
- * storage outages become 503 (retryable), anything else a logged 500.
+ * Any failure of a tus handler as a HaulError: HaulErrors pass through, store and locker errors
+ * get their codes, storage outages become 503 (retryable), anything else a 500 (logged by the
+ * app's error handler, with this error as cause).
  */
-export function toTusError(error: unknown, logger: Logger): { status_code: number; body: string } {
+export function toHaulError(error: unknown): HaulError {
   if (error instanceof HaulError) return error;
-  const tusError = error as { status_code?: number; body?: string };
-  if (typeof tusError.status_code === 'number' && typeof tusError.body === 'string') {
-    const code = TUS_ERROR_CODES.get(tusError.body);
-    if (code) {
-      const haul = new HaulError(code);
-      // Keep tus's status where it differs from ours (e.g. lock timeout 500), so clients behave as before.
-      return { status_code: tusError.status_code === 500 ? haul.status : tusError.status_code, body: haul.body };
-    }
-    return { status_code: tusError.status_code, body: JSON.stringify({ code: 'INVALID_REQUEST', message: tusError.body.trim() }) };
-  }
-  if (isTransientStorageError(error)) {
-    logger.warn('storage unavailable', { err: error });
-    return new HaulError('STORAGE_UNAVAILABLE');
-  }
-  logger.error('unexpected error in tus handler', { err: error });
-  return new HaulError('INTERNAL');
+  const code = STORE_ERROR_CODES.get(error);
+  if (code) return new HaulError(code, undefined, { cause: error });
+  if (isTransientStorageError(error)) return new HaulError('STORAGE_UNAVAILABLE', undefined, { cause: error });
+  return new HaulError('INTERNAL', undefined, { cause: error });
 }

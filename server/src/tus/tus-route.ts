@@ -1,34 +1,47 @@
 import type { ServerResponse } from 'node:http';
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import type { Server } from '@tus/server';
+import type { Context } from 'hono';
 import { Hono } from 'hono';
+import { TUS_PATH, TUS_RESUMABLE } from '@haul/api';
+import type { Locker } from '@tus/utils';
+import type { TokenVerifier } from '../auth/tokens.js';
 import type { Config } from '../config.js';
 import { HaulError } from '../errors.js';
 import type { AppEnv } from '../http/app-env.js';
 import { authenticate } from '../http/authenticate.js';
-import type { TokenVerifier } from '../auth/tokens.js';
-import { parseUploadMetadata, validateUploadMetadata } from '../uploads/metadata.js';
+import type { InflightRequests } from '../http/inflight.js';
+import type { Storage } from '../storage/storage.js';
+import type { FinalUploads } from '../uploads/final-upload.js';
 import type { OffsetTracker } from '../uploads/offset-tracker.js';
 import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
-import type { UploadRecord, UploadRepository } from '../uploads/upload-repository.js';
 import { isUploadId } from '../uploads/upload-id.js';
-import type { InflightRequests } from '../http/inflight.js';
-import type { FinalUploads } from '../uploads/final-upload.js';
+import type { UploadRecord, UploadRepository } from '../uploads/upload-repository.js';
+import { createBodyWriter } from './body-writer.js';
+import { createConcatenation } from './concatenation.js';
+import { createCreationHandler } from './create.js';
+import { createHeadHandler } from './head.js';
+import { createOptionsHandler } from './options.js';
+import { createPatchHandler } from './patch.js';
 import { applyMethodOverride, checkTusHeaders, checkTusResumable, publicOrigin } from './protocol-guards.js';
-import { finalConcatHeader, parseUploadConcat, removeUploadConcatHeader } from './upload-concat.js';
 import { createRecentUploads } from './recent-uploads.js';
-import { bindTusContext, type TusRequestContext } from './request-context.js';
-import { haulUploadHeaders, TUS_PATH } from '@haul/api';
+import { CLOSE_CONNECTION, type TusRequest, type TusResponse } from './request-context.js';
+import { createTerminationHandler } from './terminate.js';
+import { toHaulError } from './tus-errors.js';
+import type { BodyStage } from './upload-body.js';
 
 export interface TusRouteDeps {
   config: Config;
-  tus: Server;
+  storage: Storage;
+  locker: Locker;
   verifier: TokenVerifier;
   repository: UploadRepository;
   lifecycle: UploadLifecycle;
   offsets: OffsetTracker;
   inflight: InflightRequests;
   finalUploads: FinalUploads;
+  /** Per-request stages every upload body passes through (upload-body.ts); none by default. */
+  bodyStages?: readonly BodyStage[];
+  /** How long a request holding an upload may finish its body once another asks for the lock. */
+  lockDrainMs?: number;
 }
 
 /** `/files` → collection, `/files/<id>` → that upload; anything else → undefined. */
@@ -39,43 +52,44 @@ function parseTusPath(path: string): { id: string | null } | undefined {
   return match ? { id: match[1]! } : undefined;
 }
 
-const header = (value: string | number | string[] | undefined) => (value === undefined ? undefined : String(value));
-
+const ON_UPLOAD = { Allow: 'HEAD, PATCH, DELETE, OPTIONS' };
 /**
- * tus.handle() answers through srvx, which ends the response with `res.end(callback)` and waits
- * for that callback. Node only calls it on 'finish', which a response whose client has gone
- * (a PATCH aborted mid-body) never emits: tus.handle() would stay pending forever after tus has
- * stored the bytes — one leaked request per client abort, and a shutdown that always waits out
- * its whole grace period for them. The callback also runs on 'close' (nothing left to send).
+ * How long a request holding an upload may go on once another asks for the lock (as
+ * @tus/server's lockDrainTimeout): long enough for a live PATCH to finish its chunk, short
+ * enough that a client reconnecting past its own dead connection is not kept waiting.
  */
-function endCallbackOnClose(outgoing: ServerResponse): void {
-  const end = outgoing.end;
-  outgoing.end = function (this: ServerResponse, ...args: unknown[]) {
-    const callback = args.at(-1);
-    if (typeof callback !== 'function') return end.apply(this, args as Parameters<typeof end>);
-    let called = false;
-    const once = () => {
-      if (called) return;
-      called = true;
-      (callback as () => void)();
-    };
-    if (this.destroyed) process.nextTick(once);
-    else this.once('close', once);
-    return end.apply(this, [...args.slice(0, -1), once] as unknown as Parameters<typeof end>);
-  } as typeof outgoing.end;
-}
+const LOCK_DRAIN_MS = 3000;
+const ON_COLLECTION = { Allow: 'POST, OPTIONS' };
+
+const headerOf = (incoming: { headers: Record<string, string | string[] | undefined> }, name: string) => {
+  const value = incoming.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+};
 
 /**
- * Everything under /files. Haul decides who may do what before a byte reaches @tus/server:
- * authentication, ownership (another user's upload is indistinguishable from a missing one),
- * metadata validation and the per-user cap. tus then handles the request on Node's own
- * request/response, which also wires client disconnects to its abort handling.
+ * Everything under /files: Haul's own tus 1.0 server. The route decides who may do what —
+ * version, authentication, header syntax, ownership (another user's upload is
+ * indistinguishable from a missing one) — then hands the request, as a value, to the handler of
+ * its method: options.ts, create.ts, head.ts, patch.ts, terminate.ts (concatenation.ts for
+ * Upload-Concat). Errors are thrown as HaulError and answered by the app's one error handler.
  */
 export function createTusRoute(deps: TusRouteDeps) {
-  const { config, tus, verifier, repository, lifecycle, offsets, inflight, finalUploads } = deps;
-  const route = new Hono<AppEnv>();
-
+  const { config, storage, locker, verifier, repository, lifecycle, offsets, inflight, finalUploads } = deps;
+  const { uploads } = config;
+  const lockDrainMs = deps.lockDrainMs ?? LOCK_DRAIN_MS;
   const recent = createRecentUploads();
+  const forget = (id: string) => recent.forget(id);
+  const concatenation = createConcatenation({ capabilities: storage.capabilities, maxPartials: uploads.maxConcatPartials, finalUploads });
+  const writeBody = createBodyWriter({ store: storage.store, offsets, maxSize: uploads.maxSize, stages: deps.bodyStages ?? [] });
+  const options = createOptionsHandler({ maxSize: uploads.maxSize, capabilities: storage.capabilities });
+  const create = createCreationHandler({
+    limits: { maxSize: uploads.maxSize, maxConcurrentPerUser: uploads.maxConcurrentPerUser, expirySeconds: uploads.expirySeconds, lockDrainMs },
+    storage, locker, repository, lifecycle, concatenation, writeBody,
+  });
+  const head = createHeadHandler({ storage, locker, lifecycle, concatenation });
+  const patch = createPatchHandler({ maxSize: uploads.maxSize, lockDrainMs, storage, locker, repository, lifecycle, writeBody, onFinished: forget });
+  const terminate = createTerminationHandler({ storage, locker, lifecycle, onTerminated: forget });
+
   const findOwnUpload = async (id: string, userId: string, method: string): Promise<UploadRecord> => {
     const cached = method === 'PATCH' ? recent.get(id) : undefined;
     if (cached?.ownerId === userId) return cached;
@@ -85,7 +99,7 @@ export function createTusRoute(deps: TusRouteDeps) {
     // tus 1.0: the Server SHOULD answer 404 Not Found or 410 Gone for expired/removed uploads.
     if (upload.status === 'expired' || upload.status === 'terminated' || upload.deletedAt) throw new HaulError('UPLOAD_GONE');
     // A partial consumed by a final upload is gone too: its storage is removed right after
-    // assembly (or by the purge retry), so tus would answer 404 — or, while a failed removal
+    // assembly (or by the purge retry), so storage would answer 404 — or, while a failed removal
     // awaits its retry, still serve bytes that now belong to the final upload.
     if (upload.status === 'concatenated') {
       throw new HaulError('UPLOAD_GONE', 'This partial upload was concatenated into a final upload and removed');
@@ -93,102 +107,80 @@ export function createTusRoute(deps: TusRouteDeps) {
     return upload;
   };
 
-  route.all(`${TUS_PATH}/*`, async (c) => {
+  /** Runs a handler; whatever it throws becomes a HaulError for the app's error handler. */
+  async function run<R extends TusRequest>(request: R, handler: (request: R) => Promise<TusResponse>): Promise<TusResponse> {
+    try {
+      return await handler(request);
+    } catch (error) {
+      throw toHaulError(error);
+    }
+  }
+
+  /**
+   * Runs a handler that reads the request body: tracked for shutdown (which ends the body where
+   * it is, keeping its bytes), and if it fails before the body was read to its end the
+   * connection is not kept alive for another request.
+   */
+  async function runWithBody<R extends TusRequest>(
+    request: R, handler: (request: R) => Promise<TusResponse>, outgoing: ServerResponse,
+  ): Promise<TusResponse> {
+    const work = run(request, handler);
+    try {
+      await inflight.track(request.incoming, outgoing, work);
+      return await work;
+    } catch (error) {
+      const haul = toHaulError(error);
+      if (request.incoming.complete) throw haul;
+      throw new HaulError(haul.code, haul.message, { headers: { ...haul.headers, ...CLOSE_CONNECTION }, cause: haul.cause });
+    }
+  }
+
+  // tus 1.0: "The Tus-Resumable header MUST be included in every request and response except for
+  // OPTIONS requests." Clients expect it on OPTIONS answers too, and errors get it in app.ts.
+  const respond = (c: Context<AppEnv>, { status, headers }: TusResponse) =>
+    c.body(null, status, { ...headers, 'Tus-Resumable': TUS_RESUMABLE });
+
+  return new Hono<AppEnv>().all(`${TUS_PATH}/*`, async (c) => {
     const { incoming, outgoing } = c.env;
     const target = parseTusPath(c.req.path);
     if (!target) throw new HaulError('NOT_FOUND');
     applyMethodOverride(incoming);
     const method = incoming.method ?? 'GET';
+    const header = (name: string) => headerOf(incoming, name);
+    // OPTIONS is capability discovery and CORS preflight: no token, no Tus-Resumable.
+    if (method === 'OPTIONS') return respond(c, options());
+    // GET is not part of tus, so it carries no Tus-Resumable; it is answered below.
+    if (method !== 'GET') checkTusResumable(header('tus-resumable'));
+    const user = await authenticate(c, verifier);
+    checkTusHeaders(method, header);
 
-    let upload: UploadRecord | undefined;
-    let context: TusRequestContext | undefined;
-    // OPTIONS is capability discovery and CORS preflight: no auth, tus answers.
-    if (method !== 'OPTIONS') {
-      // GET is not part of tus, so it carries no Tus-Resumable; it is answered below.
-      if (method !== 'GET') checkTusResumable(c.req.header('tus-resumable'));
-      const user = await authenticate(c, verifier);
-      checkTusHeaders(method, (name) => c.req.header(name));
-      const logger = c.get('logger').child({ userId: user.id });
-      if (target.id === null) {
-        if (method !== 'POST') throw new HaulError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${TUS_PATH}`, { headers: { Allow: 'POST, OPTIONS' } });
-        const metadataHeader = c.req.header('upload-metadata');
-        const raw = parseUploadMetadata(metadataHeader);
-        const metadata = { fields: validateUploadMetadata(raw), raw };
-        const concat = parseUploadConcat(c.req.header('upload-concat'), { maxPartials: config.uploads.maxConcatPartials });
-        if (concat?.kind === 'final') {
-          // tus 1.0: "The Client MUST NOT include the Upload-Length header in the final upload creation."
-          if (c.req.header('upload-length') !== undefined || c.req.header('upload-defer-length') !== undefined) {
-            throw new HaulError('INVALID_CONCAT', 'A final upload takes no Upload-Length: it is the sum of its partials');
-          }
-          const final = await finalUploads.create({ user, partialIds: concat.partialIds, metadataHeader, metadata });
-          return c.body(null, 201, {
-            Location: new URL(`${TUS_PATH}/${final.id}`, publicOrigin(c.req.raw, config.trustProxy)).toString(),
-            'Tus-Resumable': '1.0.0',
-            // A final upload is finished on creation: this is the only response that could say where it went.
-            ...haulUploadHeaders(final.id),
-          });
-        }
-        if ((await repository.countUnfinished(user.id)) >= config.uploads.maxConcurrentPerUser) {
-          throw new HaulError('TOO_MANY_UPLOADS', undefined, { headers: { 'Retry-After': '30' } });
-        }
-        if (concat?.kind === 'partial') removeUploadConcatHeader(incoming);
-        context = { user, logger, metadata, concatRole: concat?.kind };
-      } else {
-        if (method === 'POST') throw new HaulError('METHOD_NOT_ALLOWED', 'POST creates uploads on the collection URL', { headers: { Allow: 'HEAD, PATCH, DELETE, OPTIONS' } });
-        upload = await findOwnUpload(target.id, user.id, method);
-        if (method === 'DELETE') recent.forget(upload.id);
-        if (method === 'GET') {
-          throw new HaulError('METHOD_NOT_ALLOWED', 'Upload URLs do not serve content; download finished files through the files API', {
-            headers: { Allow: 'HEAD, PATCH, DELETE, OPTIONS' },
-          });
-        }
-        // tus 1.0: "The Server MUST respond with the 403 Forbidden status to PATCH requests against a final upload URL"
-        if (upload.concatRole === 'final' && method === 'PATCH') throw new HaulError('FINAL_UPLOAD_READ_ONLY');
-        // A final upload is in storage only once assembled; until then it cannot be seen.
-        if (upload.status === 'assembling') throw new HaulError('UPLOAD_LOCKED', 'This final upload is still being assembled');
-        // tus 1.0: "The response to a HEAD request for a final upload SHOULD NOT contain the
-        // Upload-Offset header unless the concatenation has been successfully finished." It has;
-        // the Upload-Concat header says what the upload is, for partials and finals alike.
-        if (upload.concatRole === 'partial') outgoing.setHeader('Upload-Concat', 'partial');
-        if (upload.concatRole === 'final') outgoing.setHeader('Upload-Concat', finalConcatHeader(upload.partialIds ?? []));
-        context = { user, logger, upload };
-      }
+    const gone = new AbortController();
+    outgoing.once('close', () => gone.abort());
+    const request: TusRequest = {
+      header, incoming, user, signal: gone.signal,
+      logger: c.get('logger').child({ userId: user.id }),
+      origin: publicOrigin(c.req.raw, config.trustProxy),
+    };
+    if (target.id === null) {
+      if (method !== 'POST') throw new HaulError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${TUS_PATH}`, { headers: ON_COLLECTION });
+      return respond(c, await runWithBody(request, create, outgoing));
     }
-
-    if (method === 'HEAD') {
-      // Hono answers HEAD by re-wrapping the GET route's response, which breaks a response
-      // already written to Node (RESPONSE_ALREADY_SENT). HEAD has no body and nothing to abort,
-      // so tus answers it as a web Response instead.
-      const request = new Request(c.req.url, { method: 'HEAD', headers: c.req.raw.headers });
-      if (context) bindTusContext(request, context);
-      const response = await tus.handleWeb(request);
-      if (upload?.status === 'uploading') await afterTus(method, upload.id, response.status, (name) => response.headers.get(name) ?? undefined);
-      return response;
+    if (method === 'POST') throw new HaulError('METHOD_NOT_ALLOWED', 'POST creates uploads on the collection URL', { headers: ON_UPLOAD });
+    const upload = await findOwnUpload(target.id, user.id, method);
+    if (method === 'GET') {
+      throw new HaulError('METHOD_NOT_ALLOWED', 'Upload URLs do not serve content; download finished files through the files API', { headers: ON_UPLOAD });
     }
-
-    if (context) bindTusContext(incoming, context);
-    endCallbackOnClose(outgoing);
-    await inflight.track(incoming, outgoing, tus.handle(incoming, outgoing));
-
-    // onUploadFinish marks the response of the PATCH that completed the upload.
-    if (outgoing.hasHeader('haul-upload') && upload) recent.forget(upload.id);
-    if (upload?.status === 'uploading') {
-      await afterTus(method, upload.id, outgoing.statusCode, (name) => header(outgoing.getHeader(name)));
+    concatenation.checkAccess(upload, method);
+    const uploadRequest = { ...request, upload };
+    switch (method) {
+      case 'HEAD':
+        return respond(c, await run(uploadRequest, head));
+      case 'PATCH':
+        return respond(c, await runWithBody(uploadRequest, patch, outgoing));
+      case 'DELETE':
+        return respond(c, await run(uploadRequest, terminate));
+      default:
+        throw new HaulError('METHOD_NOT_ALLOWED', `${method} is not a tus method`, { headers: ON_UPLOAD });
     }
-    return RESPONSE_ALREADY_SENT;
   });
-
-  /** Keeps the database in step with what tus just did. */
-  async function afterTus(method: string, id: string, status: number, get: (name: string) => string | undefined) {
-    const offset = Number(get('upload-offset'));
-    const length = get('upload-length');
-    if (method === 'PATCH' && status === 204 && Number.isSafeInteger(offset)) offsets.note(id, offset);
-    // A client whose final PATCH response was lost learns completion from HEAD; if finishing
-    // failed then (database blip), this is where the upload is recorded as received after all.
-    if (method === 'HEAD' && status === 200 && length !== undefined && Number(length) === offset) {
-      await lifecycle.finished(id, offset);
-    }
-  }
-
-  return route;
 }

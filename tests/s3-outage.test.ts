@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FlakyProxy, rawResponse, startFlakyProxy } from './helpers/flaky-proxy.js';
+import { type HaulServer, startHaul } from './helpers/haul-server.js';
+import { randomFile } from './helpers/files.js';
+import { localS3 } from './helpers/s3.js';
+import { createUpload, head, patchFile, uploadRest } from './helpers/tus.js';
+
+/**
+ * S3 unreachable mid-upload, without touching the shared Swift: Haul reaches S3 through a proxy
+ * that answers every new connection with 503 while "down". tus requests then answer a
+ * retryable 503 (never 404, which makes clients start over) and no acknowledged byte is lost.
+ */
+
+const MiB = 2 ** 20;
+const s3 = localS3();
+const prefix = `t-outage-${Date.now().toString(36)}/`;
+
+describe('S3 outage behind a proxy', () => {
+  let proxy: FlakyProxy;
+  let server: HaulServer;
+  let token: string;
+  let down = false;
+
+  beforeAll(async () => {
+    const upstream = s3.env(prefix);
+    proxy = await startFlakyProxy({
+      target: upstream.S3_ENDPOINT,
+      inject: () => (down ? rawResponse(503, 'Service Unavailable', { 'Content-Type': 'application/xml' }, '<Error><Code>ServiceUnavailable</Code></Error>') : undefined),
+    });
+    server = await startHaul({ env: { ...upstream, S3_ENDPOINT: proxy.url } });
+    token = await server.token('outage');
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await proxy?.close();
+  });
+
+  const outage = (on: boolean) => {
+    down = on;
+    proxy.cutAll(); // pooled connections to S3 end: every request opens a new one
+  };
+
+  it('answers 503 STORAGE_UNAVAILABLE while S3 is away, then resumes to identical bytes', async () => {
+    const file = await randomFile(12 * MiB);
+    const { url, id } = await createUpload(server.tusEndpoint, token, { length: file.size });
+    expect(await patchFile(url, token, file.path, { start: 0, end: 8 * MiB })).toMatchObject({ status: 204, offset: 8 * MiB });
+
+    outage(true);
+    const during = await patchFile(url, token, file.path, { start: 8 * MiB, end: file.size });
+    expect(during.status).toBe(503);
+    expect(JSON.parse(during.body)).toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+    expect((await head(url, token)).status).toBe(503);
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
+
+    outage(false);
+    expect((await head(url, token)).offset).toBe(8 * MiB);
+    expect(await uploadRest(url, token, file, { from: 8 * MiB })).toBe(file.size);
+    expect(await s3.sha256(s3.keyOf(prefix, 'outage', id))).toBe(file.sha256);
+  });
+});

@@ -1,0 +1,81 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HaulServer, startHaul } from './helpers/haul-server.js';
+import { randomFile, sha256File, type SourceFile, storedPath } from './helpers/files.js';
+import { decodeMetadata, head } from './helpers/tus.js';
+
+/**
+ * An independent tus client against Haul's own handlers: Python's tuspy (Debian
+ * `python3-tuspy`, module `tusclient`, run with /usr/bin/python3), a whole upload in chunks and
+ * an upload stopped half-way and resumed by a second process from the server's offset. Skipped
+ * where tuspy is not installed, except under CI (scripts/test.sh installs it).
+ */
+
+const PYTHON = '/usr/bin/python3';
+const hasTuspy = fs.existsSync(PYTHON) && fs.existsSync('/usr/lib/python3/dist-packages/tusclient/__init__.py');
+const run = promisify(execFile);
+const MiB = 2 ** 20;
+
+/** argv: endpoint token file chunk_size chunks(0 = all) [url]; prints {"url", "offset"}. */
+const SCRIPT = `
+import json, sys
+from tusclient import client
+endpoint, token, path, chunk, chunks = sys.argv[1:6]
+url = sys.argv[6] if len(sys.argv) > 6 else None
+tus = client.TusClient(endpoint, headers={'Authorization': 'Bearer ' + token})
+uploader = tus.uploader(path, url=url, chunk_size=int(chunk), metadata={'filename': 'interop – tuspy.bin'})
+if int(chunks) == 0:
+    uploader.upload()
+else:
+    for _ in range(int(chunks)):
+        uploader.upload_chunk()
+print(json.dumps({'url': uploader.url, 'offset': uploader.offset}))
+`;
+
+// scripts/test.sh installs python3-tuspy (scripts/local-media-tools.sh), so under CI a missing
+// tuspy is a failure, not a skip; a bare `vitest` on a machine without it skips.
+describe.skipIf(!hasTuspy && !process.env.CI)('interop: Python tuspy', () => {
+  const user = 'tuspy';
+  let server: HaulServer;
+  let token: string;
+  let file: SourceFile;
+
+  beforeAll(async () => {
+    server = await startHaul();
+    token = await server.token(user);
+    file = await randomFile(5 * MiB + 123);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await fsp.rm(server.dataDir, { recursive: true, force: true });
+    await fsp.rm(path.dirname(file.path), { recursive: true, force: true });
+  });
+
+  const tuspy = async (...args: string[]) => {
+    const { stdout } = await run(PYTHON, ['-c', SCRIPT, server.tusEndpoint, token, file.path, ...args], { timeout: 60_000 });
+    return JSON.parse(stdout.trim().split('\n').at(-1)!) as { url: string; offset: number };
+  };
+
+  it('uploads a file in 1 MiB chunks; bytes and metadata arrive as sent', async () => {
+    const { url, offset } = await tuspy(String(MiB), '0');
+    expect(offset).toBe(file.size);
+    const id = new URL(url).pathname.split('/').pop()!;
+    expect(await sha256File(storedPath(server.dataDir, user, id))).toBe(file.sha256);
+    const res = await head(url, token);
+    expect(res.header('upload-offset')).toBe(String(file.size));
+    expect(decodeMetadata(res.header('upload-metadata')).get('filename')?.toString('utf8')).toBe('interop – tuspy.bin');
+  });
+
+  it('resumes in a second process from the offset the server reports', async () => {
+    const first = await tuspy(String(2 * MiB), '1');
+    expect(first.offset).toBe(2 * MiB);
+    const second = await tuspy(String(2 * MiB), '0', first.url);
+    expect(second).toMatchObject({ url: first.url, offset: file.size });
+    const id = new URL(first.url).pathname.split('/').pop()!;
+    expect(await sha256File(storedPath(server.dataDir, user, id))).toBe(file.sha256);
+  });
+});
