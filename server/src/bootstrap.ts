@@ -24,11 +24,11 @@ export function configOrExit(): Config {
 /** What the server and a standalone worker both need: database (migrated), storage, events. */
 export async function openCore(config: Config) {
   const logger: Logger = createLogger({ level: config.logLevel });
-  const db: Database = await openDatabase(config);
+  const db: Database = await openDatabase(config, logger);
   const { applied } = await migrate(db);
   if (applied.length > 0) logger.info('migrations applied', { applied });
   const storage: Storage = await createStorage(config);
-  const events: StatusEvents = await createStatusEvents({ databaseUrl: config.databaseUrl, logger });
+  const events: StatusEvents = await createStatusEvents({ databaseUrl: db.url, logger });
   const repository = createUploadRepository(db);
   const processing = await createProcessing({ config, db, storage, uploads: repository, events, logger });
   return { config, logger, db, storage, events, repository, processing };

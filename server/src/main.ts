@@ -1,5 +1,4 @@
 import { serve } from '@hono/node-server';
-import { MemoryLocker } from '@tus/server';
 import { createApp } from './app.js';
 import { configOrExit, failedToStart, openCore } from './bootstrap.js';
 import { createLinkSigner } from './auth/link-signer.js';
@@ -22,10 +21,9 @@ async function main() {
     db, repository, offsets, jobs: processing.jobs, processing: processing.processing, events, logger,
   });
   const worker = config.processing.worker === 'embedded' ? await processing.createWorker() : undefined;
-  // Several instances share one PostgreSQL: lock uploads there. PGlite is one process: in memory.
-  const postgresLocker = config.databaseUrl ? new PostgresLocker(config.databaseUrl, logger) : undefined;
-  await postgresLocker?.start();
-  const locker = postgresLocker ?? new MemoryLocker();
+  // Uploads are locked in PostgreSQL (also the embedded one), so other instances and workers can share it.
+  const locker = new PostgresLocker(db.url, logger);
+  await locker.start();
   const tus = createTusServer({ config, storage, lifecycle, offsets, logger, locker });
   const inflight = createInflightRequests();
   const finalUploads = createFinalUploads({ config, db, storage, repository, lifecycle, logger });
@@ -74,7 +72,7 @@ async function main() {
     if (aborted > 0) logger.warn('aborted uploads still running at the end of the grace period', { aborted });
     await Promise.all([expiry.stop(), worker?.stop()]);
     await offsets.stop();
-    await postgresLocker?.close();
+    await locker.close();
     await events.close();
     await db.close();
     logger.info('shut down');

@@ -1,17 +1,15 @@
 import { configOrExit, failedToStart, openCore } from './bootstrap.js';
+import { runningEmbeddedDatabaseUrl } from './db/embedded-postgres-files.js';
 
 /**
  * `npm run worker`: the processing pipeline as its own process, for deployments that scale it
- * apart from the upload servers (run those with WORKER=off). Needs PostgreSQL: embedded PGlite
- * belongs to one process.
+ * apart from the upload servers (run those with WORKER=off). Without DATABASE_URL it connects to
+ * the embedded database of the server running on the same DATA_DIR.
  */
 async function main() {
   const config = configOrExit();
-  if (!config.databaseUrl) {
-    process.stderr.write('npm run worker needs DATABASE_URL: the embedded database can only be used by the server process itself.\n');
-    process.exit(78);
-  }
-  const { logger, db, events, processing } = await openCore(config);
+  const databaseUrl = config.databaseUrl ?? (await runningEmbeddedDatabaseUrl(config.dataDir));
+  const { logger, db, events, processing } = await openCore({ ...config, databaseUrl });
   const worker = await processing.createWorker();
   worker.start();
   let stopping = false;
