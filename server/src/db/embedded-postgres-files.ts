@@ -52,8 +52,15 @@ const IDLE_TIMEOUT_SECONDS = 10;
 export async function readConnection(file: string): Promise<EmbeddedConnection | undefined> {
   const text = await fs.readFile(file, 'utf8').catch(() => undefined);
   if (text === undefined) return undefined;
-  const value = JSON.parse(text) as Partial<EmbeddedConnection>;
-  if (typeof value.password !== 'string' || !Number.isInteger(value.port)) throw new Error(`${file} is damaged`);
+  let value: Partial<EmbeddedConnection> | undefined;
+  try {
+    value = JSON.parse(text) as Partial<EmbeddedConnection>;
+  } catch {
+    // handled below
+  }
+  if (typeof value?.password !== 'string' || !Number.isInteger(value.port)) {
+    throw new Error(`${file} is damaged: delete it and Haul gives its database role a new password`);
+  }
   return { port: value.port!, password: value.password };
 }
 

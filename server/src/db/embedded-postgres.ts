@@ -85,9 +85,15 @@ export async function startEmbeddedPostgres({ dataDir, logger }: { dataDir: stri
     }
     const { child, port } = await startPostmaster(binaries, layout, connection);
     if (port !== connection.port) await writeConnection(layout.connectionFile, { ...connection, port });
+    let stopping = false;
+    child.once('exit', (code, signal) => {
+      // Queries now fail (503s, /readyz not ready): say why. The next start recovers the cluster.
+      if (!stopping) logger.error('the embedded PostgreSQL exited', { code, signal, log: layout.logFile });
+    });
     return {
       url: connectionUrl({ ...connection, port }),
       stop: async () => {
+        stopping = true;
         await stopPostmaster(child);
         await lock.release();
       },
@@ -101,10 +107,12 @@ export async function startEmbeddedPostgres({ dataDir, logger }: { dataDir: stri
 /** Starts postgres on the port it had last time if that is free (a running worker reconnects), else on a new one. */
 async function startPostmaster(binaries: PostgresBinaries, layout: EmbeddedLayout, connection: EmbeddedConnection) {
   await rotateLog(layout.logFile);
+  // A postmaster.pid left by a postmaster that died says "ready" too: only a new PID counts.
+  const stalePid = (await readPostmasterPid(layout.dataDir))?.pid;
   for (let attempt = 1; ; attempt++) {
     const port = attempt === 1 && connection.port > 0 && (await isPortFree(connection.port)) ? connection.port : await freePort();
     const child = await spawnWatched(binaries, layout, port);
-    const outcome = await waitUntilReady(child, layout);
+    const outcome = await waitUntilReady(child, layout, stalePid);
     if (outcome === 'ready') return { child, port };
     const log = await tail(layout.logFile);
     // Another program may take the port between our probe and postgres binding it: try another.
@@ -117,6 +125,7 @@ async function spawnWatched(binaries: PostgresBinaries, layout: EmbeddedLayout, 
   const settings = Object.entries({ ...SETTINGS, port: String(port) }).flatMap(([key, value]) => ['-c', `${key}=${value}`]);
   const log = await fs.open(layout.logFile, 'a', 0o600);
   try {
+    // stdin: the watchdog's pipe. Node marks its own end close-on-exec, so no other child keeps it open.
     // Its own process group: a Ctrl-C in the terminal reaches Haul, which drains its uploads and
     // only then stops the database, instead of the database going away under them.
     return spawn('sh', ['-c', WATCHDOG, 'haul-postgres', ...binaries.command(binaries.postgres, ['-D', layout.dataDir, ...settings])], {
@@ -129,7 +138,7 @@ async function spawnWatched(binaries: PostgresBinaries, layout: EmbeddedLayout, 
   }
 }
 
-async function waitUntilReady(child: ChildProcess, layout: EmbeddedLayout): Promise<'ready' | string> {
+async function waitUntilReady(child: ChildProcess, layout: EmbeddedLayout, stalePid: number | undefined): Promise<'ready' | string> {
   let exited: string | undefined;
   child.once('exit', (code, signal) => (exited = `exited with ${signal ?? code}`));
   child.once('error', (error) => (exited = error.message));
@@ -137,7 +146,7 @@ async function waitUntilReady(child: ChildProcess, layout: EmbeddedLayout): Prom
   while (Date.now() < deadline) {
     if (exited) return exited;
     const postmaster = await readPostmasterPid(layout.dataDir);
-    if (postmaster?.ready && postmaster.dataDir === layout.dataDir) return 'ready';
+    if (postmaster?.ready && postmaster.pid !== stalePid && postmaster.dataDir === layout.dataDir) return 'ready';
     await sleep(20);
   }
   await stopPostmaster(child);
@@ -147,6 +156,7 @@ async function waitUntilReady(child: ChildProcess, layout: EmbeddedLayout): Prom
 async function stopPostmaster(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.stdin?.on('error', () => {}); // the watchdog may be gone already
   child.stdin?.end(); // the watchdog's cue: fast shutdown
   const timedOut = Symbol('timeout');
   if ((await Promise.race([exited, sleep(STOP_TIMEOUT_MS, timedOut)])) === timedOut) {
