@@ -29,9 +29,27 @@ export function createTusServer({ config, storage, lifecycle, offsets, logger, l
   locker?: Locker;
 }): Server {
   const { layout } = storage;
+  // Termination is recorded before the 204 goes out, not after it from the POST_TERMINATE event:
+  // a client that terminates and then creates at once must find its slot free (MAX_CONCURRENT_
+  // UPLOADS_PER_USER), whichever connection of the pool runs its next query.
+  const datastore = new Proxy(storage.store, {
+    get(store, property) {
+      if (property === 'remove') {
+        return async (key: string) => {
+          await store.remove(key);
+          await lifecycle.terminated(layout.uploadIdOf(key)).catch((err: unknown) => {
+            // The bytes are gone; the row stays `uploading` until the expiry sweep marks it expired.
+            logger.error('could not record termination', { err, key });
+          });
+        };
+      }
+      const value: unknown = Reflect.get(store, property, store);
+      return typeof value === 'function' ? value.bind(store) : value;
+    },
+  });
   const options: ServerOptions & { datastore: Storage['store'] } = {
     path: TUS_PATH,
-    datastore: storage.store,
+    datastore,
     locker,
     maxSize: config.uploads.maxSize,
     respectForwardedHeaders: config.trustProxy,
@@ -107,12 +125,6 @@ export function createTusServer({ config, storage, lifecycle, offsets, logger, l
   };
   server.on(EVENTS.POST_RECEIVE, (_stream: unknown, upload: Upload) => {
     offsets.note(layout.uploadIdOf(upload.id), upload.offset);
-  });
-  server.on(EVENTS.POST_TERMINATE, (_req: unknown, _res: unknown, key: string) => {
-    lifecycle.terminated(layout.uploadIdOf(key)).catch((err: unknown) => {
-      // The bytes are gone; the row stays `uploading` until the expiry sweep marks it expired.
-      logger.error('could not record termination', { err, key });
-    });
   });
   return server;
 }
