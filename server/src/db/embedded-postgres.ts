@@ -35,15 +35,19 @@ const SETTINGS = {
 };
 
 /**
- * Runs `"$@"` (postgres) in the background and stops it when our stdin closes: when Haul stops it,
- * and also when Haul dies without a word (kill -9), as the kernel then closes Haul's end of the
- * pipe. SIGINT is PostgreSQL's fast shutdown: running transactions are rolled back, the cluster is
- * checkpointed and left clean. Exits with postgres's status. (stdin goes through fd 3 because a
- * shell gives a background job /dev/null as its stdin, even one written `( … ) <&0 &`.)
+ * Runs `"$@"` (postgres) in the background and stops it when Haul says so or is gone:
+ * - Haul stopping writes a line, then closes our stdin: SIGINT, PostgreSQL's fast shutdown
+ *   (running transactions rolled back, a checkpoint, the cluster left clean).
+ * - Haul dying (kill -9, a crash) closes its end of the pipe without a line: SIGQUIT, the
+ *   immediate shutdown, as if the machine had lost power with Haul: nothing is written any more
+ *   (whoever removes DATA_DIR right after is not racing a checkpoint); committed transactions are
+ *   in the WAL, which the next start replays.
+ * Exits with postgres's status. (stdin goes through fd 3 because a shell gives a background job
+ * /dev/null as its stdin, even one written `( … ) <&0 &`.)
  */
 const WATCHDOG = `"$@" & pg=$!
 exec 3<&0
-( read -r _ <&3; kill -INT "$pg" 2>/dev/null ) &
+( if read -r _ <&3; then kill -INT "$pg"; else kill -QUIT "$pg"; fi 2>/dev/null ) &
 wait "$pg"; status=$?
 kill "$!" 2>/dev/null
 exit "$status"`;
@@ -111,10 +115,11 @@ async function startPostmaster(binaries: PostgresBinaries, layout: EmbeddedLayou
   const stalePid = (await readPostmasterPid(layout.dataDir))?.pid;
   for (let attempt = 1; ; attempt++) {
     const port = attempt === 1 && connection.port > 0 && (await isPortFree(connection.port)) ? connection.port : await freePort();
+    const logStart = await sizeOf(layout.logFile);
     const child = await spawnWatched(binaries, layout, port);
     const outcome = await waitUntilReady(child, layout, stalePid);
     if (outcome === 'ready') return { child, port };
-    const log = await tail(layout.logFile);
+    const log = await logSince(layout.logFile, logStart);
     // Another program may take the port between our probe and postgres binding it: try another.
     if (attempt < 3 && /could not (bind|create any TCP\/IP sockets)/.test(log)) continue;
     throw new Error(`The embedded PostgreSQL did not start (${outcome}). ${layout.logFile} says:\n${log}`);
@@ -125,9 +130,9 @@ async function spawnWatched(binaries: PostgresBinaries, layout: EmbeddedLayout, 
   const settings = Object.entries({ ...SETTINGS, port: String(port) }).flatMap(([key, value]) => ['-c', `${key}=${value}`]);
   const log = await fs.open(layout.logFile, 'a', 0o600);
   try {
-    // stdin: the watchdog's pipe. Node marks its own end close-on-exec, so no other child keeps it open.
     // Its own process group: a Ctrl-C in the terminal reaches Haul, which drains its uploads and
-    // only then stops the database, instead of the database going away under them.
+    // only then stops the database, instead of the database going away under them. stdin is the
+    // watchdog's pipe; Node marks its own end close-on-exec, so no other child keeps it open.
     return spawn('sh', ['-c', WATCHDOG, 'haul-postgres', ...binaries.command(binaries.postgres, ['-D', layout.dataDir, ...settings])], {
       detached: true,
       stdio: ['pipe', log.fd, log.fd],
@@ -157,7 +162,7 @@ async function stopPostmaster(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.stdin?.on('error', () => {}); // the watchdog may be gone already
-  child.stdin?.end(); // the watchdog's cue: fast shutdown
+  child.stdin?.end('stop\n'); // the watchdog's cue for a fast shutdown
   const timedOut = Symbol('timeout');
   if ((await Promise.race([exited, sleep(STOP_TIMEOUT_MS, timedOut)])) === timedOut) {
     // SIGQUIT: immediate shutdown (crash recovery on the next start), for the whole group.
@@ -194,13 +199,15 @@ function freePort(): Promise<number> {
   });
 }
 
+const sizeOf = (file: string) => fs.stat(file).then((s) => s.size, () => 0);
+
 async function rotateLog(file: string) {
-  const size = await fs.stat(file).then((s) => s.size, () => 0);
-  if (size > LOG_ROTATE_BYTES) await fs.rename(file, `${file}.1`);
+  if ((await sizeOf(file)) > LOG_ROTATE_BYTES) await fs.rename(file, `${file}.1`);
 }
 
-async function tail(file: string): Promise<string> {
-  const text = await fs.readFile(file, 'utf8').catch(() => '');
+/** The last lines PostgreSQL wrote since `start` (this attempt's, not an earlier run's). */
+async function logSince(file: string, start: number): Promise<string> {
+  const text = await fs.readFile(file).then((b) => b.subarray(start).toString('utf8'), () => '');
   return text.split('\n').slice(-15).join('\n').trim();
 }
 
