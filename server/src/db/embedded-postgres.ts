@@ -39,9 +39,9 @@ const SETTINGS = {
  * - Haul stopping writes a line, then closes our stdin: SIGINT, PostgreSQL's fast shutdown
  *   (running transactions rolled back, a checkpoint, the cluster left clean).
  * - Haul dying (kill -9, a crash) closes its end of the pipe without a line: SIGQUIT, the
- *   immediate shutdown, as if the machine had lost power with Haul: nothing is written any more
- *   (whoever removes DATA_DIR right after is not racing a checkpoint); committed transactions are
- *   in the WAL, which the next start replays.
+ *   immediate shutdown, a crash of the database as it were: nothing is written any more (whoever
+ *   removes DATA_DIR right after is not racing a checkpoint); committed transactions are in the
+ *   WAL, which the next start replays.
  * Exits with postgres's status. (stdin goes through fd 3 because a shell gives a background job
  * /dev/null as its stdin, even one written `( … ) <&0 &`.)
  */
