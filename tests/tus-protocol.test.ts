@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 import * as tus from 'tus-js-client';
+import { runningEmbeddedDatabaseUrl } from '../server/src/db/embedded-postgres-files.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomFile, readRange, sha256, sha256File, sizeOf, type SourceFile, storedPath } from './helpers/files.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
@@ -16,7 +16,7 @@ import { waitFor } from './helpers/wait.js';
 
 /**
  * The core of tus 1.0 as Haul speaks it, over raw HTTP and with tus-js-client, against the real
- * server process with each metadata backend: embedded PGlite (the default) and PostgreSQL.
+ * server process with each metadata backend: the embedded PostgreSQL (the default) and a PostgreSQL server.
  */
 
 const MiB = 2 ** 20;
@@ -40,12 +40,12 @@ interface UploadRow {
 }
 
 const backends = [
-  { name: 'PGlite', databaseUrl: undefined as string | undefined },
+  { name: 'the embedded database', databaseUrl: undefined as string | undefined },
   { name: 'PostgreSQL', databaseUrl: inject('databaseUrl') },
 ];
 
 describe.each(backends)('tus protocol with $name', ({ databaseUrl }) => {
-  const user = `proto-${databaseUrl ? 'pg' : 'pglite'}@example.com`;
+  const user = `proto-${databaseUrl ? 'pg' : 'embedded'}@example.com`;
   let server: HaulServer;
   let token: string;
   let small: SourceFile; // 1 MiB + 7
@@ -267,29 +267,16 @@ describe.each(backends)('tus protocol with $name', ({ databaseUrl }) => {
     expected.push({ id, status: 'received', size: small.size, filename: 'deferred.bin' });
   });
 
-  // Last: reads the database directly (for PGlite, once the server has let go of it).
+  // Last: reads the database directly, while the server runs (the embedded one through the URL a worker uses).
   it('the uploads table records owner, status, size and filename of every upload', async () => {
     expect(expected.length).toBeGreaterThanOrEqual(10);
     const ids = expected.map((e) => e.id);
+    const sql = postgres(databaseUrl ?? (await runningEmbeddedDatabaseUrl(server.dataDir)), { max: 1, onnotice: () => {} });
     let rows: UploadRow[];
-    if (databaseUrl) {
-      const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-      try {
-        rows = await sql<UploadRow[]>`SELECT id, owner_id, status, size, filename, filetype, metadata, jsonb_typeof(metadata) AS metadata_type FROM uploads WHERE id IN ${sql(ids)}`;
-      } finally {
-        await sql.end();
-      }
-    } else {
-      expect(await server.stop()).toBe(0);
-      const db = await PGlite.create(path.join(server.dataDir, 'pglite'));
-      try {
-        rows = (await db.query<UploadRow>(
-          `SELECT id, owner_id, status, size, filename, filetype, metadata, jsonb_typeof(metadata) AS metadata_type FROM uploads WHERE id = ANY($1)`,
-          [ids],
-        )).rows;
-      } finally {
-        await db.close();
-      }
+    try {
+      rows = await sql<UploadRow[]>`SELECT id, owner_id, status, size, filename, filetype, metadata, jsonb_typeof(metadata) AS metadata_type FROM uploads WHERE id IN ${sql(ids)}`;
+    } finally {
+      await sql.end();
     }
     const byId = new Map(rows.map((r) => [r.id, r]));
     for (const want of expected) {

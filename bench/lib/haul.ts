@@ -32,7 +32,7 @@ export interface HaulTarget {
 
 export interface HaulOptions {
   name?: string;
-  /** Its PGlite database and disk uploads. */
+  /** Its embedded database and disk uploads. */
   dataDir: string;
   env?: Record<string, string>;
   logLevel?: string;

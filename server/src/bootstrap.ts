@@ -37,11 +37,11 @@ export async function openCore(config: Config, { logger, onStatusChange, resourc
   onStatusChange: readonly StatusChangeHook[];
   resources: Resources;
 }) {
-  const db: Database = resources.add('database', await openDatabase(config), (d) => d.close());
+  const db: Database = resources.add('database', await openDatabase(config, logger), (d) => d.close());
   const { applied } = await migrate(db);
   if (applied.length > 0) logger.info('migrations applied', { applied });
   const storage: Storage = await createStorage(config);
-  const events: StatusEvents = resources.add('status events', await createStatusEvents({ databaseUrl: config.databaseUrl, logger }), (e) => e.close());
+  const events: StatusEvents = resources.add('status events', await createStatusEvents({ databaseUrl: db.url, logger }), (e) => e.close());
   const repository = createUploadRepository(db, { onStatusChange });
   const processing = await createProcessing({ config, db, storage, uploads: repository, events, logger });
   return { db, storage, events, repository, processing };

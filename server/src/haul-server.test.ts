@@ -34,7 +34,7 @@ describe('createHaulServer', () => {
     for (const { url } of [atA, atB]) expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
     await expect(a.listen()).rejects.toThrow(/already listening/);
 
-    // Another instance on a DATA_DIR in use would silently diverge from it (PGlite has no lock).
+    // Another instance on a DATA_DIR in use would silently diverge from it (its database and files).
     await expect(serverIn(first!)).rejects.toThrow(/already in use by another Haul server in this process/);
 
     const token = (await (await fetch(`${atA.url}/api/dev/token`, { method: 'POST', body: '{"user":"alice"}' })).json()) as { token: string };

@@ -9,7 +9,6 @@ import type { Database } from './db/database.js';
 import type { ScopeReadPolicy } from './http/access.js';
 import { createInflightRequests } from './http/inflight.js';
 import { createLogger, type Logger } from './logger.js';
-import { createMemoryLocker } from './tus/memory-locker.js';
 import { PostgresLocker } from './tus/postgres-locker.js';
 import { createExpiryJob } from './uploads/expiry-job.js';
 import { createFinalUploads } from './uploads/final-upload.js';
@@ -81,12 +80,9 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   const auth = await createAuth(config);
   const offsets = resources.add('offset tracker', createOffsetTracker({ repository, intervalMs: config.uploads.offsetFlushIntervalMs, logger }), (o) => o.stop());
   const lifecycle = createUploadLifecycle({ db, repository, offsets, jobs: processing.jobs, events, logger });
-  // Several instances share one PostgreSQL: lock uploads there. PGlite is one process: in memory.
-  const postgresLocker = config.databaseUrl
-    ? resources.add('tus locker', new PostgresLocker(config.databaseUrl, logger), (l) => l.close())
-    : undefined;
-  await postgresLocker?.start();
-  const locker = postgresLocker ?? createMemoryLocker();
+  // Uploads are locked in PostgreSQL (the embedded cluster too), so other instances and workers can share it.
+  const locker = resources.add('tus locker', new PostgresLocker(db.url, logger), (l) => l.close());
+  await locker.start();
   const finalUploads = createFinalUploads({ config, db, storage, repository, lifecycle, logger });
   const worker = config.processing.worker === 'embedded'
     ? resources.add('processing worker', await processing.createWorker(), (w) => w.stop())

@@ -13,11 +13,13 @@ export interface HaulWorker {
 /**
  * The processing pipeline on its own (`npm run worker`), for deployments that scale it apart
  * from the upload servers (run those with WORKER=off). It changes statuses too, so it takes the
- * same status-change hooks as the server. Needs PostgreSQL: embedded PGlite belongs to one process.
+ * same status-change hooks as the server. It needs a PostgreSQL URL: DATABASE_URL, or the URL of
+ * the embedded cluster a running server started (worker-main.ts finds it under DATA_DIR).
  */
 export async function createHaulWorker(config: Config, overrides: Pick<HaulServerOverrides, 'logger' | 'onStatusChange'> = {}): Promise<HaulWorker> {
   if (!config.databaseUrl) {
-    throw new Error('A standalone worker needs DATABASE_URL: the embedded database can only be used by the server process itself.');
+    // Opening the embedded database here would start a second cluster on the server's DATA_DIR.
+    throw new Error('A standalone worker needs a database URL: DATABASE_URL, or the running server\'s embedded one.');
   }
   const logger = overrides.logger ?? createLogger({ level: config.logLevel });
   const resources = createResources(logger);

@@ -1,14 +1,15 @@
 import { configOrExit, exitOnSignal, failedToStart } from './cli.js';
+import { runningEmbeddedDatabaseUrl } from './db/embedded-postgres-files.js';
 import { createHaulWorker } from './haul-worker.js';
 
-/** `npm run worker`: the processing pipeline as its own process, until SIGTERM/SIGINT. */
+/**
+ * `npm run worker`: the processing pipeline as its own process, until SIGTERM/SIGINT. Without
+ * DATABASE_URL it connects to the embedded database of the server running on the same DATA_DIR.
+ */
 async function main() {
   const config = configOrExit();
-  if (!config.databaseUrl) {
-    process.stderr.write('npm run worker needs DATABASE_URL: the embedded database can only be used by the server process itself.\n');
-    process.exit(78); // EX_CONFIG
-  }
-  const worker = await createHaulWorker(config);
+  const databaseUrl = config.databaseUrl ?? (await runningEmbeddedDatabaseUrl(config.dataDir));
+  const worker = await createHaulWorker({ ...config, databaseUrl });
   worker.start();
   exitOnSignal(() => worker.close());
 }

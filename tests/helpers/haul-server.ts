@@ -87,7 +87,7 @@ async function spawnService(main: string, env: Record<string, string>, { pattern
 }
 
 export interface StartOptions {
-  /** Extra environment (DATABASE_URL, S3_*, …). Default: embedded PGlite, disk storage. */
+  /** Extra environment (DATABASE_URL, S3_*, …). Default: the embedded PostgreSQL, disk storage. */
   env?: Record<string, string | undefined>;
   /** Reuse a data directory (to restart "the same" server). */
   dataDir?: string;

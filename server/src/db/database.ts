@@ -1,6 +1,6 @@
 /**
- * The narrow SQL surface Haul needs, implemented by real PostgreSQL (`postgres` client) and by
- * embedded PGlite. Both take `$1`-style parameters, so one set of SQL serves both.
+ * The narrow SQL surface Haul needs, over PostgreSQL: a server given by DATABASE_URL, or the
+ * embedded cluster Haul runs itself under DATA_DIR. The same SQL and semantics either way.
  */
 export type Row = Record<string, unknown>;
 
@@ -11,13 +11,15 @@ export interface Queryable {
 }
 
 export interface Database extends Queryable {
-  readonly kind: 'postgres' | 'pglite';
+  readonly kind: 'postgres' | 'embedded-postgres';
+  /** For clients that need connections of their own (the tus locker, LISTEN). */
+  readonly url: string;
   /** Runs `fn` in one transaction; rolls back if it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
-/** int8/numeric columns come back as string (postgres) or bigint/number (PGlite). */
+/** int8/numeric columns come back as strings; counts may also be numbers. */
 export function toNumber(value: unknown): number {
   if (typeof value === 'number') return value;
   if (typeof value === 'bigint' || typeof value === 'string') return Number(value);

@@ -13,8 +13,11 @@ function queryable(sql: postgres.Sql | postgres.TransactionSql): Queryable {
   };
 }
 
-/** Real PostgreSQL through the `postgres` client (pooled). */
-export function createPostgresDatabase(url: string, { max = 10 }: { max?: number } = {}): Database {
+/** PostgreSQL through the `postgres` client (pooled). */
+export function createPostgresDatabase(
+  url: string,
+  { max = 10, kind = 'postgres' }: { max?: number; kind?: Database['kind'] } = {},
+): Database {
   const sql = postgres(url, {
     max,
     onnotice: () => {},
@@ -23,7 +26,8 @@ export function createPostgresDatabase(url: string, { max = 10 }: { max?: number
     connection: { application_name: 'haul' },
   });
   return {
-    kind: 'postgres',
+    kind,
+    url,
     ...queryable(sql),
     transaction: async (fn) => (await sql.begin((tx) => fn(queryable(tx)))) as never,
     close: () => sql.end({ timeout: 5 }),

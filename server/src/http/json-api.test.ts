@@ -10,7 +10,7 @@ import { silentLogger } from '../logger.js';
 import { newUploadId } from '../uploads/upload-id.js';
 
 /**
- * The JSON API through `app.request()`: one server from the library factory (embedded PGlite in
+ * The JSON API through `app.request()`: one server from the library factory (embedded PostgreSQL in
  * a temp DATA_DIR, disk storage), no socket. Uploads are seeded as rows plus bytes on disk, as
  * a finished tus upload and processing leave them; tus itself is tested in tests/.
  */

@@ -7,7 +7,7 @@ const CHANNEL = 'haul_upload_status';
 /**
  * "This upload's status changed": lets SSE requests wake up instead of polling the database.
  * With PostgreSQL it travels through NOTIFY/LISTEN, so a worker running as its own process (or
- * another instance) reaches every server; with embedded PGlite everything is one process.
+ * another instance) reaches every server; the embedded cluster speaks the same protocol.
  */
 export interface StatusEvents {
   publish(uploadId: string): Promise<void>;

@@ -2,7 +2,7 @@ import type { UploadRecord } from '../uploads/upload-repository.js';
 
 /**
  * Recently seen unfinished uploads, so a stream of PATCHes does not cost a database query each
- * (measured: ~0.65 ms of event-loop time per PATCH with PGlite). Only what never changes while
+ * (measured: ~0.65 ms of event-loop time per PATCH with the embedded database of the time). Only what never changes while
  * an upload is unfinished is relied on — owner, storage key, role — so a stale entry is
  * harmless: if the upload was terminated or expired meanwhile (here or on another instance),
  * its storage is gone and tus answers 404. Bounded; least recently used entries go first.

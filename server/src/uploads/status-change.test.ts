@@ -1,20 +1,30 @@
 import { canTransition, UPLOAD_STATUSES, type UploadStatus } from '@haul/api';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Database, Queryable } from '../db/database.js';
+import { type Database, type Queryable, toNumber, toNumberOrNull } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
-import { createPgliteDatabase } from '../db/pglite.js';
+import { openDatabase } from '../db/open-database.js';
+import { silentLogger } from '../logger.js';
 import { createStatusChange, type StatusChange, type StatusChangeRequest, type ReachableStatus } from './status-change.js';
 
 /**
- * The migrations on an in-memory PGlite: the real schema, its CHECK constraint and its SQL.
- * Creating PGlite runs initdb (≈ 3–9 s on a busy machine), hence the long hook timeout.
+ * The migrations on Haul's embedded PostgreSQL in a temporary DATA_DIR: the real schema, its CHECK
+ * constraint and its SQL. The first start runs initdb (≈ 2–7 s on a busy machine), hence the long
+ * hook timeout.
  */
 let db: Database;
+let dataDir: string;
 beforeAll(async () => {
-  db = await createPgliteDatabase();
+  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'haul-status-change-'));
+  db = await openDatabase({ databaseUrl: undefined, dataDir }, silentLogger);
   await migrate(db);
 }, 60_000);
-afterAll(() => db?.close());
+afterAll(async () => {
+  await db?.close();
+  await fs.rm(dataDir, { recursive: true, force: true });
+});
 beforeEach(async () => {
   await db.query('DELETE FROM uploads');
 });
@@ -46,7 +56,11 @@ const requestFor = (to: ReachableStatus, ids: string[]): StatusChangeRequest => 
   }
 };
 
-const rowOf = async (id: string) => (await db.query(`SELECT * FROM uploads WHERE id = $1`, [id]))[0]!;
+// bigint columns come back as strings from postgres.js: size and offset as numbers for the assertions.
+const rowOf = async (id: string) => {
+  const row = (await db.query(`SELECT * FROM uploads WHERE id = $1`, [id]))[0]!;
+  return { ...row, size: toNumberOrNull(row.size), upload_offset: toNumber(row.upload_offset) } as Record<string, unknown>;
+};
 const eventsOf = async (id: string) => db.query(`SELECT status, reason FROM upload_events WHERE upload_id = $1 ORDER BY id`, [id]);
 const REACHABLE = UPLOAD_STATUSES.filter((s): s is ReachableStatus => s !== 'uploading' && s !== 'assembling');
 
