@@ -3,8 +3,9 @@ import { ERROR_CODES, type ErrorCode } from '@haul/api';
 export { type ErrorCode, isRetryableStatus } from '@haul/api';
 
 /**
- * The only error type Haul throws on purpose. `status_code` and `body` make it a valid
- * @tus/server error as well, so hooks can throw it and tus answers with the same JSON.
+ * The only error type Haul throws on purpose: a code of @haul/api's table, answered by the app's
+ * one error handler (app.ts) as `{ code, message }` with the code's status, on the tus endpoint
+ * and the JSON API alike.
  */
 export class HaulError extends Error {
   readonly status: number;
@@ -23,14 +24,6 @@ export class HaulError extends Error {
 
   get retryable(): boolean {
     return ERROR_CODES[this.code].retryable;
-  }
-
-  get status_code(): number {
-    return this.status;
-  }
-
-  get body(): string {
-    return JSON.stringify(this.toJSON());
   }
 
   toJSON() {

@@ -30,7 +30,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
  * Each held lock is a session-level advisory lock on a connection reserved for as long as the
  * request holds it, so a crashed instance's locks vanish with its connections. A request that
  * finds an upload locked broadcasts a release request with NOTIFY; the instance holding it
- * calls @tus/server's `requestRelease` for that request (which ends the old PATCH — typically a
+ * calls the holder's `requestRelease` for that request (which ends the old PATCH — typically a
  * client that reconnected through another instance while its dead connection still held the
  * lock), and the new request keeps trying until it gets the lock or gives up after `timeoutMs`.
  */

@@ -32,7 +32,7 @@ export function parseUploadMetadata(header: string | null | undefined): RawMetad
   const items = header.split(',');
   if (items.length > MAX_PAIRS) throw new HaulError('INVALID_METADATA', `at most ${MAX_PAIRS} metadata keys are allowed`);
   for (const item of items) {
-    // No whitespace around pairs: @tus/server would refuse such a header later, and in plain text.
+    // No whitespace around pairs (tus 1.0: pairs are separated by a comma, key and value by a space).
     const [key, value, ...rest] = item.split(' ');
     if (!key || !KEY.test(key) || rest.length > 0) {
       throw new HaulError('INVALID_METADATA', `malformed metadata pair "${item.trim().slice(0, 80)}"`);
