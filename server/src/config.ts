@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { bool, byteSize, int, optionalString } from './config-values.js';
+import { checkIntegrationEnv, integrationConfig, integrationEnv } from './config-integration.js';
 
 export { parseByteSize } from './config-values.js';
 
@@ -77,8 +78,10 @@ const configSchema = z
       }),
     S3_PART_SIZE: byteSize('8MiB'),
     S3_USE_TAGS: bool(false),
+    ...integrationEnv,
   })
   .superRefine((env, ctx) => {
+    checkIntegrationEnv(env, ctx);
     if (env.AUTH_MODE === 'dev' && env.NODE_ENV === 'production') {
       ctx.addIssue({
         code: 'custom',
@@ -114,6 +117,7 @@ const configSchema = z
   })
   // The shape the server reads: grouped by concern, in the units the code uses.
   .transform((env) => {
+    const integration = integrationConfig(env);
     const origins = env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
     return {
       env: env.NODE_ENV,
@@ -129,7 +133,12 @@ const configSchema = z
         issuer: env.JWT_ISSUER,
         audience: env.JWT_AUDIENCE,
         devTokenTtlSeconds: env.DEV_TOKEN_TTL_SECONDS,
+        /** The JWT claim listing the bearer's scopes (JWT_SCOPES_CLAIM). */
+        scopesClaim: integration.scopesClaim,
+        serviceTokens: integration.serviceTokens,
       },
+      hooks: integration.hooks,
+      webhooks: integration.webhooks,
       uploads: {
         maxSize: env.MAX_UPLOAD_SIZE,
         maxConcurrentPerUser: env.MAX_CONCURRENT_UPLOADS_PER_USER,

@@ -8,6 +8,9 @@ import { createResources, openCore, type Resources } from './bootstrap.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import type { ScopeReadPolicy } from './http/access.js';
+import { type BeforeCreateHook, createCreationPolicy } from './http/create-policy.js';
+import { createAccess } from './http/access.js';
+import { createHookClient } from './http/hook-client.js';
 import { createInflightRequests } from './http/inflight.js';
 import { createLogger, type Logger } from './logger.js';
 import { PostgresLocker } from './tus/postgres-locker.js';
@@ -23,10 +26,18 @@ export interface HaulServerOverrides {
   /** Where logs go. Default: JSON lines on stdout at LOG_LEVEL. */
   logger?: Logger;
   /**
-   * Who besides the owner may read uploads of an application scope (the `scope` metadata, e.g.
-   * a conversation id). Default: nobody (http/access.ts). Deleting and sharing stay the owner's.
+   * Who is a member of an application scope (the `scope` metadata, e.g. a conversation id), when
+   * the token's scopes claim does not already say so. Members read the scope's uploads and create
+   * links to them; deleting and moving stay the owner's (and services'). Replaces the HTTP hook's
+   * `scope.membership` question (HOOKS_URL). Default: nobody (http/access.ts).
    */
   scopeReadPolicy?: ScopeReadPolicy;
+  /**
+   * Asked before every upload is created: refuse it (the message reaches the client) or set limits.
+   * Replaces the HTTP hook's `upload.create` question (HOOKS_URL). Default: every upload allowed.
+   */
+  beforeCreate?: BeforeCreateHook;
+
   /**
    * Run inside the transaction of every status change, once per upload changed (see
    * uploads/status-change.ts): whatever must commit with the change, e.g. a webhook outbox row.
@@ -79,6 +90,12 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   const { db, storage, events, repository, processing } = await openCore(config, {
     logger, onStatusChange: overrides.onStatusChange ?? [], resources,
   });
+  // The application's answers: functions given here, else its HTTP hook (HOOKS_URL), else none.
+  const hooks = config.hooks ? createHookClient({ hooks: config.hooks, logger }) : undefined;
+  const membership: ScopeReadPolicy | undefined = overrides.scopeReadPolicy ?? (hooks && ((user, scope) => hooks.isMember(user, scope)));
+  const beforeCreate: BeforeCreateHook | undefined = overrides.beforeCreate ?? (hooks && (({ user, upload }) => hooks.beforeCreate(user, upload)));
+  const access = createAccess({ uploads: repository, membership });
+  const authorizeCreation = createCreationPolicy({ access, uploads: repository, beforeCreate });
   const auth = await createAuth(config);
   const offsets = resources.add('offset tracker', createOffsetTracker({ repository, intervalMs: config.uploads.offsetFlushIntervalMs, logger }), (o) => o.stop());
   const lifecycle = createUploadLifecycle({ db, repository, offsets, jobs: processing.jobs, events, logger });
@@ -103,7 +120,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   const app = createApp({
     config, logger, db, storage, auth, tus, repository, lifecycle, offsets, inflight, finalUploads,
     processing: processing.processing, events, locker, links: await createLinkSigner(config),
-    scopeReadPolicy: overrides.scopeReadPolicy,
+    access, authorizeCreation,
     isShuttingDown: () => shuttingDown,
   });
 

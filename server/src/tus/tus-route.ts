@@ -19,6 +19,7 @@ import { finalConcatHeader, parseUploadConcat, removeUploadConcatHeader } from '
 import { createRecentUploads } from './recent-uploads.js';
 import { bindTusContext, type TusRequestContext } from './request-context.js';
 import { haulUploadHeaders, TUS_PATH } from '@haul/api';
+import type { AuthorizeCreation } from '../http/create-policy.js';
 
 export interface TusRouteDeps {
   config: Config;
@@ -29,6 +30,8 @@ export interface TusRouteDeps {
   offsets: OffsetTracker;
   inflight: InflightRequests;
   finalUploads: FinalUploads;
+  /** Scope membership and the application's pre-create hook (http/create-policy.ts). */
+  authorizeCreation: AuthorizeCreation;
 }
 
 /** `/files` → collection, `/files/<id>` → that upload; anything else → undefined. */
@@ -72,7 +75,7 @@ function endCallbackOnClose(outgoing: ServerResponse): void {
  * request/response, which also wires client disconnects to its abort handling.
  */
 export function createTusRoute(deps: TusRouteDeps) {
-  const { config, tus, verifier, repository, lifecycle, offsets, inflight, finalUploads } = deps;
+  const { config, tus, verifier, repository, lifecycle, offsets, inflight, finalUploads, authorizeCreation } = deps;
   const route = new Hono<AppEnv>();
 
   const recent = createRecentUploads();
@@ -120,6 +123,8 @@ export function createTusRoute(deps: TusRouteDeps) {
           if (c.req.header('upload-length') !== undefined || c.req.header('upload-defer-length') !== undefined) {
             throw new HaulError('INVALID_CONCAT', 'A final upload takes no Upload-Length: it is the sum of its partials');
           }
+          // [access] The creation-time decision (scope membership, pre-create hook): one call, before anything is stored.
+          await authorizeCreation({ user, metadata, uploadLength: null, concat: { kind: 'final', partialIds: concat.partialIds } });
           const final = await finalUploads.create({ user, partialIds: concat.partialIds, metadataHeader, metadata });
           return c.body(null, 201, {
             Location: new URL(`${TUS_PATH}/${final.id}`, publicOrigin(c.req.raw, config.trustProxy)).toString(),
@@ -131,6 +136,9 @@ export function createTusRoute(deps: TusRouteDeps) {
         if ((await repository.countUnfinished(user.id)) >= config.uploads.maxConcurrentPerUser) {
           throw new HaulError('TOO_MANY_UPLOADS', undefined, { headers: { 'Retry-After': '30' } });
         }
+        // [access] The creation-time decision (scope membership, pre-create hook): one call, before a byte is stored.
+        const declaredLength = c.req.header('upload-length');
+        await authorizeCreation({ user, metadata, uploadLength: declaredLength === undefined ? null : Number(declaredLength), concat: concat?.kind === 'partial' ? { kind: 'partial' } : undefined });
         if (concat?.kind === 'partial') removeUploadConcatHeader(incoming);
         context = { user, logger, metadata, concatRole: concat?.kind };
       } else {

@@ -101,32 +101,36 @@ export function createUploadRepository(db: Database, { onStatusChange = [] }: { 
       );
     },
 
-    async find(id: string): Promise<UploadRecord | undefined> {
-      const rows = await db.query(`SELECT ${COLUMNS} FROM uploads WHERE id = $1`, [id]);
+    async find(id: string, tx: Queryable = db): Promise<UploadRecord | undefined> {
+      const rows = await tx.query(`SELECT ${COLUMNS} FROM uploads WHERE id = $1`, [id]);
       return rows[0] ? toRecord(rows[0]) : undefined;
     },
 
     /**
-     * The owner's uploads, newest first, `limit` per page after the `after` position. Partial
-     * uploads are parts of others, not files of their own, and are left out.
+     * An owner's uploads, or a scope's (whoever owns them), or both: newest first, `limit` per
+     * page after the `after` position. Partial uploads are parts of others, not files of their
+     * own, and are left out.
      *
      * Positions are `created_at` to the microsecond, as text (`position` of each row): a
      * JavaScript Date keeps only milliseconds, and a cursor rounded down to one would skip every
      * upload created later in the same millisecond as a page's last. For the same reason the
      * parameter goes in as text (postgres.js sends timestamptz parameters through a Date).
      */
-    async listByOwner(ownerId: string, { status, after, limit }: {
+    async list({ ownerId, scope, status, after, limit }: {
+      ownerId?: string;
+      scope?: string;
       status: readonly UploadStatus[] | undefined;
       after: { position: string; id: string } | undefined;
       limit: number;
     }): Promise<Array<UploadRecord & { position: string }>> {
       const rows = await db.query(
         `SELECT ${COLUMNS}, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position FROM uploads
-         WHERE owner_id = $1 AND deleted_at IS NULL AND concat_role IS DISTINCT FROM 'partial'
+         WHERE ($1::text IS NULL OR owner_id = $1::text) AND ($6::text IS NULL OR scope = $6::text)
+           AND deleted_at IS NULL AND concat_role IS DISTINCT FROM 'partial'
            AND ($2::text[] IS NULL OR status = ANY($2::text[]))
            AND ($3::text IS NULL OR (created_at, id) < ($3::text::timestamptz, $4::text))
          ORDER BY created_at DESC, id DESC LIMIT $5`,
-        [ownerId, status ?? null, after?.position ?? null, after?.id ?? null, limit],
+        [ownerId ?? null, status ?? null, after?.position ?? null, after?.id ?? null, limit, scope ?? null],
       );
       return rows.map((row) => ({ ...toRecord(row), position: row.position as string }));
     },
@@ -136,6 +140,15 @@ export function createUploadRepository(db: Database, { onStatusChange = [] }: { 
       const rows = await db.query(
         `UPDATE uploads SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id`,
         [id],
+      );
+      return rows.length > 0;
+    },
+
+    /** Moves an upload to another application scope (or none); the metadata keeps what the client sent. */
+    async setScope(id: string, scope: string | null): Promise<boolean> {
+      const rows = await db.query(
+        `UPDATE uploads SET scope = $2, updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id`,
+        [id, scope],
       );
       return rows.length > 0;
     },
