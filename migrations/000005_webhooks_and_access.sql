@@ -11,8 +11,10 @@ ALTER TABLE audit_log ALTER COLUMN upload_id DROP NOT NULL;
 -- Webhooks, written in the transaction of the change they report (outbox) and delivered at
 -- least once by any instance: rows are claimed with a lease (FOR UPDATE SKIP LOCKED), like
 -- processing_jobs, and retried with capped exponential back-off until the receiver answers 2xx.
+-- One upload's events go out in order (seq): the next once the one before was delivered.
 CREATE TABLE webhook_outbox (
   id              text PRIMARY KEY,          -- the webhook-id (msg_…): the same on every attempt
+  seq             bigserial NOT NULL,        -- the order events were recorded in
   event_type      text NOT NULL,             -- upload.created … upload.expired
   upload_id       text NOT NULL,
   payload         text NOT NULL,             -- the exact JSON body, so every attempt sends the same bytes
@@ -26,4 +28,5 @@ CREATE TABLE webhook_outbox (
 );
 -- The delivery loop looks only at undelivered rows that are due.
 CREATE INDEX webhook_outbox_due_idx ON webhook_outbox (next_attempt_at) WHERE delivered_at IS NULL;
+CREATE INDEX webhook_outbox_upload_idx ON webhook_outbox (upload_id, seq) WHERE delivered_at IS NULL;
 CREATE INDEX webhook_outbox_delivered_idx ON webhook_outbox (delivered_at) WHERE delivered_at IS NOT NULL;

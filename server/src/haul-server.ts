@@ -20,6 +20,7 @@ import { createFinalUploads } from './uploads/final-upload.js';
 import { createOffsetTracker } from './uploads/offset-tracker.js';
 import type { StatusChangeHook } from './uploads/status-change.js';
 import { createUploadLifecycle } from './uploads/upload-lifecycle.js';
+import type { WebhookSender } from './webhooks/delivery.js';
 
 /** What an embedding application may supply; everything else comes from `Config`. */
 export interface HaulServerOverrides {
@@ -37,7 +38,11 @@ export interface HaulServerOverrides {
    * Replaces the HTTP hook's `upload.create` question (HOOKS_URL). Default: every upload allowed.
    */
   beforeCreate?: BeforeCreateHook;
-
+  /**
+   * Delivers webhooks instead of POSTing them to WEBHOOK_URL: the same durable outbox, the same
+   * retries (throw to retry). Given one, events are recorded even without WEBHOOK_URL.
+   */
+  webhookSender?: WebhookSender;
   /**
    * Run inside the transaction of every status change, once per upload changed (see
    * uploads/status-change.ts): whatever must commit with the change, e.g. a webhook outbox row.
@@ -56,7 +61,7 @@ export interface HaulServer {
   readonly logger: Logger;
   /** The database Haul uses (migrated): for health checks, reports, tests. Its tables are Haul's. */
   readonly db: Database;
-  /** Starts the background work: the processing worker (WORKER=embedded) and the expiry sweep. */
+  /** Starts the background work: the processing worker (WORKER=embedded), the expiry sweep, webhook delivery. */
   start(): void;
   /** `start()`, then serves HTTP on HOST:PORT (PORT=0: any free port) until `close()`. */
   listen(): Promise<{ url: string; port: number }>;
@@ -87,8 +92,8 @@ export async function createHaulServer(config: Config, overrides: HaulServerOver
 }
 
 async function compose(config: Config, overrides: HaulServerOverrides, logger: Logger, resources: Resources): Promise<HaulServer> {
-  const { db, storage, events, repository, processing } = await openCore(config, {
-    logger, onStatusChange: overrides.onStatusChange ?? [], resources,
+  const { db, storage, events, repository, processing, webhooks } = await openCore(config, {
+    logger, onStatusChange: overrides.onStatusChange ?? [], resources, webhookSender: overrides.webhookSender,
   });
   // The application's answers: functions given here, else its HTTP hook (HOOKS_URL), else none.
   const hooks = config.hooks ? createHookClient({ hooks: config.hooks, logger }) : undefined;
@@ -130,6 +135,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
     started = true;
     expiry.start();
     worker?.start();
+    webhooks?.start();
   };
 
   let http: NodeServer | undefined;

@@ -4,7 +4,7 @@ import type { HaulServerOverrides } from './haul-server.js';
 import { createLogger } from './logger.js';
 
 export interface HaulWorker {
-  /** Starts claiming processing jobs. */
+  /** Starts claiming processing jobs (and delivering webhooks, when configured). */
   start(): void;
   /** Finishes the files in progress, then closes everything it opened. */
   close(): Promise<void>;
@@ -15,18 +15,24 @@ export interface HaulWorker {
  * from the upload servers (run those with WORKER=off). It changes statuses too, so it takes the
  * same status-change hooks as the server. Needs PostgreSQL: embedded PGlite belongs to one process.
  */
-export async function createHaulWorker(config: Config, overrides: Pick<HaulServerOverrides, 'logger' | 'onStatusChange'> = {}): Promise<HaulWorker> {
+export async function createHaulWorker(config: Config, overrides: Pick<HaulServerOverrides, 'logger' | 'onStatusChange' | 'webhookSender'> = {}): Promise<HaulWorker> {
   if (!config.databaseUrl) {
     throw new Error('A standalone worker needs DATABASE_URL: the embedded database can only be used by the server process itself.');
   }
   const logger = overrides.logger ?? createLogger({ level: config.logLevel });
   const resources = createResources(logger);
   try {
-    const { processing } = await openCore(config, { logger, onStatusChange: overrides.onStatusChange ?? [], resources });
+    const { processing, webhooks } = await openCore(config, {
+      logger, onStatusChange: overrides.onStatusChange ?? [], resources, webhookSender: overrides.webhookSender,
+    });
     const worker = resources.add('processing worker', await processing.createWorker(), (w) => w.stop());
     let closing: Promise<void> | undefined;
     return {
-      start: () => worker.start(),
+      start: () => {
+        worker.start();
+        // Any process that records webhooks also delivers them (the outbox is shared).
+        webhooks?.start();
+      },
       close: () => (closing ??= resources.closeAll()),
     };
   } catch (error) {

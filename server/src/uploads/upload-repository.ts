@@ -46,6 +46,19 @@ export interface NewUpload {
   concatRole?: ConcatRole;
 }
 
+/**
+ * Runs inside the transaction that inserts an upload (tus creation, a final upload) or soft-deletes
+ * it, after that write: what must commit with it, e.g. a webhook outbox row. Status changes have
+ * their own hooks (StatusChangeHook), with what changed.
+ */
+export type UploadWriteHook = (tx: Queryable, uploadId: string) => Promise<void>;
+
+export interface UploadRepositoryHooks {
+  onStatusChange?: readonly StatusChangeHook[];
+  onCreate?: readonly UploadWriteHook[];
+  onDelete?: readonly UploadWriteHook[];
+}
+
 const COLUMNS = `id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset, status,
   created_at, updated_at, finished_at, expires_at, concat_role, partial_ids, detected_type, sha256, status_reason,
   scanned, processed_at, scope, deleted_at`;
@@ -83,14 +96,24 @@ function toRecord(row: Row): UploadRecord {
  * with a bare `$n::jsonb` postgres.js encodes the already-stringified value as a JSON string
  * again, and the column would hold a string instead of an object.
  */
-export function createUploadRepository(db: Database, { onStatusChange = [] }: { onStatusChange?: readonly StatusChangeHook[] } = {}) {
+export function createUploadRepository(db: Database, { onStatusChange = [], onCreate = [], onDelete = [] }: UploadRepositoryHooks = {}) {
   const changeStatus = createStatusChange(onStatusChange);
+  /** `write` and the hooks in one transaction: the caller's, or a new one when there are hooks to run. */
+  const withHooks = <T>(hooks: readonly UploadWriteHook[], tx: Queryable | undefined, write: (q: Queryable) => Promise<T>, idOf: (result: T) => string | undefined) => {
+    const run = async (q: Queryable) => {
+      const result = await write(q);
+      const id = idOf(result);
+      if (id !== undefined) for (const hook of hooks) await hook(q, id);
+      return result;
+    };
+    return tx ? run(tx) : hooks.length > 0 ? db.transaction(run) : run(db);
+  };
   return {
     /** The one way to change an upload's status (status-change.ts); the functions below use it. */
     changeStatus,
 
-    async insert(upload: NewUpload, tx: Queryable = db): Promise<void> {
-      await tx.query(
+    async insert(upload: NewUpload, tx?: Queryable): Promise<void> {
+      await withHooks(onCreate, tx, (q) => q.query(
         `INSERT INTO uploads (id, owner_id, storage_key, filename, filetype, metadata, size, expires_at, concat_role, scope)
          VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8, $9, CASE WHEN jsonb_typeof(($6::text::jsonb)->'scope') = 'string' THEN ($6::text::jsonb)->>'scope' END)`,
         [
@@ -98,7 +121,7 @@ export function createUploadRepository(db: Database, { onStatusChange = [] }: { 
           JSON.stringify(upload.metadata), upload.size ?? null, upload.expiresAt.toISOString(),
           upload.concatRole ?? null,
         ],
-      );
+      ), () => upload.id);
     },
 
     async find(id: string, tx: Queryable = db): Promise<UploadRecord | undefined> {
@@ -137,10 +160,10 @@ export function createUploadRepository(db: Database, { onStatusChange = [] }: { 
 
     /** Soft delete: the row stays (audit, history) but the upload is gone for every purpose. */
     async markDeleted(id: string): Promise<boolean> {
-      const rows = await db.query(
+      const rows = await withHooks(onDelete, undefined, (q) => q.query(
         `UPDATE uploads SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id`,
         [id],
-      );
+      ), (deleted) => (deleted.length > 0 ? id : undefined));
       return rows.length > 0;
     },
 
@@ -206,7 +229,7 @@ export function createUploadRepository(db: Database, { onStatusChange = [] }: { 
 
     /** A final upload whose bytes are about to be assembled; it expires if assembly never ends. */
     async insertFinal(upload: NewUpload & { partialIds: readonly string[]; size: number }, tx: Queryable): Promise<void> {
-      await tx.query(
+      await withHooks(onCreate, tx, (q) => q.query(
         `INSERT INTO uploads (id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset,
            status, expires_at, concat_role, partial_ids, scope)
          VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, 0, 'assembling', $8, 'final', $9::text[], CASE WHEN jsonb_typeof(($6::text::jsonb)->'scope') = 'string' THEN ($6::text::jsonb)->>'scope' END)`,
@@ -214,7 +237,7 @@ export function createUploadRepository(db: Database, { onStatusChange = [] }: { 
           upload.id, upload.ownerId, upload.storageKey, upload.filename ?? null, upload.filetype ?? null,
           JSON.stringify(upload.metadata), upload.size, upload.expiresAt.toISOString(), upload.partialIds,
         ],
-      );
+      ), () => upload.id);
     },
 
     /**
