@@ -65,6 +65,7 @@ const configSchema = z
     PROCESSING_LEASE_SECONDS: int(60, 5),
 
     S3_ENDPOINT: optionalString.pipe(z.url().optional()),
+    S3_PUBLIC_ENDPOINT: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
     S3_REGION: z.string().min(1).default('us-east-1'),
     S3_BUCKET: optionalString,
     S3_ACCESS_KEY_ID: optionalString,
@@ -182,6 +183,8 @@ const configSchema = z
       s3: env.S3_BUCKET
         ? {
             endpoint: env.S3_ENDPOINT,
+            /** Where browsers reach the store (S3_PUBLIC_ENDPOINT): presigned URLs are made for it. */
+            ...(env.S3_PUBLIC_ENDPOINT ? { publicEndpoint: env.S3_PUBLIC_ENDPOINT } : {}),
             region: env.S3_REGION,
             bucket: env.S3_BUCKET,
             accessKeyId: env.S3_ACCESS_KEY_ID,
