@@ -11,6 +11,7 @@ import { createDemoRoutes } from './http/demo-routes.js';
 import { createDevRoutes } from './http/dev-routes.js';
 import { createHealthRoutes } from './http/health-routes.js';
 import { createServerConfigRoutes } from './http/server-config-routes.js';
+import { createOpenApiRoutes } from './http/openapi-routes.js';
 import type { InflightRequests } from './http/inflight.js';
 import { requestLog } from './http/request-log.js';
 import type { Access } from './http/access.js';
@@ -71,6 +72,7 @@ export function createApp(deps: AppDeps) {
     })
     .route('/', createHealthRoutes(deps))
     .route('/', createServerConfigRoutes({ config }))
+    .route('/', createOpenApiRoutes())
     .route('/', createDevRoutes({ issuer: deps.auth.devIssuer }))
     .route('/', createTusRoute({ ...deps, verifier: deps.auth.verifier }))
     .route('/', createUploadRoutes({ ...deps, verifier: deps.auth.verifier, access }))
