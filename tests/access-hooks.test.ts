@@ -171,6 +171,46 @@ describe('creating uploads', () => {
   });
 });
 
+describe('parallel uploads (tus Concatenation)', () => {
+  it('the final upload is decided like any: the sum of its partials, its scope, its metadata', async () => {
+    const partials: string[] = [];
+    for (const part of ['hello ', 'world']) {
+      const response = await fetch(server.tusEndpoint, {
+        method: 'POST',
+        headers: { ...bearer(tokens.carol!), 'Tus-Resumable': '1.0.0', 'Upload-Length': String(part.length), 'Upload-Concat': 'partial' },
+      });
+      expect(response.status).toBe(201);
+      const url = new URL(response.headers.get('location')!, server.url).toString();
+      const patched = await fetch(url, {
+        method: 'PATCH',
+        headers: { ...bearer(tokens.carol!), 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream' },
+        body: part,
+      });
+      expect(patched.status).toBe(204);
+      partials.push(new URL(url).pathname);
+    }
+    expect(host.hookRequests.filter((r) => r.type === 'upload.create').at(-1)!.body).toMatchObject({ upload: { size: 5, concat: 'partial', scope: null } });
+    const final = (scope: string) =>
+      fetch(server.tusEndpoint, {
+        method: 'POST',
+        headers: {
+          ...bearer(tokens.carol!), 'Tus-Resumable': '1.0.0', 'Upload-Concat': `final;${partials.join(' ')}`,
+          'Upload-Metadata': `filename ${Buffer.from('joined.txt').toString('base64')},scope ${Buffer.from(scope).toString('base64')}`,
+        },
+      });
+    // Carol is not in conv:1: the final upload is refused before anything is assembled.
+    const refused = await final(SCOPE);
+    expect(refused.status).toBe(403);
+    expect(await errorCode(refused)).toBe('SCOPE_FORBIDDEN');
+    host.members.set('conv:carol', new Set(['carol']));
+    const created = await final('conv:carol');
+    expect(created.status).toBe(201);
+    expect(host.hookRequests.filter((r) => r.type === 'upload.create').at(-1)!.body).toMatchObject({
+      upload: { size: 11, concat: 'final', scope: 'conv:carol', filename: 'joined.txt' },
+    });
+  });
+});
+
 describe('the hook fails closed', () => {
   const cases: Array<[HookMode | 'down', string]> = [
     ['error', 'answered 500'],
