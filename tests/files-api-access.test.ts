@@ -23,6 +23,12 @@ let unfinished: { id: string; url: string };
 /** Alice's ready upload with a `scope`: the default policy still lets nobody else in. */
 let scoped: { id: string };
 
+/** A dev token whose `scopes` claim lists `scopes`. */
+async function devToken(haul: HaulServer, user: string, scopes: string[]): Promise<string> {
+  const response = await fetch(`${haul.url}/api/dev/token`, { method: 'POST', body: JSON.stringify({ user, scopes }) });
+  return ((await response.json()) as { token: string }).token;
+}
+
 /** A well-formed upload id that does not exist. */
 const missingId = () => randomBytes(18).toString('base64url');
 
@@ -54,7 +60,8 @@ async function fingerprint(response: Response) {
 
 beforeAll(async () => {
   server = await startHaul({ env: { WORKER: 'embedded', SCAN_MODE: 'off', LINK_SECRET } });
-  [alice, bob] = await Promise.all([server.token('alice'), server.token('bob')]);
+  // Alice belongs to conversation 42 (her token says so): only members create uploads in a scope.
+  [alice, bob] = await Promise.all([devToken(server, 'alice', ['conversation-42']), server.token('bob')]);
   const bytes = await noisePng(300, 200);
   const [ready, scopedUpload, created] = await Promise.all([
     uploadReady(server, alice, bytes, { filename: 'noise.png', filetype: 'image/png' }),
@@ -95,7 +102,7 @@ describe('every endpoint of one upload', () => {
       expect(JSON.parse(others.body)).toEqual({ code: 'UPLOAD_NOT_FOUND', message: 'Upload not found' });
       expect(others).toEqual(missing);
       expect(others).toEqual(malformed);
-      // A scope does not open an upload to others unless the application says so (access.ts).
+      // A scope opens an upload only to its members (bob's token lists none; no hook, no policy).
       expect(await fingerprint(await call(endpoint, scoped.id, bearer(bob)))).toEqual(missing);
     });
 

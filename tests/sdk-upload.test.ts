@@ -9,6 +9,7 @@ import { sha256, type SourceFile, textFile } from './helpers/files.js';
 import { elfBinary, eicarFile, noisePng } from './helpers/fixtures.js';
 import { type FlakyProxy, rawResponse, startFlakyProxy } from './helpers/flaky-proxy.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
+import { scopedToken } from './helpers/host-app.js';
 import { storedUploads } from './helpers/sdk.js';
 import { createUpload, head, offsetOf, uploadIdOf } from './helpers/tus.js';
 import { waitFor } from './helpers/wait.js';
@@ -285,7 +286,9 @@ describe('SDK uploads (worker on, no scanning)', () => {
   });
 
   it('files API: get, list with cursors, download, share link, delete — validated against the server schemas', async () => {
-    const { client: haul, token } = await client('sdk-files');
+    // Uploads in a scope need a member of it: the token's scopes claim says so.
+    const token = await scopedToken(server, 'sdk-files', ['docs']);
+    const { client: haul } = await client('sdk-files', { getToken: () => token });
     const uploads: UploadJson[] = [];
     for (const name of ['one.txt', 'two.txt', 'three.txt']) {
       uploads.push(await haul.upload(Buffer.from(`${name}\n`), { metadata: { filename: name, scope: 'docs' } }).result);

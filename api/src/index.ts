@@ -5,8 +5,11 @@
  */
 export * from './dev-token-schema.js';
 export * from './errors.js';
+export * from './hook-schema.js';
 export * from './paths.js';
+export * from './scope.js';
 export * from './server-config-schema.js';
 export * from './upload-id.js';
 export * from './upload-schema.js';
 export * from './upload-status.js';
+export * from './webhook-schema.js';

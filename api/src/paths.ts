@@ -12,9 +12,12 @@ export const API_PATHS = {
   config: '/api/config',
   devToken: '/api/dev/token',
   uploads: '/api/uploads',
+  /** The OpenAPI 3.1 document of this API, and its readable reference page. */
+  openapi: '/api/openapi.json',
+  docs: '/api/docs',
 } as const;
 
-/** `GET` one upload's record, `DELETE` it. */
+/** `GET` one upload's record, `PATCH` its scope, `DELETE` it. */
 export const uploadApiPath = (id: string) => `${API_PATHS.uploads}/${encodeURIComponent(id)}`;
 /** Server-Sent Events of one upload's status until a terminal status. */
 export const uploadEventsPath = (id: string) => `${uploadApiPath(id)}/events`;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { scopeSchema } from './scope.js';
 import { UPLOAD_STATUSES, type UploadStatus } from './upload-status.js';
 
 /**
@@ -58,6 +59,10 @@ export const uploadListQuerySchema = z.object({
     }),
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
+  /** A scope's uploads, whoever owns them: for its members and services. */
+  scope: scopeSchema.optional(),
+  /** Another user's uploads: services only (a user may name themself). Default: the caller's. */
+  owner: z.string().min(1).max(255).optional(),
 });
 
 export const uploadListSchema = z.object({
@@ -73,7 +78,14 @@ export const createLinkRequestSchema = z.object({
 
 export const linkSchema = z.object({ url: z.string(), expiresAt: z.string() });
 
+/**
+ * PATCH /api/uploads/:id: re-scope an upload (forward a file to another conversation), or
+ * `null` to take it out of every scope. Services, or the owner into a scope they belong to.
+ */
+export const updateUploadRequestSchema = z.object({ scope: scopeSchema.nullable() }).strict();
+
 export type UploadList = z.infer<typeof uploadListSchema>;
+export type UpdateUploadRequest = z.infer<typeof updateUploadRequestSchema>;
 export type UploadListQuery = z.input<typeof uploadListQuerySchema>;
 export type CreateLinkRequest = z.infer<typeof createLinkRequestSchema>;
 export type LinkJson = z.infer<typeof linkSchema>;

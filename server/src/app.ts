@@ -10,11 +10,14 @@ import { createDemoRoutes } from './http/demo-routes.js';
 import { createDevRoutes } from './http/dev-routes.js';
 import { createHealthRoutes } from './http/health-routes.js';
 import { createServerConfigRoutes } from './http/server-config-routes.js';
+import { createOpenApiRoutes } from './http/openapi-routes.js';
 import type { InflightRequests } from './http/inflight.js';
 import { requestLog } from './http/request-log.js';
-import { createAccess, type ScopeReadPolicy } from './http/access.js';
+import type { Access } from './http/access.js';
+import type { AuthorizeCreation } from './http/create-policy.js';
 import { createAudit } from './http/audit.js';
 import { createFilesRoutes } from './http/files-routes.js';
+import { serviceAudit } from './http/service-audit.js';
 import type { LinkSigner } from './auth/link-signer.js';
 import type { Locker } from '@tus/utils';
 import { createUploadRoutes } from './http/upload-routes.js';
@@ -43,23 +46,26 @@ export interface AppDeps {
   processing: ProcessingRepository;
   events: StatusEvents;
   links: LinkSigner;
-  /** Upload locks (tus): PostgreSQL across instances, or in memory for one process. */
+  /** Upload locks (tus), in PostgreSQL: shared by every instance. */
   locker: Locker;
   /** Per-request stages every upload body passes through (tus/upload-body.ts); none by default. */
   bodyStages?: readonly BodyStage[];
-  /** Who else may read uploads of an application scope; default: nobody (see http/access.ts). */
-  scopeReadPolicy?: ScopeReadPolicy;
+  /** The one access decision (http/access.ts), with the application's idea of scope membership. */
+  access: Access;
+  /** Scope membership and the pre-create hook when an upload is created (http/create-policy.ts). */
+  authorizeCreation: AuthorizeCreation;
   isShuttingDown: () => boolean;
 }
 
 /** The HTTP surface: one Hono app, errors answered in one place. */
 export function createApp(deps: AppDeps) {
   const { config, logger } = deps;
-  const access = createAccess({ uploads: deps.repository, scopeReadPolicy: deps.scopeReadPolicy });
+  const { access } = deps;
   const audit = createAudit({ db: deps.db, trustProxy: config.trustProxy });
   const app = new Hono<AppEnv>()
     .use(requestLog({ logger }))
     .use(cors({ origins: config.corsOrigins }))
+    .use(serviceAudit({ audit }))
     .use(async (c, next) => {
       if (deps.isShuttingDown() && c.req.method !== 'OPTIONS' && !c.req.path.startsWith('/healthz')) {
         throw new HaulError('SHUTTING_DOWN', undefined, { headers: { 'Retry-After': '2', Connection: 'close' } });
@@ -68,9 +74,10 @@ export function createApp(deps: AppDeps) {
     })
     .route('/', createHealthRoutes(deps))
     .route('/', createServerConfigRoutes({ config, capabilities: deps.storage.capabilities }))
+    .route('/', createOpenApiRoutes())
     .route('/', createDevRoutes({ issuer: deps.auth.devIssuer }))
     .route('/', createTusRoute({ ...deps, verifier: deps.auth.verifier }))
-    .route('/', createUploadRoutes({ ...deps, verifier: deps.auth.verifier, uploads: deps.repository, access }))
+    .route('/', createUploadRoutes({ ...deps, verifier: deps.auth.verifier, access }))
     .route('/', createFilesRoutes({ ...deps, verifier: deps.auth.verifier, uploads: deps.repository, access, audit }))
     .route('/', createDemoRoutes({ config }));
 

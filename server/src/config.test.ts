@@ -68,3 +68,33 @@ describe('loadConfig', () => {
     ]);
   });
 });
+
+describe('loadConfig: Haul inside an application', () => {
+  const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+
+  it('defaults: the scopes claim, no services, no hook, no webhooks', () => {
+    const config = loadConfig({});
+    expect(config.auth).toMatchObject({ scopesClaim: 'scopes', serviceTokens: [] });
+    expect(config.hooks).toBeUndefined();
+    expect(config.webhooks).toEqual({ endpoint: undefined, timeoutMs: 10_000, maxBackoffMs: 600_000 });
+  });
+
+  it('webhooks need a whsec_ secret; the hook falls back to it', () => {
+    expect(() => loadConfig({ WEBHOOK_URL: 'http://app/webhooks' })).toThrow(/WEBHOOK_SECRET/);
+    expect(() => loadConfig({ WEBHOOK_URL: 'http://app/webhooks', WEBHOOK_SECRET: 'plain-secret' })).toThrow(/WEBHOOK_SECRET: must be whsec_/);
+    expect(() => loadConfig({ HOOKS_URL: 'http://app/hooks' })).toThrow(/HOOKS_SECRET/);
+    const config = loadConfig({ WEBHOOK_URL: 'http://app/webhooks', WEBHOOK_SECRET: secret, HOOKS_URL: 'http://app/hooks', HOOKS_CACHE_SECONDS: '0' });
+    expect(config.webhooks.endpoint).toEqual({ url: 'http://app/webhooks', key: Buffer.alloc(32, 7) });
+    expect(config.hooks).toEqual({ url: 'http://app/hooks', key: Buffer.alloc(32, 7), timeoutMs: 2000, cacheMs: 0, cacheMaxEntries: 10_000 });
+    expect(() => loadConfig({ HOOKS_URL: 'ftp://app/hooks', HOOKS_SECRET: secret })).toThrow(/HOOKS_URL/);
+  });
+
+  it('SERVICE_TOKENS and S3_PUBLIC_ENDPOINT', () => {
+    const token = 't'.repeat(32);
+    expect(loadConfig({ SERVICE_TOKENS: `backend:${token}` }).auth.serviceTokens).toEqual([{ name: 'backend', token }]);
+    expect(() => loadConfig({ SERVICE_TOKENS: 'backend:short' })).toThrow(/SERVICE_TOKENS/);
+    const s3 = { S3_BUCKET: 'b', S3_ENDPOINT: 'http://minio:9000', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's' };
+    expect(loadConfig({ ...s3, S3_PUBLIC_ENDPOINT: 'http://localhost:9000' }).s3).toMatchObject({ endpoint: 'http://minio:9000', publicEndpoint: 'http://localhost:9000' });
+    expect(loadConfig(s3).s3).not.toHaveProperty('publicEndpoint');
+  });
+});

@@ -1,53 +1,15 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { bool, byteSize, int, optionalString } from './config-values.js';
+import { checkIntegrationEnv, integrationConfig, integrationEnv } from './config-integration.js';
+
+export { parseByteSize } from './config-values.js';
 
 /**
  * Every setting Haul reads, parsed once at start-up (main.ts) and passed down.
  * Nothing else in the server reads `process.env`.
  */
-
-const SIZE_UNITS: Record<string, number> = {
-  '': 1, b: 1,
-  k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12,
-  kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40,
-};
-
-/** "10GiB", "25 MiB", "1048576" → bytes. */
-export function parseByteSize(input: string): number | undefined {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(input);
-  if (!match) return undefined;
-  const unit = SIZE_UNITS[match[2]!.toLowerCase()];
-  if (unit === undefined) return undefined;
-  const bytes = Math.floor(Number(match[1]) * unit);
-  return Number.isSafeInteger(bytes) ? bytes : undefined;
-}
-
-const byteSize = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((value, ctx) => {
-      const bytes = parseByteSize(value);
-      if (bytes === undefined || bytes <= 0) {
-        ctx.addIssue({ code: 'custom', message: `expected a positive size such as 10GiB or 1048576, got "${value}"` });
-        return z.NEVER;
-      }
-      return bytes;
-    });
-
-const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
-
-const bool = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no'])
-    .default(fallback ? 'true' : 'false')
-    .transform((value) => value === 'true' || value === '1' || value === 'yes');
-
-const optionalString = z
-  .string()
-  .optional()
-  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
 /** From server/dist/config.js: the repository's demo-app/dist (also its place in the Docker image). */
 const DEFAULT_DEMO_DIR = fileURLToPath(new URL('../../demo-app/dist', import.meta.url));
@@ -103,6 +65,7 @@ const configSchema = z
     PROCESSING_LEASE_SECONDS: int(60, 5),
 
     S3_ENDPOINT: optionalString.pipe(z.url().optional()),
+    S3_PUBLIC_ENDPOINT: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
     S3_REGION: z.string().min(1).default('us-east-1'),
     S3_BUCKET: optionalString,
     S3_ACCESS_KEY_ID: optionalString,
@@ -116,8 +79,10 @@ const configSchema = z
       }),
     S3_PART_SIZE: byteSize('8MiB'),
     S3_USE_TAGS: bool(false),
+    ...integrationEnv,
   })
   .superRefine((env, ctx) => {
+    checkIntegrationEnv(env, ctx);
     if (env.AUTH_MODE === 'dev' && env.NODE_ENV === 'production') {
       ctx.addIssue({
         code: 'custom',
@@ -153,6 +118,7 @@ const configSchema = z
   })
   // The shape the server reads: grouped by concern, in the units the code uses.
   .transform((env) => {
+    const integration = integrationConfig(env);
     const origins = env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
     return {
       env: env.NODE_ENV,
@@ -168,7 +134,12 @@ const configSchema = z
         issuer: env.JWT_ISSUER,
         audience: env.JWT_AUDIENCE,
         devTokenTtlSeconds: env.DEV_TOKEN_TTL_SECONDS,
+        /** The JWT claim listing the bearer's scopes (JWT_SCOPES_CLAIM). */
+        scopesClaim: integration.scopesClaim,
+        serviceTokens: integration.serviceTokens,
       },
+      hooks: integration.hooks,
+      webhooks: integration.webhooks,
       uploads: {
         maxSize: env.MAX_UPLOAD_SIZE,
         maxConcurrentPerUser: env.MAX_CONCURRENT_UPLOADS_PER_USER,
@@ -212,6 +183,8 @@ const configSchema = z
       s3: env.S3_BUCKET
         ? {
             endpoint: env.S3_ENDPOINT,
+            /** Where browsers reach the store (S3_PUBLIC_ENDPOINT): presigned URLs are made for it. */
+            ...(env.S3_PUBLIC_ENDPOINT ? { publicEndpoint: env.S3_PUBLIC_ENDPOINT } : {}),
             region: env.S3_REGION,
             bucket: env.S3_BUCKET,
             accessKeyId: env.S3_ACCESS_KEY_ID,

@@ -47,6 +47,6 @@ describe('createHaulServer', () => {
     const again = await serverIn(first!);
     const listed = await again.app.request('/api/uploads', { headers: { Authorization: `Bearer ${token.token}` } });
     expect(listed.status).toBe(200);
-    expect(await again.db.query(`SELECT count(*)::int AS n FROM haul_migrations`)).toEqual([{ n: 4 }]);
+    expect(await again.db.query(`SELECT count(*)::int AS n FROM haul_migrations`)).toEqual([{ n: 5 }]);
   }, 120_000);
 });

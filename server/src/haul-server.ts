@@ -7,6 +7,9 @@ import { createResources, openCore, type Resources } from './bootstrap.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import type { ScopeReadPolicy } from './http/access.js';
+import { type BeforeCreateHook, createCreationPolicy } from './http/create-policy.js';
+import { createAccess } from './http/access.js';
+import { createHookClient } from './http/hook-client.js';
 import { createInflightRequests } from './http/inflight.js';
 import { createLogger, type Logger } from './logger.js';
 import { PostgresLocker } from './tus/postgres-locker.js';
@@ -15,16 +18,29 @@ import { createFinalUploads } from './uploads/final-upload.js';
 import { createOffsetTracker } from './uploads/offset-tracker.js';
 import type { StatusChangeHook } from './uploads/status-change.js';
 import { createUploadLifecycle } from './uploads/upload-lifecycle.js';
+import type { WebhookSender } from './webhooks/delivery.js';
 
 /** What an embedding application may supply; everything else comes from `Config`. */
 export interface HaulServerOverrides {
   /** Where logs go. Default: JSON lines on stdout at LOG_LEVEL. */
   logger?: Logger;
   /**
-   * Who besides the owner may read uploads of an application scope (the `scope` metadata, e.g.
-   * a conversation id). Default: nobody (http/access.ts). Deleting and sharing stay the owner's.
+   * Who is a member of an application scope (the `scope` metadata, e.g. a conversation id), when
+   * the token's scopes claim does not already say so. Members read the scope's uploads and create
+   * links to them; deleting and moving stay the owner's (and services'). Replaces the HTTP hook's
+   * `scope.membership` question (HOOKS_URL). Default: nobody (http/access.ts).
    */
   scopeReadPolicy?: ScopeReadPolicy;
+  /**
+   * Asked before every upload is created: refuse it (the message reaches the client) or set limits.
+   * Replaces the HTTP hook's `upload.create` question (HOOKS_URL). Default: every upload allowed.
+   */
+  beforeCreate?: BeforeCreateHook;
+  /**
+   * Delivers webhooks instead of POSTing them to WEBHOOK_URL: the same durable outbox, the same
+   * retries (throw to retry). Given one, events are recorded even without WEBHOOK_URL.
+   */
+  webhookSender?: WebhookSender;
   /**
    * Run inside the transaction of every status change, once per upload changed (see
    * uploads/status-change.ts): whatever must commit with the change, e.g. a webhook outbox row.
@@ -43,7 +59,7 @@ export interface HaulServer {
   readonly logger: Logger;
   /** The database Haul uses (migrated): for health checks, reports, tests. Its tables are Haul's. */
   readonly db: Database;
-  /** Starts the background work: the processing worker (WORKER=embedded) and the expiry sweep. */
+  /** Starts the background work: the processing worker (WORKER=embedded), the expiry sweep, webhook delivery. */
   start(): void;
   /** `start()`, then serves HTTP on HOST:PORT (PORT=0: any free port) until `close()`. */
   listen(): Promise<{ url: string; port: number }>;
@@ -74,9 +90,15 @@ export async function createHaulServer(config: Config, overrides: HaulServerOver
 }
 
 async function compose(config: Config, overrides: HaulServerOverrides, logger: Logger, resources: Resources): Promise<HaulServer> {
-  const { db, storage, events, repository, processing } = await openCore(config, {
-    logger, onStatusChange: overrides.onStatusChange ?? [], resources,
+  const { db, storage, events, repository, processing, webhooks } = await openCore(config, {
+    logger, onStatusChange: overrides.onStatusChange ?? [], resources, webhookSender: overrides.webhookSender,
   });
+  // The application's answers: functions given here, else its HTTP hook (HOOKS_URL), else none.
+  const hooks = config.hooks ? createHookClient({ hooks: config.hooks, logger }) : undefined;
+  const membership: ScopeReadPolicy | undefined = overrides.scopeReadPolicy ?? (hooks && ((user, scope) => hooks.isMember(user, scope)));
+  const beforeCreate: BeforeCreateHook | undefined = overrides.beforeCreate ?? (hooks && (({ user, upload }) => hooks.beforeCreate(user, upload)));
+  const access = createAccess({ uploads: repository, membership });
+  const authorizeCreation = createCreationPolicy({ access, uploads: repository, beforeCreate });
   const auth = await createAuth(config);
   const offsets = resources.add('offset tracker', createOffsetTracker({ repository, intervalMs: config.uploads.offsetFlushIntervalMs, logger }), (o) => o.stop());
   const lifecycle = createUploadLifecycle({ db, repository, offsets, jobs: processing.jobs, events, logger });
@@ -97,7 +119,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   const app = createApp({
     config, logger, db, storage, auth, repository, lifecycle, offsets, inflight, finalUploads,
     processing: processing.processing, events, locker, links: await createLinkSigner(config),
-    scopeReadPolicy: overrides.scopeReadPolicy,
+    access, authorizeCreation,
     isShuttingDown: () => shuttingDown,
   });
 
@@ -107,6 +129,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
     started = true;
     expiry.start();
     worker?.start();
+    webhooks?.start();
   };
 
   let http: NodeServer | undefined;

@@ -4,7 +4,7 @@ import type { HaulServerOverrides } from './haul-server.js';
 import { createLogger } from './logger.js';
 
 export interface HaulWorker {
-  /** Starts claiming processing jobs. */
+  /** Starts claiming processing jobs (and delivering webhooks, when configured). */
   start(): void;
   /** Finishes the files in progress, then closes everything it opened. */
   close(): Promise<void>;
@@ -16,7 +16,7 @@ export interface HaulWorker {
  * same status-change hooks as the server. It needs a PostgreSQL URL: DATABASE_URL, or the URL of
  * the embedded cluster a running server started (worker-main.ts finds it under DATA_DIR).
  */
-export async function createHaulWorker(config: Config, overrides: Pick<HaulServerOverrides, 'logger' | 'onStatusChange'> = {}): Promise<HaulWorker> {
+export async function createHaulWorker(config: Config, overrides: Pick<HaulServerOverrides, 'logger' | 'onStatusChange' | 'webhookSender'> = {}): Promise<HaulWorker> {
   if (!config.databaseUrl) {
     // Opening the embedded database here would start a second cluster on the server's DATA_DIR.
     throw new Error('A standalone worker needs a database URL: DATABASE_URL, or the running server\'s embedded one.');
@@ -24,11 +24,17 @@ export async function createHaulWorker(config: Config, overrides: Pick<HaulServe
   const logger = overrides.logger ?? createLogger({ level: config.logLevel });
   const resources = createResources(logger);
   try {
-    const { processing } = await openCore(config, { logger, onStatusChange: overrides.onStatusChange ?? [], resources });
+    const { processing, webhooks } = await openCore(config, {
+      logger, onStatusChange: overrides.onStatusChange ?? [], resources, webhookSender: overrides.webhookSender,
+    });
     const worker = resources.add('processing worker', await processing.createWorker(), (w) => w.stop());
     let closing: Promise<void> | undefined;
     return {
-      start: () => worker.start(),
+      start: () => {
+        worker.start();
+        // Any process that records webhooks also delivers them (the outbox is shared).
+        webhooks?.start();
+      },
       close: () => (closing ??= resources.closeAll()),
     };
   } catch (error) {

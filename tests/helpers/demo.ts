@@ -9,7 +9,7 @@ import { type HaulServer, processingEnv, REPO_ROOT, startHaul } from './haul-ser
 const DEMO_INDEX = path.join(REPO_ROOT, 'demo-app/dist/index.html');
 
 /** The server as `npm start` runs it, plus the processing pipeline scanning with our clamd. */
-function startDemoServer(env: Record<string, string> = {}): Promise<HaulServer> {
+export function startDemoServer(env: Record<string, string> = {}): Promise<HaulServer> {
   if (!fs.existsSync(DEMO_INDEX)) throw new Error(`${DEMO_INDEX} is missing: run \`npm run build\` (npm test does)`);
   return startHaul({ env: processingEnv(env) });
 }

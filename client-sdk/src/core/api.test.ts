@@ -47,11 +47,16 @@ describe('HaulApi', () => {
   });
 
   it('list() builds the query; createLink() validates its input', async () => {
-    const { client, calls } = scriptedApi([json(200, { items: [record('ready')], nextCursor: null }), json(201, { url: 'http://h/l', expiresAt: 'x' })]);
+    const { client, calls } = scriptedApi([
+      json(200, { items: [record('ready')], nextCursor: null }), json(201, { url: 'http://h/l', expiresAt: 'x' }),
+      json(200, { items: [], nextCursor: null }),
+    ]);
     await client.list({ status: ['ready', 'failed'], limit: 5, cursor: 'c1' });
     expect(calls[0]!.url).toBe('http://h/api/uploads?status=ready%2Cfailed&cursor=c1&limit=5');
     await client.createLink('abc', { expiresIn: 3600 });
     expect(calls[1]!.init).toMatchObject({ method: 'POST', body: '{"expiresIn":3600}' });
+    await client.list({ scope: 'conv:1', owner: 'alice' });
+    expect(calls[2]!.url).toBe('http://h/api/uploads?scope=conv%3A1&owner=alice');
     await expect(client.createLink('abc', { expiresIn: 1 })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
   });
 

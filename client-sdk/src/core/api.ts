@@ -33,6 +33,10 @@ export interface ListOptions {
   cursor?: string;
   /** Page size, 1–200 (server default 50). */
   limit?: number;
+  /** A scope's uploads, whoever owns them (members of the scope and services). */
+  scope?: string;
+  /** Another user's uploads (services only). */
+  owner?: string;
   signal?: AbortSignal;
 }
 
@@ -112,6 +116,8 @@ export class HaulApi {
     }
     if (options.cursor !== undefined) query.set('cursor', options.cursor);
     if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.scope !== undefined) query.set('scope', options.scope);
+    if (options.owner !== undefined) query.set('owner', options.owner);
     const search = query.toString();
     return this.request('GET', `${API_PATHS.uploads}${search ? `?${search}` : ''}`, { schema: uploadListSchema, signal: options.signal });
   }

@@ -22,6 +22,8 @@ const parseJson = (text: string): unknown => {
 export interface DevTokenOptions {
   /** Who to sign in as: letters, digits and `. _ @ + -`, 1–64 characters. */
   user: string;
+  /** Scopes (e.g. conversations) the token says the user belongs to. */
+  scopes?: readonly string[];
   /** The server's origin; default "" (this page's origin, in a browser). */
   baseUrl?: string;
   fetch?: FetchFunction;
@@ -52,7 +54,7 @@ export function devTokenProvider(options: DevTokenOptions): GetToken {
       response = await fetchFn(url, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: JSON.stringify({ user }),
+        body: JSON.stringify(options.scopes ? { user, scopes: options.scopes } : { user }),
       });
     } catch (error) {
       throw new HaulError('NETWORK_ERROR', `POST ${url}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });

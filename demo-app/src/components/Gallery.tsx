@@ -9,7 +9,7 @@ import { GalleryItem } from './GalleryItem.js';
 import { Icon } from './Icon.js';
 import { Viewer } from './Viewer.js';
 
-export function Gallery({ gallery, uppy, live }: { gallery: GalleryState; uppy: HaulUppy; live: LiveUploads }) {
+export function Gallery({ gallery, uppy, live, title }: { gallery: GalleryState; uppy: HaulUppy; live: LiveUploads; title: string }) {
   const { announce } = useNotices();
   const heading = useRef<HTMLHeadingElement>(null);
   const opener = useRef<HTMLElement | null>(null);
@@ -50,7 +50,7 @@ export function Gallery({ gallery, uppy, live }: { gallery: GalleryState; uppy: 
     <section className="panel gallery-panel" aria-labelledby="gallery-heading">
       <div className="panel-head">
         <h2 id="gallery-heading" ref={heading} tabIndex={-1}>
-          Your uploads{' '}
+          {title}{' '}
           {phase === 'ready' && (
             <span className="count">
               {items.length}

@@ -1,6 +1,7 @@
 import { type FormEvent, useId, useState } from 'react';
 import { isHaulError, type ServerConfigJson } from '@haul/client';
-import { type Credentials, DEV_USER_PATTERN, jwtSubject } from '../lib/credentials.js';
+import { parseConversations } from '../lib/conversations.js';
+import { type Credentials, DEV_USER_PATTERN, jwtConversations, jwtSubject } from '../lib/credentials.js';
 import { formatBytes } from '../lib/format.js';
 import { describeError } from '../lib/problems.js';
 import { Icon, type IconName } from './Icon.js';
@@ -15,11 +16,14 @@ const FEATURES: Array<{ icon: IconName; title: string; text: string }> = [
 export function SignInForm({ config, onSignIn }: { config: ServerConfigJson; onSignIn: (credentials: Credentials) => Promise<void> }) {
   const dev = config.authMode === 'dev';
   const [value, setValue] = useState('');
+  const [conversationsText, setConversationsText] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const inputId = useId();
   const hintId = useId();
   const errorId = useId();
+  const conversationsId = useId();
+  const conversationsHintId = useId();
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -32,10 +36,20 @@ export function SignInForm({ config, onSignIn }: { config: ServerConfigJson; onS
       setError('This does not look like a JWT (three dot-separated parts).');
       return;
     }
+    const parsed = parseConversations(conversationsText);
+    if (dev && 'problem' in parsed) {
+      setError(parsed.problem);
+      return;
+    }
+    const conversations = 'conversations' in parsed ? parsed.conversations : [];
     setBusy(true);
     setError(null);
     try {
-      await onSignIn(dev ? { mode: 'dev', user: text } : { mode: 'jwt', token: text, user: jwtSubject(text) ?? 'token user' });
+      await onSignIn(
+        dev
+          ? { mode: 'dev', user: text, conversations }
+          : { mode: 'jwt', token: text, user: jwtSubject(text) ?? 'token user', conversations: jwtConversations(text) },
+      );
     } catch (caught) {
       const refused = isHaulError(caught) && (caught.code === 'AUTH_INVALID' || caught.code === 'AUTH_REQUIRED');
       setError(refused ? `The server refused this ${dev ? 'sign-in' : 'token'}: ${caught.message}.` : describeError(caught, { action: 'sign in' }).message);
@@ -107,9 +121,28 @@ export function SignInForm({ config, onSignIn }: { config: ServerConfigJson; onS
         )}
         <p id={hintId} className="hint">
           {dev
-            ? 'Development mode: the server gives any name a token. Your uploads are visible to you only.'
+            ? 'Development mode: the server gives any name a token. Your own uploads are visible to you only.'
             : 'The server verifies tokens with its JWT settings. The token stays in this tab only.'}
         </p>
+        {dev && (
+          <>
+            <label htmlFor={conversationsId}>Your conversations (optional)</label>
+            <input
+              id={conversationsId}
+              data-testid="signin-conversations"
+              name="conversations"
+              autoCapitalize="none"
+              spellCheck={false}
+              placeholder="team, random"
+              value={conversationsText}
+              onChange={(event) => setConversationsText(event.target.value)}
+              aria-describedby={conversationsHintId}
+            />
+            <p id={conversationsHintId} className="hint">
+              Files shared in a conversation are seen live by all of its members — sign in as someone else in another window to try.
+            </p>
+          </>
+        )}
         <button type="submit" className="button button--primary button--wide" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>

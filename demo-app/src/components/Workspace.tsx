@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { UploadJson } from '@haul/client';
 import { useNotices } from '../hooks/notices.js';
 import { useSession } from '../hooks/session.js';
@@ -7,10 +7,15 @@ import { useUppyBridge } from '../hooks/use-uppy-bridge.js';
 import { loadSettings, saveSettings, type UploadSettings } from '../lib/settings.js';
 import { applySettings, createUppy } from '../lib/uppy.js';
 import { statusAnnouncement } from '../lib/upload-status.js';
+import { conversationScope } from '../lib/conversations.js';
+import { ConversationTabs } from './ConversationTabs.js';
 import { Gallery } from './Gallery.js';
 import { UploadPanel } from './UploadPanel.js';
 
-/** The signed-in page: the uploader beside the gallery of what the server holds. */
+/**
+ * The signed-in page: the uploader beside the gallery of what the server holds — the user's own
+ * files, or a conversation's (uploads made there are shared with its members).
+ */
 export function Workspace() {
   const { client, config, credentials } = useSession();
   const { announce, report } = useNotices();
@@ -25,14 +30,32 @@ export function Workspace() {
     applySettings(uppy, client, config, settings);
   }, [uppy, client, config, settings]);
 
+  const [conversation, setConversation] = useState<string | null>(null);
+  const scope = conversation === null ? undefined : conversationScope(conversation);
+  // Files added while a conversation is open are uploaded into it (their `scope` metadata).
+  const scopeRef = useRef(scope);
+  scopeRef.current = scope;
+  useEffect(() => {
+    const onAdded = (file: { id: string }) => {
+      if (scopeRef.current !== undefined) uppy.setFileMeta(file.id, { scope: scopeRef.current });
+    };
+    uppy.on('file-added', onAdded);
+    return () => {
+      uppy.off('file-added', onAdded);
+    };
+  }, [uppy]);
+
   const onStatusChange = useCallback((upload: UploadJson) => announce(statusAnnouncement(upload)), [announce]);
-  const gallery = useGallery(client, { onStatusChange, onProblem: report });
+  const gallery = useGallery(client, { scope, onStatusChange, onProblem: report });
   const live = useUppyBridge(uppy, gallery, report);
 
   return (
-    <div className="workspace">
-      <UploadPanel uppy={uppy} settings={settings} onSettingsChange={setSettings} gallery={gallery} />
-      <Gallery gallery={gallery} uppy={uppy} live={live} />
-    </div>
+    <>
+      <ConversationTabs conversations={credentials.conversations} current={conversation} onSelect={setConversation} />
+      <div className="workspace">
+        <UploadPanel uppy={uppy} settings={settings} onSettingsChange={setSettings} gallery={gallery} />
+        <Gallery gallery={gallery} uppy={uppy} live={live} title={conversation === null ? 'Your uploads' : `Shared in # ${conversation}`} />
+      </div>
+    </>
   );
 }

@@ -6,6 +6,8 @@ import { GALLERY_STATUSES, isBeingProcessed, showsInGallery, statusWord } from '
 import { createWatchPool, type WatchPool } from '../lib/watch-pool.js';
 
 const PAGE_SIZE = 30;
+/** A conversation's files come from everyone in it: its first page is read again this often. */
+const SCOPE_POLL_MS = 3000;
 
 export interface Gallery {
   /** Newest first. */
@@ -23,10 +25,13 @@ export interface Gallery {
 const newestFirst = (a: UploadJson, b: UploadJson) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id);
 
 /**
- * The user's uploads as the server sees them: the list API for what exists, the SDK's `watch`
- * for uploads being processed (their verdict arrives live), `track` for what this page uploads.
+ * The user's uploads — or, with `scope`, a conversation's, whoever shared them — as the server
+ * sees them: the list API for what exists (a conversation's first page polled, so files others
+ * share appear live), the SDK's `watch` for uploads being processed (their verdict arrives live),
+ * `track` for what this page uploads.
  */
-export function useGallery(client: Client, { onStatusChange, onProblem }: {
+export function useGallery(client: Client, { scope, onStatusChange, onProblem }: {
+  scope?: string;
   onStatusChange: (upload: UploadJson) => void;
   onProblem: (problem: Problem) => void;
 }): Gallery {
@@ -39,6 +44,8 @@ export function useGallery(client: Client, { onStatusChange, onProblem }: {
   // The callbacks change with every render of the caller; the pool and loaders must not.
   const callbacks = useRef({ onStatusChange, onProblem });
   callbacks.current = { onStatusChange, onProblem };
+  const currentScope = useRef(scope);
+  currentScope.current = scope;
 
   const commit = useCallback((next: Map<string, UploadJson>) => {
     current.current = next;
@@ -89,7 +96,7 @@ export function useGallery(client: Client, { onStatusChange, onProblem }: {
   const fetchPage = useCallback(
     async (after: string | null) => {
       try {
-        const page = await client.list({ status: [...GALLERY_STATUSES], limit: PAGE_SIZE, cursor: after ?? undefined });
+        const page = await client.list({ status: [...GALLERY_STATUSES], limit: PAGE_SIZE, cursor: after ?? undefined, scope });
         // The first page replaces what was shown (uploads deleted elsewhere disappear); later pages add to it.
         if (after === null) commit(new Map());
         upsert(page.items, { announce: false });
@@ -100,18 +107,35 @@ export function useGallery(client: Client, { onStatusChange, onProblem }: {
         callbacks.current.onProblem(describeError(error, { action: 'load your uploads' }));
       }
     },
-    [client, upsert, commit],
+    [client, upsert, commit, scope],
   );
 
   useEffect(() => {
+    // Another view: nothing of the previous one stays on screen.
+    commit(new Map());
+    setPhase('loading');
     void fetchPage(null);
-  }, [fetchPage]);
+  }, [fetchPage, commit]);
+
+  useEffect(() => {
+    if (scope === undefined) return;
+    const timer = setInterval(() => {
+      client.list({ status: [...GALLERY_STATUSES], limit: PAGE_SIZE, scope }).then(
+        (page) => {
+          if (currentScope.current === scope) upsert(page.items);
+        },
+        () => {}, // the next round tries again; a lasting problem shows on Refresh
+      );
+    }, SCOPE_POLL_MS);
+    return () => clearInterval(timer);
+  }, [client, scope, upsert]);
 
   const track = useCallback(
     (id: string) => {
       if (forgotten.current.has(id)) return;
       client.get(id).then(
-        (upload) => upsert([upload]),
+        // A conversation shows only its own files (an upload started in another view finishes here).
+        (upload) => (currentScope.current === undefined || upload.scope === currentScope.current) && upsert([upload]),
         (error: unknown) => {
           const problem = describeError(error, { action: 'show the new upload' });
           if (problem.gone) remove(id);

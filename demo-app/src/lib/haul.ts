@@ -1,4 +1,5 @@
 import { createHaulClient, devTokenProvider, type BrowserUploadInput, type GetToken, type HaulClient } from '@haul/client';
+import { conversationScope } from './conversations.js';
 import type { Credentials } from './credentials.js';
 
 export type Client = HaulClient<BrowserUploadInput>;
@@ -12,11 +13,14 @@ export function anonymousClient(): Client {
 }
 
 /**
- * The signed-in client. Dev mode asks the server for a token (and a fresh one before it expires
- * or after a 401); jwt mode can only hand back the token it was given.
+ * The signed-in client. Dev mode asks the server for a token naming the user's conversations (and
+ * a fresh one before it expires or after a 401); jwt mode can only hand back the token it was given.
  */
 export function sessionClient(tusEndpoint: string, credentials: Credentials): Client {
-  const getToken: GetToken = credentials.mode === 'dev' ? devTokenProvider({ user: credentials.user }) : () => credentials.token;
+  const getToken: GetToken =
+    credentials.mode === 'dev'
+      ? devTokenProvider({ user: credentials.user, scopes: credentials.conversations.map(conversationScope) })
+      : () => credentials.token;
   return createHaulClient({ endpoint: tusEndpoint, getToken });
 }
 

@@ -1,9 +1,20 @@
 import { createHash } from 'node:crypto';
 
-/** The authenticated caller. `id` is the token's `sub`. */
+/** The authenticated caller. */
 export interface User {
+  /** The token's `sub`; for a service, `service:<name>`. */
   readonly id: string;
+  /**
+   * The scopes the token says its bearer belongs to (the JWT_SCOPES_CLAIM claim): membership
+   * without asking the application. Undefined when the token says nothing about scopes.
+   */
+  readonly scopes?: readonly string[];
+  /** A server-to-server caller (JWT `role: "service"`, or a SERVICE_TOKENS token): its name. */
+  readonly service?: string;
 }
+
+/** The user id of a service: never a valid dev-token user (no ':' there). */
+export const serviceUserId = (name: string) => `service:${name}`;
 
 /**
  * A stable, opaque, storage-safe key for a user: used in object keys so that layouts are

@@ -4,7 +4,7 @@ import { toNumber } from '../db/database.js';
 import { HaulError } from '../errors.js';
 import type { AppEnv } from './app-env.js';
 
-export type AuditAction = 'download' | 'link_download' | 'link_create' | 'delete';
+export type AuditAction = 'download' | 'link_download' | 'link_create' | 'delete' | 'rescope' | 'service_request';
 
 /**
  * The audit trail (who, what, when, from where) and the per-user rate limits, which count the
@@ -16,7 +16,8 @@ export function createAudit({ db, trustProxy }: { db: Database; trustProxy: bool
     return forwarded || c.env?.incoming?.socket.remoteAddress || null;
   };
   return {
-    async record(c: Context<AppEnv>, action: AuditAction, uploadId: string, detail: Record<string, unknown> = {}): Promise<void> {
+    /** `uploadId` null: an action about no single upload (a service listing a scope). */
+    async record(c: Context<AppEnv>, action: AuditAction, uploadId: string | null, detail: Record<string, unknown> = {}): Promise<void> {
       await db.query(
         `INSERT INTO audit_log (action, user_id, upload_id, ip, user_agent, detail) VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)`,
         [action, c.get('user')?.id ?? null, uploadId, clientIp(c), c.req.header('user-agent')?.slice(0, 300) ?? null, JSON.stringify(detail)],

@@ -6,30 +6,38 @@ import type { Config } from '../config.js';
 import { TUS_PATH } from '@haul/api';
 import type { AppEnv } from './app-env.js';
 
-/** Where presigned S3 downloads come from: the PDF preview frames them after a redirect. */
+/**
+ * Where presigned S3 downloads come from, as browsers see it (S3_PUBLIC_ENDPOINT, else
+ * S3_ENDPOINT, else AWS): the demo fetches them after the content route's redirect (thumbnails,
+ * downloads), shows them and frames the PDF preview.
+ */
 function storageOrigin(s3: Config['s3']): string {
   if (!s3) return '';
-  return s3.endpoint ? new URL(s3.endpoint).origin : 'https://*.amazonaws.com';
+  const endpoint = s3.publicEndpoint ?? s3.endpoint;
+  return endpoint ? new URL(endpoint).origin : 'https://*.amazonaws.com';
 }
 
 /**
- * The demo's policy: its own scripts only, API calls to this origin only, blob: for thumbnails
- * (fetched with the bearer token), frames for the inline PDF preview. Style attributes are set
- * by React and Uppy, hence 'unsafe-inline' for styles (never for scripts).
+ * The demo's policy: its own scripts only, API calls to this origin (and the storage's, for
+ * downloads redirected there), blob: for fetched previews, frames for the inline PDF preview.
+ * Style attributes are set by React and Uppy, hence 'unsafe-inline' for styles (never scripts).
  */
-const demoCsp = (s3: Config['s3']) =>
-  [
+const demoCsp = (s3: Config['s3']) => {
+  const storage = storageOrigin(s3);
+  return [
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' blob: data:",
-    "connect-src 'self'",
-    `frame-src 'self' ${storageOrigin(s3)}`.trim(),
+    `img-src 'self' blob: data: ${storage}`.trim(),
+    `media-src 'self' blob: ${storage}`.trim(),
+    `connect-src 'self' ${storage}`.trim(),
+    `frame-src 'self' ${storage}`.trim(),
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",
   ].join('; ');
+};
 
 /**
  * The built demo app (demo-app/dist) at `/`: index.html revalidated on every load, Vite's

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { Locker } from '@tus/utils';
 import { toUploadJson } from './upload-json.js';
-import { createLinkRequestSchema, type LinkJson, type UploadList, uploadListQuerySchema } from '@haul/api';
+import { createLinkRequestSchema, type LinkJson, updateUploadRequestSchema, type UploadJson, type UploadList, uploadListQuerySchema } from '@haul/api';
 import type { LinkSigner } from '../auth/link-signer.js';
 import type { TokenVerifier } from '../auth/tokens.js';
 import type { Config } from '../config.js';
@@ -9,16 +9,17 @@ import { HaulError } from '../errors.js';
 import type { ProcessingRepository } from '../processing/processing-repository.js';
 import type { Storage } from '../storage/storage.js';
 import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
-import type { UploadRepository } from '../uploads/upload-repository.js';
+import type { UploadRecord, UploadRepository } from '../uploads/upload-repository.js';
+import type { User } from '../auth/user.js';
 import type { Access } from './access.js';
 import type { AppEnv } from './app-env.js';
-import type { Audit } from './audit.js';
+import type { Audit, AuditAction } from './audit.js';
 import { authenticate } from './authenticate.js';
 import { parseJsonBody } from './json-body.js';
 import { assertDownloadable, serveFile } from './serve-file.js';
 import { publicOrigin } from '../tus/protocol-guards.js';
 
-/** A page's end: the last upload's exact created_at (microseconds, see listByOwner) and id. */
+/** A page's end: the last upload's exact created_at (microseconds, see the repository's list) and id. */
 const encodeCursor = (position: string, id: string) => Buffer.from(`${position}|${id}`).toString('base64url');
 const POSITION = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 function decodeCursor(cursor: string | undefined) {
@@ -30,7 +31,10 @@ function decodeCursor(cursor: string | undefined) {
   return { position, id };
 }
 
-/** The files API: list, download, share, delete. Reading may be shared (access.ts); the rest is the owner's. */
+/**
+ * The files API: list (own uploads, a scope's, an owner's), download, share, move, delete. Every
+ * decision about who may do it is access.ts's.
+ */
 export function createFilesRoutes({ config, verifier, access, audit, uploads, processing, storage, links, locker, lifecycle }: {
   config: Config;
   verifier: TokenVerifier;
@@ -44,34 +48,41 @@ export function createFilesRoutes({ config, verifier, access, audit, uploads, pr
   lifecycle: Pick<UploadLifecycle, 'terminated'>;
 }) {
   const { downloadsPerMinute, linksPerMinute } = config.files;
+  const toJson = async (upload: UploadRecord): Promise<UploadJson> => toUploadJson(upload, await processing.thumbnailsOf(upload.id));
+  /** Per-user limits; services (the application's own backend) are not limited. */
+  const limit = (user: User, action: AuditAction, perMinute: number) => (user.service ? Promise.resolve() : audit.limit(user.id, [action], perMinute));
 
   return new Hono<AppEnv>()
     .get('/api/uploads', async (c) => {
       const user = await authenticate(c, verifier);
       const parsed = uploadListQuerySchema.safeParse(c.req.query());
       if (!parsed.success) throw new HaulError('INVALID_REQUEST', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-      const { status, cursor, limit } = parsed.data;
-      const page = await uploads.listByOwner(user.id, { status, after: decodeCursor(cursor), limit: limit + 1 });
-      const items = await Promise.all(page.slice(0, limit).map(async (u) => toUploadJson(u, await processing.thumbnailsOf(u.id))));
-      const last = page.length > limit ? page[limit - 1] : undefined;
+      const { status, cursor, limit: pageSize, scope, owner } = parsed.data;
+      if (scope !== undefined) await access.scope(scope, user, 'list');
+      if (owner !== undefined) await access.ownerUploads(owner, user);
+      // Without a scope, the caller's own uploads unless another owner is named.
+      const ownerId = owner ?? (scope === undefined ? user.id : undefined);
+      const page = await uploads.list({ ownerId, scope, status, after: decodeCursor(cursor), limit: pageSize + 1 });
+      const items = await Promise.all(page.slice(0, pageSize).map(toJson));
+      const last = page.length > pageSize ? page[pageSize - 1] : undefined;
       return c.json({ items, nextCursor: last ? encodeCursor(last.position, last.id) : null } satisfies UploadList);
     })
 
     .get('/api/uploads/:id/content', async (c) => {
       const user = await authenticate(c, verifier);
-      const upload = await access.readable(c.req.param('id'), user);
+      const upload = await access.upload(c.req.param('id'), user, 'read');
       assertDownloadable(upload);
-      await audit.limit(user.id, ['download'], downloadsPerMinute);
+      await limit(user, 'download', downloadsPerMinute);
       await audit.record(c, 'download', upload.id, { range: c.req.header('range') ?? null });
       return serveFile(c, upload, storage);
     })
 
     .post('/api/uploads/:id/links', async (c) => {
       const user = await authenticate(c, verifier);
-      const upload = await access.owned(c.req.param('id'), user);
+      const upload = await access.upload(c.req.param('id'), user, 'link');
       assertDownloadable(upload);
       const { expiresIn } = await parseJsonBody(c, createLinkRequestSchema, { optional: true });
-      await audit.limit(user.id, ['link_create'], linksPerMinute);
+      await limit(user, 'link_create', linksPerMinute);
       const link = links.create(upload.id, expiresIn);
       await audit.record(c, 'link_create', upload.id, { expiresAt: link.expiresAt.toISOString() });
       const url = new URL(link.path, publicOrigin(c.req.raw, config.trustProxy)).toString();
@@ -79,13 +90,28 @@ export function createFilesRoutes({ config, verifier, access, audit, uploads, pr
     })
 
     /**
-     * Owner only. The row is soft-deleted (kept for the audit trail) and every stored byte goes:
+     * Re-scoping (forwarding a file to another conversation): `{ "scope": "conv:2" }`, or null for
+     * none. Services; or the owner, into a scope they belong to. The upload's metadata keeps what
+     * the client sent; its `scope` (what access is decided by) changes.
+     */
+    .patch('/api/uploads/:id', async (c) => {
+      const user = await authenticate(c, verifier);
+      const upload = await access.upload(c.req.param('id'), user, 'rescope');
+      const { scope } = await parseJsonBody(c, updateUploadRequestSchema);
+      if (scope !== null) await access.scope(scope, user, 'add');
+      if (!(await uploads.setScope(upload.id, scope))) throw new HaulError('UPLOAD_NOT_FOUND');
+      await audit.record(c, 'rescope', upload.id, { from: upload.scope, to: scope });
+      return c.json(await toJson({ ...upload, scope }));
+    })
+
+    /**
+     * The owner (or a service). The row is soft-deleted (kept for the audit trail) and every stored byte goes:
      * the file, its previews, and an unfinished upload's multipart data — after taking the
      * upload's tus lock, which ends a PATCH still writing to it.
      */
     .delete('/api/uploads/:id', async (c) => {
       const user = await authenticate(c, verifier);
-      const upload = await access.owned(c.req.param('id'), user);
+      const upload = await access.upload(c.req.param('id'), user, 'delete');
       const lock = locker.newLock(upload.storageKey);
       await lock.lock(AbortSignal.timeout(30_000), () => {});
       try {

@@ -178,17 +178,37 @@ describe('DELETE /api/uploads/:id', () => {
 });
 
 describe('scopes (scopeReadPolicy given to createHaulServer)', () => {
-  it('lets the policy\'s readers read and download, but never delete or share', async () => {
+  it("lets the policy's members read, download and link, but never delete or move", async () => {
     const shared = await seed('alice', { scope: 'team-1', content: 'team notes' });
     const other = await seed('alice', { scope: 'team-2' });
     expect((await get(`/api/uploads/${shared.id}`, 'bob')).status).toBe(200);
     expect(await (await get(`/api/uploads/${shared.id}/content`, 'bob')).text()).toBe('team notes');
     expect((await get(`/api/uploads/${shared.id}`, 'carol')).status).toBe(404);
     expect((await get(`/api/uploads/${other.id}`, 'bob')).status).toBe(404);
-    expect((await haul.app.request(`/api/uploads/${shared.id}/links`, as('bob', { method: 'POST' }))).status).toBe(404);
-    expect((await haul.app.request(`/api/uploads/${shared.id}`, as('bob', { method: 'DELETE' }))).status).toBe(404);
-    // Listing stays the caller's own uploads.
+    expect((await haul.app.request(`/api/uploads/${shared.id}/links`, as('bob', { method: 'POST' }))).status).toBe(201);
+    expect(await json(await haul.app.request(`/api/uploads/${shared.id}`, as('bob', { method: 'DELETE' })))).toEqual({
+      status: 403, body: { code: 'FORBIDDEN', message: 'Only the owner or a service may delete this upload' },
+    });
+    const move = as('bob', { method: 'PATCH', body: JSON.stringify({ scope: 'team-2' }), headers: { 'Content-Type': 'application/json' } });
+    expect((await haul.app.request(`/api/uploads/${shared.id}`, move)).status).toBe(403);
+    // Listing without a scope stays the caller's own uploads; with one, the scope's for its members.
     const bobs = uploadListSchema.parse(await (await get('/api/uploads', 'bob')).json());
     expect(bobs.items.map((u) => u.id)).not.toContain(shared.id);
+    const team = uploadListSchema.parse(await (await get('/api/uploads?scope=team-1', 'bob')).json());
+    expect(team.items.map((u) => u.id)).toContain(shared.id);
+    expect(team.items.map((u) => u.id)).not.toContain(other.id);
+    expect((await json(await get('/api/uploads?scope=team-1', 'carol'))).body.code).toBe('SCOPE_FORBIDDEN');
+  });
+
+  it('the owner moves an upload into a scope they belong to, and only there', async () => {
+    const upload = await seed('bob', { scope: null });
+    const patch = (scope: string | null) =>
+      haul.app.request(`/api/uploads/${upload.id}`, as('bob', { method: 'PATCH', body: JSON.stringify({ scope }), headers: { 'Content-Type': 'application/json' } }));
+    expect((await json(await patch('team-2'))).body.code).toBe('SCOPE_FORBIDDEN');
+    const moved = await patch('team-1');
+    expect(moved.status).toBe(200);
+    expect(uploadSchema.parse(await moved.json()).scope).toBe('team-1');
+    expect(uploadSchema.parse(await (await patch(null)).json()).scope).toBeNull();
+    expect((await json(await haul.app.request(`/api/uploads/${upload.id}`, as('bob', { method: 'PATCH', body: '{"scope":"a b"}' })))).status).toBe(400);
   });
 });

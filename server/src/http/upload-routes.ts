@@ -8,7 +8,7 @@ import { HaulError } from '../errors.js';
 import type { ProcessingRepository } from '../processing/processing-repository.js';
 import type { StatusEvents } from '../processing/status-events.js';
 import type { Storage } from '../storage/storage.js';
-import type { UploadRecord, UploadRepository } from '../uploads/upload-repository.js';
+import type { UploadRecord } from '../uploads/upload-repository.js';
 import type { Access } from './access.js';
 import type { AppEnv } from './app-env.js';
 import { authenticate } from './authenticate.js';
@@ -18,10 +18,9 @@ const HEARTBEAT_MS = 15_000;
 const RECHECK_MS = 5_000;
 
 
-export function createUploadRoutes({ verifier, access, uploads, processing, events, storage }: {
+export function createUploadRoutes({ verifier, access, processing, events, storage }: {
   verifier: TokenVerifier;
   access: Access;
-  uploads: UploadRepository;
   processing: Pick<ProcessingRepository, 'thumbnailsOf'>;
   events: StatusEvents;
   storage: Pick<Storage, 'read'>;
@@ -31,12 +30,12 @@ export function createUploadRoutes({ verifier, access, uploads, processing, even
   return new Hono<AppEnv>()
     .get('/api/uploads/:id', async (c) => {
       const user = await authenticate(c, verifier);
-      return c.json(await toJson(await access.readable(c.req.param('id'), user)));
+      return c.json(await toJson(await access.upload(c.req.param('id'), user, 'read')));
     })
     /** A WebP preview: content never changes for a given URL, so it may be cached for good. */
     .get('/api/uploads/:id/thumbnails/:size', async (c) => {
       const user = await authenticate(c, verifier);
-      const upload = await access.readable(c.req.param('id'), user);
+      const upload = await access.upload(c.req.param('id'), user, 'read');
       if (upload.status !== 'ready') throw new HaulError('NOT_FOUND', 'No thumbnails: the upload is not ready');
       const thumbnail = (await processing.thumbnailsOf(upload.id)).find((t) => String(t.size) === c.req.param('size'));
       if (!thumbnail) throw new HaulError('NOT_FOUND', 'No thumbnail of that size');
@@ -56,7 +55,7 @@ export function createUploadRoutes({ verifier, access, uploads, processing, even
      */
     .get('/api/uploads/:id/events', async (c) => {
       const user = await authenticate(c, verifier, { allowQueryToken: true });
-      const first = await access.readable(c.req.param('id'), user);
+      const first = await access.upload(c.req.param('id'), user, 'read');
       return streamSSE(c, async (stream) => {
         let changed: () => void = () => {};
         const unsubscribe = events.subscribe(first.id, () => changed());
@@ -81,7 +80,9 @@ export function createUploadRoutes({ verifier, access, uploads, processing, even
                 resolve();
               };
             });
-            upload = await uploads.find(first.id);
+            // Access is decided again on every change: a member who left the conversation (or an
+            // upload moved out of it, or deleted) ends the stream.
+            upload = await access.upload(first.id, user, 'read').catch(() => undefined);
           }
         } finally {
           clearInterval(heartbeat);

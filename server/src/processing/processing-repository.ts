@@ -23,10 +23,14 @@ export interface ProcessingOutcome extends ProcessingFindings {
  * `changeStatus` (the one writer of `uploads.status`, which also appends to upload_events).
  */
 export function createProcessingRepository(db: Database, uploads: Pick<UploadRepository, 'changeStatus'>) {
-  /** processing → its outcome, with what was learnt and the previews; undefined if no longer processing. */
+  /**
+   * processing → its outcome, with what was learnt and the previews; undefined if no longer
+   * processing. The previews are recorded before the status changes, so the change's hooks (the
+   * webhook outbox) see the upload as clients will: complete.
+   */
   async function finish(id: string, outcome: ProcessingOutcome, tx: Queryable): Promise<StatusChange | undefined> {
-    const [change] = await uploads.changeStatus(tx, { ids: [id], to: outcome.status, reason: outcome.reason, findings: outcome });
-    if (!change) return undefined;
+    const [row] = await tx.query(`SELECT status FROM uploads WHERE id = $1 FOR UPDATE`, [id]);
+    if (row?.status !== 'processing') return undefined;
     for (const t of outcome.thumbnails) {
       await tx.query(
         `INSERT INTO thumbnails (upload_id, size, width, height, storage_key, bytes) VALUES ($1, $2, $3, $4, $5, $6)
@@ -34,6 +38,7 @@ export function createProcessingRepository(db: Database, uploads: Pick<UploadRep
         [id, t.size, t.width, t.height, t.storageKey, t.bytes],
       );
     }
+    const [change] = await uploads.changeStatus(tx, { ids: [id], to: outcome.status, reason: outcome.reason, findings: outcome });
     return change;
   }
 
@@ -67,8 +72,8 @@ export function createProcessingRepository(db: Database, uploads: Pick<UploadRep
       return finish(id, { status: 'failed', reason, detectedType: null, sha256: null, scanned: null, thumbnails: [] }, tx);
     },
 
-    async thumbnailsOf(id: string): Promise<StoredThumbnail[]> {
-      const rows = await db.query(`SELECT size, width, height, storage_key, bytes FROM thumbnails WHERE upload_id = $1 ORDER BY size`, [id]);
+    async thumbnailsOf(id: string, tx: Queryable = db): Promise<StoredThumbnail[]> {
+      const rows = await tx.query(`SELECT size, width, height, storage_key, bytes FROM thumbnails WHERE upload_id = $1 ORDER BY size`, [id]);
       return rows.map((r) => ({
         size: toNumber(r.size), width: toNumber(r.width), height: toNumber(r.height), storageKey: r.storage_key as string, bytes: toNumber(r.bytes),
       }));

@@ -4,6 +4,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { S3Config } from '../config.js';
 import { HaulS3Store } from './haul-s3-store.js';
 import { createKeyLayout } from './key-layout.js';
+import { createS3Client } from './s3-client.js';
 import { concatenateObjects } from './s3-concat.js';
 import { listMultipartUploadsBefore, removeAbandoned } from './s3-orphans.js';
 import { isNotFound, type Storage } from './storage.js';
@@ -17,6 +18,9 @@ export function createS3Storage(config: S3Config, expiryMs: number): Storage {
   const { prefix } = config;
   const s3 = store.s3;
   const bucket = store.bucketName;
+  // Presigned URLs are for browsers: signed for the origin they reach (S3_PUBLIC_ENDPOINT) — a
+  // SigV4 signature covers the host — by a client used for nothing else; Haul keeps S3_ENDPOINT.
+  const presigner = config.publicEndpoint ? createS3Client({ ...config, endpoint: config.publicEndpoint }) : s3;
   const quarantineKey = (key: string) => `${prefix}quarantine/${key.slice(prefix.length)}`;
 
   const deleteDerived = async (key: string) => {
@@ -35,7 +39,7 @@ export function createS3Storage(config: S3Config, expiryMs: number): Storage {
       (await s3.getObject({ Bucket: bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined })).Body as Readable,
     presignDownload: (key, { contentType, contentDisposition, expiresInSeconds }) =>
       getSignedUrl(
-        s3,
+        presigner,
         new GetObjectCommand({ Bucket: bucket, Key: key, ResponseContentType: contentType, ResponseContentDisposition: contentDisposition }),
         { expiresIn: expiresInSeconds },
       ),

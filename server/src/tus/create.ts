@@ -2,6 +2,7 @@ import { haulUploadHeaders, TUS_PATH } from '@haul/api';
 import { Metadata, Upload, type Locker } from '@tus/utils';
 import { userStorageKey } from '../auth/user.js';
 import { HaulError } from '../errors.js';
+import type { AuthorizeCreation } from '../http/create-policy.js';
 import type { Storage } from '../storage/storage.js';
 import { metadataForStorage, parseUploadMetadata, validateUploadMetadata } from '../uploads/metadata.js';
 import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
@@ -28,7 +29,7 @@ export interface CreationLimits {
  * concatenation module, final uploads). Metadata is validated and the per-user cap checked
  * before anything is stored; the row is written first, then the storage, then the body.
  */
-export function createCreationHandler({ limits, storage, locker, repository, lifecycle, concatenation, writeBody }: {
+export function createCreationHandler({ limits, storage, locker, repository, lifecycle, concatenation, writeBody, authorizeCreation }: {
   limits: CreationLimits;
   storage: Pick<Storage, 'store' | 'layout'>;
   locker: Locker;
@@ -36,13 +37,18 @@ export function createCreationHandler({ limits, storage, locker, repository, lif
   lifecycle: Pick<UploadLifecycle, 'created' | 'finished'>;
   concatenation: Concatenation;
   writeBody: BodyWriter;
+  /** The application's say (scope membership, pre-create hook): asked before anything is stored. */
+  authorizeCreation: AuthorizeCreation;
 }) {
   return async function create(request: TusRequest): Promise<TusResponse> {
     const metadataHeader = request.header('upload-metadata');
     const raw = parseUploadMetadata(metadataHeader);
     const metadata = { fields: validateUploadMetadata(raw), raw };
     const concat = concatenation.parse(request.header('upload-concat'));
-    if (concat?.kind === 'final') return concatenation.createFinal(request, concat.partialIds, metadata);
+    if (concat?.kind === 'final') {
+      await authorizeCreation({ user: request.user, metadata, uploadLength: null, concat: { kind: 'final', partialIds: concat.partialIds } });
+      return concatenation.createFinal(request, concat.partialIds, metadata);
+    }
 
     if ((await repository.countUnfinished(request.user.id)) >= limits.maxConcurrentPerUser) {
       throw new HaulError('TOO_MANY_UPLOADS', undefined, { headers: { 'Retry-After': '30' } });
@@ -60,6 +66,9 @@ export function createCreationHandler({ limits, storage, locker, repository, lif
     if (size !== undefined && size > limits.maxSize) {
       throw new HaulError('UPLOAD_TOO_LARGE', `Upload-Length ${size} exceeds the maximum of ${limits.maxSize} bytes`);
     }
+    await authorizeCreation({
+      user: request.user, metadata, uploadLength: size ?? null, concat: concat?.kind === 'partial' ? { kind: 'partial' } : undefined,
+    });
 
     const id = newUploadId();
     const key = storage.layout.keyFor(userStorageKey(request.user.id), id);

@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import { HaulError } from '../errors.js';
 import type { AppEnv } from '../http/app-env.js';
 import { authenticate } from '../http/authenticate.js';
+import type { AuthorizeCreation } from '../http/create-policy.js';
 import type { InflightRequests } from '../http/inflight.js';
 import type { Storage } from '../storage/storage.js';
 import type { FinalUploads } from '../uploads/final-upload.js';
@@ -42,6 +43,8 @@ export interface TusRouteDeps {
   bodyStages?: readonly BodyStage[];
   /** How long a request holding an upload may finish its body once another asks for the lock. */
   lockDrainMs?: number;
+  /** Scope membership and the application's pre-create hook (http/create-policy.ts). */
+  authorizeCreation: AuthorizeCreation;
 }
 
 /** `/files` → collection, `/files/<id>` → that upload; anything else → undefined. */
@@ -84,7 +87,7 @@ export function createTusRoute(deps: TusRouteDeps) {
   const options = createOptionsHandler({ maxSize: uploads.maxSize, capabilities: storage.capabilities });
   const create = createCreationHandler({
     limits: { maxSize: uploads.maxSize, maxConcurrentPerUser: uploads.maxConcurrentPerUser, expirySeconds: uploads.expirySeconds, lockDrainMs },
-    storage, locker, repository, lifecycle, concatenation, writeBody,
+    storage, locker, repository, lifecycle, concatenation, writeBody, authorizeCreation: deps.authorizeCreation,
   });
   const head = createHeadHandler({ storage, locker, lifecycle, concatenation });
   const patch = createPatchHandler({ maxSize: uploads.maxSize, lockDrainMs, storage, locker, repository, lifecycle, writeBody, onFinished: forget });

@@ -46,6 +46,19 @@ export interface NewUpload {
   concatRole?: ConcatRole;
 }
 
+/**
+ * Runs inside the transaction that inserts an upload (tus creation, a final upload) or soft-deletes
+ * it, after that write: what must commit with it, e.g. a webhook outbox row. Status changes have
+ * their own hooks (StatusChangeHook), with what changed.
+ */
+export type UploadWriteHook = (tx: Queryable, uploadId: string) => Promise<void>;
+
+export interface UploadRepositoryHooks {
+  onStatusChange?: readonly StatusChangeHook[];
+  onCreate?: readonly UploadWriteHook[];
+  onDelete?: readonly UploadWriteHook[];
+}
+
 const COLUMNS = `id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset, status,
   created_at, updated_at, finished_at, expires_at, concat_role, partial_ids, detected_type, sha256, status_reason,
   scanned, processed_at, scope, deleted_at`;
@@ -83,14 +96,24 @@ function toRecord(row: Row): UploadRecord {
  * with a bare `$n::jsonb` postgres.js encodes the already-stringified value as a JSON string
  * again, and the column would hold a string instead of an object.
  */
-export function createUploadRepository(db: Database, { onStatusChange = [] }: { onStatusChange?: readonly StatusChangeHook[] } = {}) {
+export function createUploadRepository(db: Database, { onStatusChange = [], onCreate = [], onDelete = [] }: UploadRepositoryHooks = {}) {
   const changeStatus = createStatusChange(onStatusChange);
+  /** `write` and the hooks in one transaction: the caller's, or a new one when there are hooks to run. */
+  const withHooks = <T>(hooks: readonly UploadWriteHook[], tx: Queryable | undefined, write: (q: Queryable) => Promise<T>, idOf: (result: T) => string | undefined) => {
+    const run = async (q: Queryable) => {
+      const result = await write(q);
+      const id = idOf(result);
+      if (id !== undefined) for (const hook of hooks) await hook(q, id);
+      return result;
+    };
+    return tx ? run(tx) : hooks.length > 0 ? db.transaction(run) : run(db);
+  };
   return {
     /** The one way to change an upload's status (status-change.ts); the functions below use it. */
     changeStatus,
 
-    async insert(upload: NewUpload, tx: Queryable = db): Promise<void> {
-      await tx.query(
+    async insert(upload: NewUpload, tx?: Queryable): Promise<void> {
+      await withHooks(onCreate, tx, (q) => q.query(
         `INSERT INTO uploads (id, owner_id, storage_key, filename, filetype, metadata, size, expires_at, concat_role, scope)
          VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8, $9, CASE WHEN jsonb_typeof(($6::text::jsonb)->'scope') = 'string' THEN ($6::text::jsonb)->>'scope' END)`,
         [
@@ -98,44 +121,57 @@ export function createUploadRepository(db: Database, { onStatusChange = [] }: { 
           JSON.stringify(upload.metadata), upload.size ?? null, upload.expiresAt.toISOString(),
           upload.concatRole ?? null,
         ],
-      );
+      ), () => upload.id);
     },
 
-    async find(id: string): Promise<UploadRecord | undefined> {
-      const rows = await db.query(`SELECT ${COLUMNS} FROM uploads WHERE id = $1`, [id]);
+    async find(id: string, tx: Queryable = db): Promise<UploadRecord | undefined> {
+      const rows = await tx.query(`SELECT ${COLUMNS} FROM uploads WHERE id = $1`, [id]);
       return rows[0] ? toRecord(rows[0]) : undefined;
     },
 
     /**
-     * The owner's uploads, newest first, `limit` per page after the `after` position. Partial
-     * uploads are parts of others, not files of their own, and are left out.
+     * An owner's uploads, or a scope's (whoever owns them), or both: newest first, `limit` per
+     * page after the `after` position. Partial uploads are parts of others, not files of their
+     * own, and are left out.
      *
      * Positions are `created_at` to the microsecond, as text (`position` of each row): a
      * JavaScript Date keeps only milliseconds, and a cursor rounded down to one would skip every
      * upload created later in the same millisecond as a page's last. For the same reason the
      * parameter goes in as text (postgres.js sends timestamptz parameters through a Date).
      */
-    async listByOwner(ownerId: string, { status, after, limit }: {
+    async list({ ownerId, scope, status, after, limit }: {
+      ownerId?: string;
+      scope?: string;
       status: readonly UploadStatus[] | undefined;
       after: { position: string; id: string } | undefined;
       limit: number;
     }): Promise<Array<UploadRecord & { position: string }>> {
       const rows = await db.query(
         `SELECT ${COLUMNS}, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position FROM uploads
-         WHERE owner_id = $1 AND deleted_at IS NULL AND concat_role IS DISTINCT FROM 'partial'
+         WHERE ($1::text IS NULL OR owner_id = $1::text) AND ($6::text IS NULL OR scope = $6::text)
+           AND deleted_at IS NULL AND concat_role IS DISTINCT FROM 'partial'
            AND ($2::text[] IS NULL OR status = ANY($2::text[]))
            AND ($3::text IS NULL OR (created_at, id) < ($3::text::timestamptz, $4::text))
          ORDER BY created_at DESC, id DESC LIMIT $5`,
-        [ownerId, status ?? null, after?.position ?? null, after?.id ?? null, limit],
+        [ownerId ?? null, status ?? null, after?.position ?? null, after?.id ?? null, limit, scope ?? null],
       );
       return rows.map((row) => ({ ...toRecord(row), position: row.position as string }));
     },
 
     /** Soft delete: the row stays (audit, history) but the upload is gone for every purpose. */
     async markDeleted(id: string): Promise<boolean> {
-      const rows = await db.query(
+      const rows = await withHooks(onDelete, undefined, (q) => q.query(
         `UPDATE uploads SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id`,
         [id],
+      ), (deleted) => (deleted.length > 0 ? id : undefined));
+      return rows.length > 0;
+    },
+
+    /** Moves an upload to another application scope (or none); the metadata keeps what the client sent. */
+    async setScope(id: string, scope: string | null): Promise<boolean> {
+      const rows = await db.query(
+        `UPDATE uploads SET scope = $2, updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id`,
+        [id, scope],
       );
       return rows.length > 0;
     },
@@ -193,7 +229,7 @@ export function createUploadRepository(db: Database, { onStatusChange = [] }: { 
 
     /** A final upload whose bytes are about to be assembled; it expires if assembly never ends. */
     async insertFinal(upload: NewUpload & { partialIds: readonly string[]; size: number }, tx: Queryable): Promise<void> {
-      await tx.query(
+      await withHooks(onCreate, tx, (q) => q.query(
         `INSERT INTO uploads (id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset,
            status, expires_at, concat_role, partial_ids, scope)
          VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, 0, 'assembling', $8, 'final', $9::text[], CASE WHEN jsonb_typeof(($6::text::jsonb)->'scope') = 'string' THEN ($6::text::jsonb)->>'scope' END)`,
@@ -201,7 +237,7 @@ export function createUploadRepository(db: Database, { onStatusChange = [] }: { 
           upload.id, upload.ownerId, upload.storageKey, upload.filename ?? null, upload.filetype ?? null,
           JSON.stringify(upload.metadata), upload.size, upload.expiresAt.toISOString(), upload.partialIds,
         ],
-      );
+      ), () => upload.id);
     },
 
     /**
