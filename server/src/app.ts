@@ -24,6 +24,9 @@ import { createUploadRoutes } from './http/upload-routes.js';
 import type { ProcessingRepository } from './processing/processing-repository.js';
 import type { StatusEvents } from './processing/status-events.js';
 import type { Logger } from './logger.js';
+import { countRequests } from './metrics/http-metrics.js';
+import type { HaulMetrics } from './metrics/metrics.js';
+import { createMetricsRoutes } from './metrics/metrics-route.js';
 import type { Storage } from './storage/storage.js';
 import { createTusRoute } from './tus/tus-route.js';
 import type { BodyStage } from './tus/upload-body.js';
@@ -55,6 +58,8 @@ export interface AppDeps {
   /** Scope membership and the pre-create hook when an upload is created (http/create-policy.ts). */
   authorizeCreation: AuthorizeCreation;
   isShuttingDown: () => boolean;
+  /** Prometheus metrics, served at GET /metrics (metrics/). */
+  metrics: HaulMetrics;
 }
 
 /** The HTTP surface: one Hono app, errors answered in one place. */
@@ -62,7 +67,9 @@ export function createApp(deps: AppDeps) {
   const { config, logger } = deps;
   const { access } = deps;
   const audit = createAudit({ db: deps.db, trustProxy: config.trustProxy });
+  const { metrics } = deps;
   const app = new Hono<AppEnv>()
+    .use(countRequests(metrics))
     .use(requestLog({ logger }))
     .use(cors({ origins: config.corsOrigins }))
     .use(serviceAudit({ audit }))
@@ -72,7 +79,8 @@ export function createApp(deps: AppDeps) {
       }
       await next();
     })
-    .route('/', createHealthRoutes(deps))
+    .route('/', createHealthRoutes({ ...deps, requiredScanner: config.processing.scanMode === 'required' ? config.processing.clamd : undefined }))
+    .route('/', createMetricsRoutes({ metrics, token: config.metricsToken }))
     .route('/', createServerConfigRoutes({ config, capabilities: deps.storage.capabilities }))
     .route('/', createOpenApiRoutes())
     .route('/', createDevRoutes({ issuer: deps.auth.devIssuer }))
@@ -81,11 +89,15 @@ export function createApp(deps: AppDeps) {
     .route('/', createFilesRoutes({ ...deps, verifier: deps.auth.verifier, uploads: deps.repository, access, audit }))
     .route('/', createDemoRoutes({ config }));
 
-  app.notFound((c) => c.json(new HaulError('NOT_FOUND').toJSON(), 404));
+  app.notFound((c) => {
+    metrics.errors.inc({ code: 'NOT_FOUND' });
+    return c.json(new HaulError('NOT_FOUND').toJSON(), 404);
+  });
 
   app.onError((error, c) => {
     const haul =
       error instanceof HaulError ? error : new HaulError('INTERNAL', ERROR_CODES.INTERNAL.message, { cause: error });
+    metrics.errors.inc({ code: haul.code });
     if (haul.status >= 500) c.get('logger')?.error('request failed', { err: error });
     const headers: Record<string, string> = { ...haul.headers };
     // tus clients expect Tus-Resumable on every response of the tus endpoint, errors included.

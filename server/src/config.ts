@@ -22,6 +22,8 @@ const configSchema = z
     DATA_DIR: z.string().min(1).default('./data'),
     DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(1).max(65535).optional()),
 
     AUTH_MODE: z.enum(['dev', 'jwt']).default('dev'),
     JWT_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
@@ -127,6 +129,10 @@ const configSchema = z
       dataDir: path.resolve(env.DATA_DIR),
       databaseUrl: env.DATABASE_URL,
       logLevel: env.LOG_LEVEL,
+      /** GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>` when set. */
+      metricsToken: env.METRICS_TOKEN,
+      /** The standalone worker serves GET /metrics on HOST:METRICS_PORT (the server: on PORT). */
+      metricsPort: env.METRICS_PORT,
       auth: {
         mode: env.AUTH_MODE,
         jwtSecret: env.JWT_SECRET,

@@ -12,6 +12,8 @@ import { createAccess } from './http/access.js';
 import { createHookClient } from './http/hook-client.js';
 import { createInflightRequests } from './http/inflight.js';
 import { createLogger, type Logger } from './logger.js';
+import { createMetrics, type HaulMetrics } from './metrics/metrics.js';
+import { registerProcessMetrics } from './metrics/register.js';
 import { PostgresLocker } from './tus/postgres-locker.js';
 import { createExpiryJob } from './uploads/expiry-job.js';
 import { createFinalUploads } from './uploads/final-upload.js';
@@ -59,6 +61,8 @@ export interface HaulServer {
   readonly logger: Logger;
   /** The database Haul uses (migrated): for health checks, reports, tests. Its tables are Haul's. */
   readonly db: Database;
+  /** This server's Prometheus metrics (served at GET /metrics); its own registry, not prom-client's global one. */
+  readonly metrics: HaulMetrics;
   /** Starts the background work: the processing worker (WORKER=embedded), the expiry sweep, webhook delivery. */
   start(): void;
   /** `start()`, then serves HTTP on HOST:PORT (PORT=0: any free port) until `close()`. */
@@ -90,8 +94,9 @@ export async function createHaulServer(config: Config, overrides: HaulServerOver
 }
 
 async function compose(config: Config, overrides: HaulServerOverrides, logger: Logger, resources: Resources): Promise<HaulServer> {
+  const metrics = createMetrics();
   const { db, storage, events, repository, processing, webhooks } = await openCore(config, {
-    logger, onStatusChange: overrides.onStatusChange ?? [], resources, webhookSender: overrides.webhookSender,
+    logger, metrics, onStatusChange: overrides.onStatusChange ?? [], resources, webhookSender: overrides.webhookSender,
   });
   // The application's answers: functions given here, else its HTTP hook (HOOKS_URL), else none.
   const hooks = config.hooks ? createHookClient({ hooks: config.hooks, logger }) : undefined;
@@ -101,7 +106,8 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   const authorizeCreation = createCreationPolicy({ access, uploads: repository, beforeCreate });
   const auth = await createAuth(config);
   const offsets = resources.add('offset tracker', createOffsetTracker({ repository, intervalMs: config.uploads.offsetFlushIntervalMs, logger }), (o) => o.stop());
-  const lifecycle = createUploadLifecycle({ db, repository, offsets, jobs: processing.jobs, events, logger });
+  const lifecycle = createUploadLifecycle({ db, repository, offsets, jobs: processing.jobs, events, logger, metrics });
+  registerProcessMetrics(metrics, { config, db, logger });
   // Uploads are locked in PostgreSQL (the embedded cluster too), so other instances and workers can share it.
   const locker = resources.add('tus locker', new PostgresLocker(db.url, logger), (l) => l.close());
   await locker.start();
@@ -119,7 +125,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   const app = createApp({
     config, logger, db, storage, auth, repository, lifecycle, offsets, inflight, finalUploads,
     processing: processing.processing, events, locker, links: await createLinkSigner(config),
-    access, authorizeCreation,
+    access, authorizeCreation, metrics,
     isShuttingDown: () => shuttingDown,
   });
 
@@ -139,6 +145,10 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
     start();
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
     http = server;
+    server.on('connection', (socket) => {
+      metrics.connectionsOpen.inc();
+      socket.once('close', () => metrics.connectionsOpen.dec());
+    });
     // Uploads are long requests: no overall request timeout, but drop connections that go silent.
     if ('requestTimeout' in server) {
       server.requestTimeout = 0;
@@ -174,7 +184,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
 
   let closing: Promise<void> | undefined;
   return {
-    app, config, logger, db,
+    app, config, logger, db, metrics,
     start,
     listen,
     close: () => (closing ??= shutdown()),

@@ -1,10 +1,11 @@
 import type { ProcessingConfig } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
+import type { ProcessingMetrics } from '../metrics/metrics.js';
 import type { Storage } from '../storage/storage.js';
 import type { UploadRecord, UploadRepository } from '../uploads/upload-repository.js';
 import { isImage, judgeFile } from './file-policy.js';
-import { inspectFile, type Inspection } from './inspect-file.js';
+import { inspectFile, type Inspection, type StageTimings } from './inspect-file.js';
 import type { JobQueue } from './job-queue.js';
 import type { ProcessingOutcome, ProcessingRepository, StoredThumbnail } from './processing-repository.js';
 import type { StatusEvents } from './status-events.js';
@@ -37,7 +38,7 @@ export function decide(upload: Pick<UploadRecord, 'filename' | 'filetype'>, insp
  * removed — in one transaction. Infected files leave normal storage. Anything transient
  * (storage, clamd) throws, and the worker retries the job later.
  */
-export function createUploadProcessor({ db, storage, uploads, processing, jobs, scanner, policy, events, logger }: {
+export function createUploadProcessor({ db, storage, uploads, processing, jobs, scanner, policy, events, logger, metrics }: {
   db: Database;
   storage: Storage;
   uploads: Pick<UploadRepository, 'find'>;
@@ -47,6 +48,7 @@ export function createUploadProcessor({ db, storage, uploads, processing, jobs, 
   policy: ProcessingConfig;
   events: StatusEvents;
   logger: Logger;
+  metrics: ProcessingMetrics;
 }) {
   return async function processUpload(uploadId: string): Promise<ProcessingOutcome | undefined> {
     const upload = await uploads.find(uploadId);
@@ -71,6 +73,9 @@ export function createUploadProcessor({ db, storage, uploads, processing, jobs, 
         maxImagePixels: policy.maxImagePixels,
       });
       outcome = decide(upload, inspection, policy, scanned);
+      for (const [stage, seconds] of Object.entries(inspection.timings) as Array<[keyof StageTimings, number]>) {
+        metrics.processingStageSeconds.observe({ stage }, seconds);
+      }
     }
 
     const thumbnails: StoredThumbnail[] = [];
@@ -98,6 +103,7 @@ export function createUploadProcessor({ db, storage, uploads, processing, jobs, 
       logger.info('upload changed while it was processed; outcome not recorded', { uploadId, status: result.status });
       return undefined;
     }
+    metrics.processingOutcomes.inc({ status: result.status });
     logger.info('upload processed', { uploadId, status: result.status, reason: result.reason, type: result.detectedType });
     return result;
   };

@@ -2,6 +2,8 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { S3Config } from '../config.js';
+import type { HaulMetrics } from '../metrics/metrics.js';
+import { instrumentS3Client } from '../metrics/s3-metrics.js';
 import { HaulS3Store } from './haul-s3-store.js';
 import { createKeyLayout } from './key-layout.js';
 import { createS3Client } from './s3-client.js';
@@ -13,8 +15,10 @@ import { isNotFound, type Storage } from './storage.js';
  * Uploads as S3 objects under S3_PREFIX (see key-layout.ts); infected files moved under
  * `<prefix>quarantine/`, which nothing serves.
  */
-export function createS3Storage(config: S3Config, expiryMs: number): Storage {
+export function createS3Storage(config: S3Config, expiryMs: number, metrics?: Pick<HaulMetrics, 's3RequestSeconds'>): Storage {
   const store = new HaulS3Store(config, expiryMs);
+  // The presigner below only signs URLs: it sends nothing to time.
+  if (metrics) instrumentS3Client(store.s3, metrics);
   const { prefix } = config;
   const s3 = store.s3;
   const bucket = store.bucketName;

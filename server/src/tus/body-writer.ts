@@ -1,4 +1,5 @@
 import type { DataStore } from '@tus/utils';
+import type { HaulMetrics } from '../metrics/metrics.js';
 import type { OffsetTracker } from '../uploads/offset-tracker.js';
 import { bodyLimit, contentLengthOf } from './body-limit.js';
 import type { TusRequest } from './request-context.js';
@@ -21,14 +22,17 @@ export interface BodyTarget {
  * reach the offset tracker from here only, as the bytes pass (one `note` per chunk, batched
  * into the database by the tracker).
  */
-export function createBodyWriter({ store, offsets, maxSize, stages }: {
+export function createBodyWriter({ store, offsets, maxSize, stages, metrics }: {
   store: DataStore;
   offsets: Pick<OffsetTracker, 'note'>;
   maxSize: number;
   stages: readonly BodyStage[];
+  /** haul_bytes_received_total moves as the bytes pass, not once a request ends. */
+  metrics?: Pick<HaulMetrics, 'bytesReceived'>;
 }) {
   return function writeBody(request: TusRequest, target: BodyTarget, stop: BodyStop): Promise<number> {
     const { id, key, offset, size } = target;
+    let reported = offset;
     const limit = bodyLimit({ offset, size, maxSize, contentLength: contentLengthOf(request.header('content-length')) });
     return receiveBody({
       source: request.incoming,
@@ -39,7 +43,11 @@ export function createBodyWriter({ store, offsets, maxSize, stages }: {
       stop,
       stages,
       context: { uploadId: id, offset, size, header: (name) => request.header(name) },
-      onProgress: (at) => offsets.note(id, at),
+      onProgress: (at) => {
+        metrics?.bytesReceived.inc(at - reported);
+        reported = at;
+        offsets.note(id, at);
+      },
     });
   };
 }

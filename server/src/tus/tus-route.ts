@@ -10,6 +10,7 @@ import type { AppEnv } from '../http/app-env.js';
 import { authenticate } from '../http/authenticate.js';
 import type { AuthorizeCreation } from '../http/create-policy.js';
 import type { InflightRequests } from '../http/inflight.js';
+import type { HaulMetrics } from '../metrics/metrics.js';
 import type { Storage } from '../storage/storage.js';
 import type { FinalUploads } from '../uploads/final-upload.js';
 import type { OffsetTracker } from '../uploads/offset-tracker.js';
@@ -45,6 +46,7 @@ export interface TusRouteDeps {
   lockDrainMs?: number;
   /** Scope membership and the application's pre-create hook (http/create-policy.ts). */
   authorizeCreation: AuthorizeCreation;
+  metrics?: Pick<HaulMetrics, 'bytesReceived'>;
 }
 
 /** `/files` → collection, `/files/<id>` → that upload; anything else → undefined. */
@@ -83,7 +85,7 @@ export function createTusRoute(deps: TusRouteDeps) {
   const recent = createRecentUploads();
   const forget = (id: string) => recent.forget(id);
   const concatenation = createConcatenation({ capabilities: storage.capabilities, maxPartials: uploads.maxConcatPartials, finalUploads });
-  const writeBody = createBodyWriter({ store: storage.store, offsets, maxSize: uploads.maxSize, stages: deps.bodyStages ?? [] });
+  const writeBody = createBodyWriter({ store: storage.store, offsets, maxSize: uploads.maxSize, stages: deps.bodyStages ?? [], metrics: deps.metrics });
   const options = createOptionsHandler({ maxSize: uploads.maxSize, capabilities: storage.capabilities });
   const create = createCreationHandler({
     limits: { maxSize: uploads.maxSize, maxConcurrentPerUser: uploads.maxConcurrentPerUser, expirySeconds: uploads.expirySeconds, lockDrainMs },

@@ -1,5 +1,6 @@
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
+import type { UploadMetrics } from '../metrics/metrics.js';
 import type { JobQueue } from '../processing/job-queue.js';
 import type { StatusEvents } from '../processing/status-events.js';
 import type { OffsetTracker } from './offset-tracker.js';
@@ -12,13 +13,15 @@ import type { NewUpload, UploadRepository } from './upload-repository.js';
  * status change (with its event and hooks) and any follow-up job in one transaction, watchers
  * notified after it commits.
  */
-export function createUploadLifecycle({ db, repository, offsets, jobs, events, logger }: {
+export function createUploadLifecycle({ db, repository, offsets, jobs, events, logger, metrics }: {
   db: Database;
   repository: UploadRepository;
   offsets: OffsetTracker;
   jobs: Pick<JobQueue, 'enqueue'>;
   events: Pick<StatusEvents, 'publish'>;
   logger: Logger;
+  /** Counted once per upload, after the change committed (a repeated `finished` counts nothing). */
+  metrics?: UploadMetrics;
 }) {
   /** Tells watchers (SSE) about committed changes. */
   const publish = async (changes: readonly StatusChange[]) => {
@@ -26,8 +29,9 @@ export function createUploadLifecycle({ db, repository, offsets, jobs, events, l
   };
 
   return {
-    created(upload: NewUpload): Promise<void> {
-      return repository.insert(upload);
+    async created(upload: NewUpload): Promise<void> {
+      await repository.insert(upload);
+      metrics?.uploadsCreated.inc();
     },
 
     /**
@@ -43,6 +47,7 @@ export function createUploadLifecycle({ db, repository, offsets, jobs, events, l
         return received;
       });
       if (!change) return;
+      metrics?.uploadsFinished.inc();
       logger.info(change.to === 'received' ? 'upload received' : 'partial upload received', { uploadId: id, size });
       await publish([change]);
     },
@@ -59,6 +64,7 @@ export function createUploadLifecycle({ db, repository, offsets, jobs, events, l
         return finished;
       });
       if (changes.length === 0) throw new Error(`final upload ${id} is no longer being assembled (it was swept as abandoned)`);
+      metrics?.uploadsFinished.inc();
       logger.info('upload received', { uploadId: id, size, concatenated: true });
       await publish(changes);
     },
@@ -66,7 +72,10 @@ export function createUploadLifecycle({ db, repository, offsets, jobs, events, l
     async terminated(id: string): Promise<void> {
       offsets.forget(id);
       const changes = await repository.markTerminated(id);
-      if (changes.length > 0) logger.info('upload terminated', { uploadId: id, from: changes[0]!.from });
+      if (changes.length > 0) {
+        metrics?.uploadsTerminated.inc();
+        logger.info('upload terminated', { uploadId: id, from: changes[0]!.from });
+      }
       await publish(changes);
     },
   };
