@@ -61,6 +61,8 @@ const configSchema = z
     MAX_FILE_SIZE_DEFAULT: byteSize('10GiB'),
     MAX_IMAGE_PIXELS: int(100_000_000, 1),
     THUMBNAIL_SIZES: z.string().default('160,480,1280'),
+    STRIP_LOCATION: bool(true),
+    MEDIA_TIME_LIMIT_MS: int(20_000, 100),
     WORKER: z.enum(['embedded', 'off']).default('embedded'),
     WORKER_CONCURRENCY: int(2, 1),
     PROCESSING_MAX_ATTEMPTS: int(5, 1),
@@ -170,6 +172,10 @@ const configSchema = z
         maxFileSize: env.MAX_FILE_SIZE_DEFAULT,
         maxImagePixels: env.MAX_IMAGE_PIXELS,
         thumbnailSizes: env.THUMBNAIL_SIZES.split(',').map((s) => Number(s.trim())),
+        /** Originals of JPEG, PNG, WebP and HEIC/HEIF/AVIF are served without GPS (processing/strip-stored-location.ts). */
+        stripLocation: env.STRIP_LOCATION,
+        /** Wall-clock limit of each external decoder run (ffprobe, ffmpeg, pdfinfo, pdftoppm, heif-thumbnailer). */
+        mediaTimeLimitMs: env.MEDIA_TIME_LIMIT_MS,
         worker: env.WORKER,
         concurrency: env.WORKER_CONCURRENCY,
         maxAttempts: env.PROCESSING_MAX_ATTEMPTS,

@@ -1,7 +1,7 @@
 import {
   API_PATHS, createLinkRequestSchema, devTokenRequestSchema, devTokenResponseSchema, ERROR_CODE_LIST, linkSchema,
   scopeMembershipHookRequestSchema, scopeMembershipHookResponseSchema, scopeSchema, serverConfigSchema, updateUploadRequestSchema,
-  uploadCreateHookRequestSchema, uploadCreateHookResponseSchema, uploadListSchema, uploadSchema, UPLOAD_STATUSES,
+  uploadCreateHookRequestSchema, uploadCreateHookResponseSchema, mediaSchema, uploadListSchema, uploadSchema, UPLOAD_STATUSES,
   WEBHOOK_EVENT_TYPES, WEBHOOK_HEADERS, webhookEventSchema,
 } from '@haul/api';
 import { z } from 'zod';
@@ -27,7 +27,7 @@ const readinessSchema = z.object({
 
 /** Bodies Haul sends (as it sends them: unknown keys never appear). */
 const RESPONSES = {
-  Upload: uploadSchema, UploadList: uploadListSchema, Link: linkSchema, ServerConfig: serverConfigSchema,
+  Upload: uploadSchema, UploadMedia: mediaSchema, UploadList: uploadListSchema, Link: linkSchema, ServerConfig: serverConfigSchema,
   DevToken: devTokenResponseSchema, Error: errorBodySchema, Health: healthSchema, Readiness: readinessSchema,
   WebhookEvent: webhookEventSchema, ScopeMembershipHookRequest: scopeMembershipHookRequestSchema,
   UploadCreateHookRequest: uploadCreateHookRequestSchema,

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -47,6 +49,12 @@ export function createS3Storage(config: S3Config, expiryMs: number, metrics?: Pi
         new GetObjectCommand({ Bucket: bucket, Key: key, ResponseContentType: contentType, ResponseContentDisposition: contentDisposition }),
         { expiresIn: expiresInSeconds },
       ),
+    replace: async (key, file) => {
+      // One PUT (up to 5 GiB; replaced files are images within MAX_IMAGE_SIZE): S3 makes a new
+      // object visible whole or not at all. The type the upload was stored with stays.
+      const [head, stat] = await Promise.all([s3.headObject({ Bucket: bucket, Key: key }), fsp.stat(file)]);
+      await s3.putObject({ Bucket: bucket, Key: key, Body: fs.createReadStream(file), ContentLength: stat.size, ContentType: head.ContentType });
+    },
     putDerived: async (key, body, contentType) => {
       await s3.putObject({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, CacheControl: 'private, max-age=31536000, immutable' });
     },

@@ -31,6 +31,14 @@ export interface Storage {
    * Downloads then go straight from S3 to the client.
    */
   presignDownload?(key: string, options: { contentType: string; contentDisposition: string; expiresInSeconds: number }): Promise<string>;
+  /** Disk only: the path of the stored file, for decoders that read files (ffmpeg, poppler, libheif). */
+  localPath?(key: string): string;
+  /**
+   * Replaces a finished upload's stored bytes with those of the local file `file`, atomically: a
+   * reader sees the old bytes or the new ones, never a mix (disk: write beside, fsync, rename; S3:
+   * one PUT). Used to serve originals without their location (STRIP_LOCATION).
+   */
+  replace(key: string, file: string): Promise<void>;
   /** Stores a small derived file (a thumbnail) at `key`. */
   putDerived(key: string, body: Buffer, contentType: string): Promise<void>;
   /** Moves an upload's file out of normal storage (INFECTED_FILES=quarantine). */

@@ -1,4 +1,4 @@
-import type { UploadStatus } from '@haul/api';
+import type { MediaJson, UploadStatus } from '@haul/api';
 import type { Database, Queryable, Row } from '../db/database.js';
 import { toDate, toDateOrNull, toNumber, toNumberOrNull } from '../db/database.js';
 import type { StoredMetadataValue } from './metadata.js';
@@ -32,6 +32,8 @@ export interface UploadRecord {
   /** Application scope from the `scope` metadata (who else may read: see http/access.ts). */
   scope: string | null;
   deletedAt: Date | null;
+  /** What processing learnt about a picture, video, sound or PDF (migration 000009); all null otherwise. */
+  media: MediaJson;
 }
 
 export interface NewUpload {
@@ -61,7 +63,7 @@ export interface UploadRepositoryHooks {
 
 const COLUMNS = `id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset, status,
   created_at, updated_at, finished_at, expires_at, concat_role, partial_ids, detected_type, sha256, status_reason,
-  scanned, processed_at, scope, deleted_at`;
+  scanned, processed_at, scope, deleted_at, media_width, media_height, media_duration_ms, media_pages, media_placeholder`;
 
 function toRecord(row: Row): UploadRecord {
   return {
@@ -87,6 +89,13 @@ function toRecord(row: Row): UploadRecord {
     processedAt: toDateOrNull(row.processed_at),
     scope: (row.scope as string | null) ?? null,
     deletedAt: toDateOrNull(row.deleted_at),
+    media: {
+      width: toNumberOrNull(row.media_width),
+      height: toNumberOrNull(row.media_height),
+      durationMs: toNumberOrNull(row.media_duration_ms),
+      pages: toNumberOrNull(row.media_pages),
+      placeholder: (row.media_placeholder as string | null) ?? null,
+    },
   };
 }
 
