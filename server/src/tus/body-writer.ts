@@ -14,6 +14,8 @@ export interface BodyTarget {
   offset: number;
   /** Declared length; undefined while deferred. */
   size: number | undefined;
+  /** While the length is deferred: how many more bytes the owner's quota allows (undefined: no quota). */
+  quotaRoom?: number | undefined;
 }
 
 /**
@@ -28,14 +30,15 @@ export function createBodyWriter({ store, offsets, maxSize, stages }: {
   stages: readonly BodyStage[];
 }) {
   return function writeBody(request: TusRequest, target: BodyTarget, stop: BodyStop): Promise<number> {
-    const { id, key, offset, size } = target;
-    const limit = bodyLimit({ offset, size, maxSize, contentLength: contentLengthOf(request.header('content-length')) });
+    const { id, key, offset, size, quotaRoom } = target;
+    const { limit, overLimit } = bodyLimit({ offset, size, maxSize, quotaRoom, contentLength: contentLengthOf(request.header('content-length')) });
     return receiveBody({
       source: request.incoming,
       store,
       key,
       offset,
       limit,
+      overLimit,
       stop,
       stages,
       context: { uploadId: id, offset, size, header: (name) => request.header(name) },
