@@ -21,6 +21,7 @@ import { serviceAudit } from './http/service-audit.js';
 import type { LinkSigner } from './auth/link-signer.js';
 import type { Locker } from '@tus/utils';
 import { createUploadRoutes } from './http/upload-routes.js';
+import { createUserRoutes } from './http/user-routes.js';
 import type { ProcessingRepository } from './processing/processing-repository.js';
 import type { StatusEvents } from './processing/status-events.js';
 import type { Logger } from './logger.js';
@@ -33,6 +34,7 @@ import type { BodyStage } from './tus/upload-body.js';
 import type { FinalUploads } from './uploads/final-upload.js';
 import type { OffsetTracker } from './uploads/offset-tracker.js';
 import type { UploadLifecycle } from './uploads/upload-lifecycle.js';
+import type { Quotas } from './uploads/quota.js';
 import type { UploadRepository } from './uploads/upload-repository.js';
 
 export interface AppDeps {
@@ -57,6 +59,7 @@ export interface AppDeps {
   access: Access;
   /** Scope membership and the pre-create hook when an upload is created (http/create-policy.ts). */
   authorizeCreation: AuthorizeCreation;
+  quotas: Quotas;
   isShuttingDown: () => boolean;
   /** Prometheus metrics, served at GET /metrics (metrics/). */
   metrics: HaulMetrics;
@@ -87,6 +90,7 @@ export function createApp(deps: AppDeps) {
     .route('/', createTusRoute({ ...deps, verifier: deps.auth.verifier }))
     .route('/', createUploadRoutes({ ...deps, verifier: deps.auth.verifier, access }))
     .route('/', createFilesRoutes({ ...deps, verifier: deps.auth.verifier, uploads: deps.repository, access, audit }))
+    .route('/', createUserRoutes({ verifier: deps.auth.verifier, quotas: deps.quotas }))
     .route('/', createDemoRoutes({ config }));
 
   app.notFound((c) => {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { bool, byteSize, int, optionalString } from './config-values.js';
+import { bool, byteSize, int, optionalByteSize, optionalString } from './config-values.js';
 import { checkIntegrationEnv, integrationConfig, integrationEnv } from './config-integration.js';
 
 export { parseByteSize } from './config-values.js';
@@ -34,6 +34,8 @@ const configSchema = z
 
     MAX_UPLOAD_SIZE: byteSize('10GiB'),
     MAX_CONCURRENT_UPLOADS_PER_USER: int(50, 1),
+    /** Bytes each user may store (finished files and unfinished uploads by declared length); unset: no quota. */
+    QUOTA_BYTES: optionalByteSize,
     UPLOAD_EXPIRY_SECONDS: int(24 * 3600, 1),
     EXPIRY_SWEEP_INTERVAL_SECONDS: int(300, 1),
     OFFSET_FLUSH_INTERVAL_MS: int(1000, 10),
@@ -151,6 +153,7 @@ const configSchema = z
       uploads: {
         maxSize: env.MAX_UPLOAD_SIZE,
         maxConcurrentPerUser: env.MAX_CONCURRENT_UPLOADS_PER_USER,
+        quotaBytes: env.QUOTA_BYTES,
         expirySeconds: env.UPLOAD_EXPIRY_SECONDS,
         expirySweepIntervalSeconds: env.EXPIRY_SWEEP_INTERVAL_SECONDS,
         offsetFlushIntervalMs: env.OFFSET_FLUSH_INTERVAL_MS,

@@ -17,6 +17,7 @@ import { registerProcessMetrics } from './metrics/register.js';
 import { PostgresLocker } from './tus/postgres-locker.js';
 import { createExpiryJob } from './uploads/expiry-job.js';
 import { createFinalUploads } from './uploads/final-upload.js';
+import { createQuotas } from './uploads/quota.js';
 import { createOffsetTracker } from './uploads/offset-tracker.js';
 import type { StatusChangeHook } from './uploads/status-change.js';
 import { createUploadLifecycle } from './uploads/upload-lifecycle.js';
@@ -103,15 +104,16 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   const membership: ScopeReadPolicy | undefined = overrides.scopeReadPolicy ?? (hooks && ((user, scope) => hooks.isMember(user, scope)));
   const beforeCreate: BeforeCreateHook | undefined = overrides.beforeCreate ?? (hooks && (({ user, upload }) => hooks.beforeCreate(user, upload)));
   const access = createAccess({ uploads: repository, membership });
-  const authorizeCreation = createCreationPolicy({ access, uploads: repository, beforeCreate });
+  const quotas = createQuotas({ db, defaultLimit: config.uploads.quotaBytes });
+  const authorizeCreation = createCreationPolicy({ access, uploads: repository, quotas, beforeCreate });
   const auth = await createAuth(config);
   const offsets = resources.add('offset tracker', createOffsetTracker({ repository, intervalMs: config.uploads.offsetFlushIntervalMs, logger }), (o) => o.stop());
-  const lifecycle = createUploadLifecycle({ db, repository, offsets, jobs: processing.jobs, events, logger, metrics });
+  const lifecycle = createUploadLifecycle({ db, repository, quotas, offsets, jobs: processing.jobs, events, logger, metrics });
   registerProcessMetrics(metrics, { config, db, logger });
   // Uploads are locked in PostgreSQL (the embedded cluster too), so other instances and workers can share it.
   const locker = resources.add('tus locker', new PostgresLocker(db.url, logger), (l) => l.close());
   await locker.start();
-  const finalUploads = createFinalUploads({ config, db, storage, repository, lifecycle, logger });
+  const finalUploads = createFinalUploads({ config, db, storage, repository, quotas, lifecycle, logger });
   const worker = config.processing.worker === 'embedded'
     ? resources.add('processing worker', await processing.createWorker(), (w) => w.stop())
     : undefined;
@@ -125,7 +127,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   const app = createApp({
     config, logger, db, storage, auth, repository, lifecycle, offsets, inflight, finalUploads,
     processing: processing.processing, events, locker, links: await createLinkSigner(config),
-    access, authorizeCreation, metrics,
+    access, authorizeCreation, quotas, metrics,
     isShuttingDown: () => shuttingDown,
   });
 

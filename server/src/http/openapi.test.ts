@@ -101,6 +101,8 @@ describe('real responses match it', () => {
     await expectDocumented('get', '/readyz', await haul.app.request('/readyz'));
     await expectDocumented('get', '/api/uploads', await haul.app.request('/api/uploads'));
     await expectDocumented('get', '/api/uploads', await haul.app.request('/api/uploads?scope=conv:9', as('bob')));
+    await expectDocumented('get', '/api/usage', await haul.app.request('/api/usage', as('bob')));
+    await expectDocumented('get', '/api/usage', await haul.app.request('/api/usage'));
   });
 
   it('uploads: list, get, move, link, delete', async () => {

@@ -1,7 +1,7 @@
 import {
   API_PATHS, createLinkRequestSchema, devTokenRequestSchema, devTokenResponseSchema, ERROR_CODE_LIST, linkSchema,
   scopeMembershipHookRequestSchema, scopeMembershipHookResponseSchema, scopeSchema, serverConfigSchema, updateUploadRequestSchema,
-  uploadCreateHookRequestSchema, uploadCreateHookResponseSchema, mediaSchema, uploadListSchema, uploadSchema, UPLOAD_STATUSES,
+  uploadCreateHookRequestSchema, uploadCreateHookResponseSchema, mediaSchema, uploadListSchema, uploadSchema, UPLOAD_STATUSES, usageSchema,
   WEBHOOK_EVENT_TYPES, WEBHOOK_HEADERS, webhookEventSchema,
 } from '@haul/api';
 import { z } from 'zod';
@@ -30,7 +30,7 @@ const RESPONSES = {
   Upload: uploadSchema, UploadMedia: mediaSchema, UploadList: uploadListSchema, Link: linkSchema, ServerConfig: serverConfigSchema,
   DevToken: devTokenResponseSchema, Error: errorBodySchema, Health: healthSchema, Readiness: readinessSchema,
   WebhookEvent: webhookEventSchema, ScopeMembershipHookRequest: scopeMembershipHookRequestSchema,
-  UploadCreateHookRequest: uploadCreateHookRequestSchema,
+  UploadCreateHookRequest: uploadCreateHookRequestSchema, Usage: usageSchema,
 };
 /** Bodies Haul reads (as it accepts them). */
 const REQUESTS = {
@@ -67,6 +67,9 @@ const file = (description: string) => ({
 function paths(): JsonObject {
   return {
     [API_PATHS.config]: { get: { summary: 'Public server settings: limits, accepted types, auth mode', responses: { 200: ok('The settings', 'ServerConfig'), ...errors } } },
+    [API_PATHS.usage]: {
+      get: { summary: "The caller's storage use against their quota (QUOTA_BYTES or the application's limit)", security: secured, responses: { 200: ok('Usage', 'Usage'), ...errors } },
+    },
     [API_PATHS.devToken]: {
       post: {
         summary: 'A development token for any user, member of the given scopes (AUTH_MODE=dev only)',

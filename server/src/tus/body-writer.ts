@@ -15,6 +15,8 @@ export interface BodyTarget {
   offset: number;
   /** Declared length; undefined while deferred. */
   size: number | undefined;
+  /** While the length is deferred: how many more bytes the owner's quota allows (undefined: no quota). */
+  quotaRoom?: number | undefined;
 }
 
 /**
@@ -31,15 +33,16 @@ export function createBodyWriter({ store, offsets, maxSize, stages, metrics }: {
   metrics?: Pick<HaulMetrics, 'bytesReceived'>;
 }) {
   return function writeBody(request: TusRequest, target: BodyTarget, stop: BodyStop): Promise<number> {
-    const { id, key, offset, size } = target;
+    const { id, key, offset, size, quotaRoom } = target;
     let reported = offset;
-    const limit = bodyLimit({ offset, size, maxSize, contentLength: contentLengthOf(request.header('content-length')) });
+    const { limit, overLimit } = bodyLimit({ offset, size, maxSize, quotaRoom, contentLength: contentLengthOf(request.header('content-length')) });
     return receiveBody({
       source: request.incoming,
       store,
       key,
       offset,
       limit,
+      overLimit,
       stop,
       stages,
       context: { uploadId: id, offset, size, header: (name) => request.header(name) },

@@ -29,6 +29,7 @@ import { CLOSE_CONNECTION, type TusRequest, type TusResponse } from './request-c
 import { createTerminationHandler } from './terminate.js';
 import { toHaulError } from './tus-errors.js';
 import type { BodyStage } from './upload-body.js';
+import type { Quotas } from '../uploads/quota.js';
 
 export interface TusRouteDeps {
   config: Config;
@@ -47,6 +48,8 @@ export interface TusRouteDeps {
   /** Scope membership and the application's pre-create hook (http/create-policy.ts). */
   authorizeCreation: AuthorizeCreation;
   metrics?: Pick<HaulMetrics, 'bytesReceived'>;
+  /** Per-user storage quotas (uploads/quota.ts). */
+  quotas: Quotas;
 }
 
 /** `/files` → collection, `/files/<id>` → that upload; anything else → undefined. */
@@ -89,10 +92,10 @@ export function createTusRoute(deps: TusRouteDeps) {
   const options = createOptionsHandler({ maxSize: uploads.maxSize, capabilities: storage.capabilities });
   const create = createCreationHandler({
     limits: { maxSize: uploads.maxSize, maxConcurrentPerUser: uploads.maxConcurrentPerUser, expirySeconds: uploads.expirySeconds, lockDrainMs },
-    storage, locker, repository, lifecycle, concatenation, writeBody, authorizeCreation: deps.authorizeCreation,
+    storage, locker, repository, quotas: deps.quotas, lifecycle, concatenation, writeBody, authorizeCreation: deps.authorizeCreation,
   });
   const head = createHeadHandler({ storage, locker, lifecycle, concatenation });
-  const patch = createPatchHandler({ maxSize: uploads.maxSize, lockDrainMs, storage, locker, repository, lifecycle, writeBody, onFinished: forget });
+  const patch = createPatchHandler({ maxSize: uploads.maxSize, lockDrainMs, storage, locker, quotas: deps.quotas, lifecycle, writeBody, onFinished: forget });
   const terminate = createTerminationHandler({ storage, locker, lifecycle, onTerminated: forget });
 
   const findOwnUpload = async (id: string, userId: string, method: string): Promise<UploadRecord> => {

@@ -6,6 +6,7 @@ import { HaulError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 import { metadataForStorage, type RawMetadata, type UploadMetadata } from './metadata.js';
+import type { Quotas } from './quota.js';
 import type { UploadLifecycle } from './upload-lifecycle.js';
 import { newUploadId } from './upload-id.js';
 import type { UploadRecord, UploadRepository } from './upload-repository.js';
@@ -38,9 +39,10 @@ function unusable(id: string, partial: UploadRecord | undefined, userId: string)
  * upload expired, so the client can POST the final upload again; a crash leaves an `assembling`
  * row that the expiry sweep removes (storage included) after ASSEMBLY_TIMEOUT_MS.
  */
-export function createFinalUploads({ config, db, storage, repository, lifecycle, logger }: {
+export function createFinalUploads({ config, db, storage, repository, quotas, lifecycle, logger }: {
   config: Config;
   db: Database;
+  quotas: Pick<Quotas, 'admit'>;
   storage: Storage;
   repository: UploadRepository;
   lifecycle: UploadLifecycle;
@@ -60,6 +62,8 @@ export function createFinalUploads({ config, db, storage, repository, lifecycle,
         if (size > config.uploads.maxSize) {
           throw new HaulError('UPLOAD_TOO_LARGE', `The partials add up to ${size} bytes; the maximum is ${config.uploads.maxSize}`);
         }
+        // The final upload's bytes take the place of its partials', unless those are kept too.
+        await quotas.admit(tx, { ownerId: user.id, bytes: size, replacing: config.uploads.keepPartials ? [] : partialIds });
         await repository.insertFinal(
           {
             id, ownerId: user.id, storageKey: key, size, partialIds,

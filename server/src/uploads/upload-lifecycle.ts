@@ -4,6 +4,7 @@ import type { UploadMetrics } from '../metrics/metrics.js';
 import type { JobQueue } from '../processing/job-queue.js';
 import type { StatusEvents } from '../processing/status-events.js';
 import type { OffsetTracker } from './offset-tracker.js';
+import type { Quotas } from './quota.js';
 import type { StatusChange } from './status-change.js';
 import type { NewUpload, UploadRepository } from './upload-repository.js';
 
@@ -13,9 +14,10 @@ import type { NewUpload, UploadRepository } from './upload-repository.js';
  * status change (with its event and hooks) and any follow-up job in one transaction, watchers
  * notified after it commits.
  */
-export function createUploadLifecycle({ db, repository, offsets, jobs, events, logger, metrics }: {
+export function createUploadLifecycle({ db, repository, quotas, offsets, jobs, events, logger, metrics }: {
   db: Database;
   repository: UploadRepository;
+  quotas: Pick<Quotas, 'admit'>;
   offsets: OffsetTracker;
   jobs: Pick<JobQueue, 'enqueue'>;
   events: Pick<StatusEvents, 'publish'>;
@@ -29,9 +31,21 @@ export function createUploadLifecycle({ db, repository, offsets, jobs, events, l
   };
 
   return {
+    /** A new upload, counted against its owner's quota by its declared length (0 while deferred). */
     async created(upload: NewUpload): Promise<void> {
-      await repository.insert(upload);
+      await db.transaction(async (tx) => {
+        await quotas.admit(tx, { ownerId: upload.ownerId, bytes: upload.size ?? 0 });
+        await repository.insert(upload, tx);
+      });
       metrics?.uploadsCreated.inc();
+    },
+
+    /** Creation Defer Length: the length declared later, counted against the quota from now on (in place of the offset). */
+    lengthDeclared(upload: { id: string; ownerId: string }, size: number): Promise<void> {
+      return db.transaction(async (tx) => {
+        await quotas.admit(tx, { ownerId: upload.ownerId, bytes: size, replacing: [upload.id] });
+        await repository.setSize(upload.id, size, tx);
+      });
     },
 
     /**

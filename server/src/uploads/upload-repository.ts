@@ -198,8 +198,8 @@ export function createUploadRepository(db: Database, { onStatusChange = [], onCr
       return toNumber(rows[0]?.n ?? 0);
     },
 
-    async setSize(id: string, size: number): Promise<void> {
-      await db.query(`UPDATE uploads SET size = $2, updated_at = now() WHERE id = $1 AND size IS NULL`, [id, size]);
+    async setSize(id: string, size: number, tx: Queryable = db): Promise<void> {
+      await tx.query(`UPDATE uploads SET size = $2, updated_at = now() WHERE id = $1 AND size IS NULL`, [id, size]);
     },
 
     /** Applies many offsets in one statement; offsets only ever move forward. */
