@@ -20,7 +20,9 @@ const CORE_EXTENSIONS = ['creation', 'creation-with-upload', 'creation-defer-len
  */
 export const tusExtensions = (capabilities: StorageCapabilities): string[] => [
   ...CORE_EXTENSIONS,
-  ...(capabilities.concatenation ? ['concatenation'] : []),
+  // concatenation-unfinished: "This feature MUST be explicitly announced by the Server by adding
+  // concatenation-unfinished to the Tus-Extension header." (concatenation-unfinished.ts)
+  ...(capabilities.concatenation ? ['concatenation', 'concatenation-unfinished'] : []),
 ];
 
 export const TUS_METHODS = ['POST', 'HEAD', 'PATCH', 'DELETE', 'OPTIONS'] as const;

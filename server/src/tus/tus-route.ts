@@ -18,6 +18,7 @@ import { isUploadId } from '../uploads/upload-id.js';
 import type { UploadRecord, UploadRepository } from '../uploads/upload-repository.js';
 import { createBodyWriter } from './body-writer.js';
 import { createConcatenation } from './concatenation.js';
+import { createUnassembledFinalHandlers, isUnassembledFinal } from './concatenation-unfinished.js';
 import { createCreationHandler } from './create.js';
 import { createHeadHandler } from './head.js';
 import { createOptionsHandler } from './options.js';
@@ -92,6 +93,7 @@ export function createTusRoute(deps: TusRouteDeps) {
   const head = createHeadHandler({ storage, locker, lifecycle, concatenation });
   const patch = createPatchHandler({ maxSize: uploads.maxSize, lockDrainMs, storage, locker, repository, lifecycle, writeBody, onFinished: forget });
   const terminate = createTerminationHandler({ storage, locker, lifecycle, onTerminated: forget });
+  const unassembledFinal = createUnassembledFinalHandlers({ finalUploads });
 
   const findOwnUpload = async (id: string, userId: string, method: string): Promise<UploadRecord> => {
     const cached = method === 'PATCH' ? recent.get(id) : undefined;
@@ -175,6 +177,8 @@ export function createTusRoute(deps: TusRouteDeps) {
     }
     concatenation.checkAccess(upload, method);
     const uploadRequest = { ...request, upload };
+    // A final upload not assembled yet has no bytes in storage for the handlers below to read.
+    if (isUnassembledFinal(upload)) return respond(c, await run(uploadRequest, method === 'HEAD' ? unassembledFinal.head : unassembledFinal.terminate));
     switch (method) {
       case 'HEAD':
         return respond(c, await run(uploadRequest, head));

@@ -12,13 +12,18 @@ import type { NewUpload, UploadRepository } from './upload-repository.js';
  * status change (with its event and hooks) and any follow-up job in one transaction, watchers
  * notified after it commits.
  */
-export function createUploadLifecycle({ db, repository, offsets, jobs, events, logger }: {
+export function createUploadLifecycle({ db, repository, offsets, jobs, events, logger, onPartReceived }: {
   db: Database;
   repository: UploadRepository;
   offsets: OffsetTracker;
   jobs: Pick<JobQueue, 'enqueue'>;
   events: Pick<StatusEvents, 'publish'>;
   logger: Logger;
+  /**
+   * After a partial upload's `part_received` commits: a final upload waiting for it may now be
+   * complete (tus concatenation-unfinished, uploads/final-upload.ts `partialReceived`).
+   */
+  onPartReceived?: (partialId: string) => Promise<void>;
 }) {
   /** Tells watchers (SSE) about committed changes. */
   const publish = async (changes: readonly StatusChange[]) => {
@@ -45,6 +50,10 @@ export function createUploadLifecycle({ db, repository, offsets, jobs, events, l
       if (!change) return;
       logger.info(change.to === 'received' ? 'upload received' : 'partial upload received', { uploadId: id, size });
       await publish([change]);
+      if (change.to === 'part_received' && onPartReceived) {
+        // The partial is recorded either way; a final upload not started here expires with its partials.
+        await onPartReceived(id).catch((err: unknown) => logger.error('could not start a waiting final upload', { err, uploadId: id }));
+      }
     },
 
     /**
