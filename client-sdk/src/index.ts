@@ -18,7 +18,7 @@ export type { WaitOptions } from './core/processing-wait.js';
 export { CLIENT_ERROR_CODES, HaulError, type HaulErrorCode, type HaulErrorOptions, isHaulError, isRetryableStatus, SERVER_ERROR_CODES } from './core/errors.js';
 export { MIN_PART_SIZE } from './core/parallel.js';
 export type { UploadProgress } from './core/progress.js';
-export type { LinkJson, ServerConfigJson, ThumbnailJson, UploadJson, UploadList, UploadStatus } from './core/public-types.js';
+export type { LinkJson, MediaJson, ServerConfigJson, ThumbnailJson, UploadJson, UploadList, UploadStatus } from './core/public-types.js';
 export { memoryStorage, type ResumeStorage } from './core/resume-storage.js';
 export type { RetryOptions } from './core/retry-policy.js';
 export type { AbortOptions, RetryInfo, UploadedInfo, UploadHandle, UploadMetadata, UploadOptions, UploadState } from './core/upload-types.js';

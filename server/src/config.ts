@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { bool, byteSize, int, optionalString } from './config-values.js';
+import { bool, byteSize, int, optionalByteSize, optionalString } from './config-values.js';
 import { checkIntegrationEnv, integrationConfig, integrationEnv } from './config-integration.js';
 
 export { parseByteSize } from './config-values.js';
@@ -22,6 +22,8 @@ const configSchema = z
     DATA_DIR: z.string().min(1).default('./data'),
     DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(1).max(65535).optional()),
 
     AUTH_MODE: z.enum(['dev', 'jwt']).default('dev'),
     JWT_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
@@ -32,6 +34,8 @@ const configSchema = z
 
     MAX_UPLOAD_SIZE: byteSize('10GiB'),
     MAX_CONCURRENT_UPLOADS_PER_USER: int(50, 1),
+    /** Bytes each user may store (finished files and unfinished uploads by declared length); unset: no quota. */
+    QUOTA_BYTES: optionalByteSize,
     UPLOAD_EXPIRY_SECONDS: int(24 * 3600, 1),
     EXPIRY_SWEEP_INTERVAL_SECONDS: int(300, 1),
     OFFSET_FLUSH_INTERVAL_MS: int(1000, 10),
@@ -59,6 +63,8 @@ const configSchema = z
     MAX_FILE_SIZE_DEFAULT: byteSize('10GiB'),
     MAX_IMAGE_PIXELS: int(100_000_000, 1),
     THUMBNAIL_SIZES: z.string().default('160,480,1280'),
+    STRIP_LOCATION: bool(true),
+    MEDIA_TIME_LIMIT_MS: int(20_000, 100),
     WORKER: z.enum(['embedded', 'off']).default('embedded'),
     WORKER_CONCURRENCY: int(2, 1),
     PROCESSING_MAX_ATTEMPTS: int(5, 1),
@@ -127,6 +133,10 @@ const configSchema = z
       dataDir: path.resolve(env.DATA_DIR),
       databaseUrl: env.DATABASE_URL,
       logLevel: env.LOG_LEVEL,
+      /** GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>` when set. */
+      metricsToken: env.METRICS_TOKEN,
+      /** The standalone worker serves GET /metrics on HOST:METRICS_PORT (the server: on PORT). */
+      metricsPort: env.METRICS_PORT,
       auth: {
         mode: env.AUTH_MODE,
         jwtSecret: env.JWT_SECRET,
@@ -143,6 +153,7 @@ const configSchema = z
       uploads: {
         maxSize: env.MAX_UPLOAD_SIZE,
         maxConcurrentPerUser: env.MAX_CONCURRENT_UPLOADS_PER_USER,
+        quotaBytes: env.QUOTA_BYTES,
         expirySeconds: env.UPLOAD_EXPIRY_SECONDS,
         expirySweepIntervalSeconds: env.EXPIRY_SWEEP_INTERVAL_SECONDS,
         offsetFlushIntervalMs: env.OFFSET_FLUSH_INTERVAL_MS,
@@ -164,6 +175,10 @@ const configSchema = z
         maxFileSize: env.MAX_FILE_SIZE_DEFAULT,
         maxImagePixels: env.MAX_IMAGE_PIXELS,
         thumbnailSizes: env.THUMBNAIL_SIZES.split(',').map((s) => Number(s.trim())),
+        /** Originals of JPEG, PNG, WebP and HEIC/HEIF/AVIF are served without GPS (processing/strip-stored-location.ts). */
+        stripLocation: env.STRIP_LOCATION,
+        /** Wall-clock limit of each external decoder run (ffprobe, ffmpeg, pdfinfo, pdftoppm, heif-thumbnailer). */
+        mediaTimeLimitMs: env.MEDIA_TIME_LIMIT_MS,
         worker: env.WORKER,
         concurrency: env.WORKER_CONCURRENCY,
         maxAttempts: env.PROCESSING_MAX_ATTEMPTS,

@@ -17,6 +17,7 @@ export function toUploadJson(upload: UploadRecord, thumbnails: readonly StoredTh
     scanned: upload.scanned,
     scope: upload.scope,
     thumbnails: thumbnails.map((t) => ({ size: t.size, width: t.width, height: t.height, url: thumbnailPath(upload.id, t.size) })),
+    media: upload.media,
     contentUrl: upload.status === 'ready' ? contentPath(upload.id) : null,
     createdAt: upload.createdAt.toISOString(),
     finishedAt: upload.finishedAt?.toISOString() ?? null,

@@ -13,7 +13,23 @@ export interface Inspection {
   scan: ScanVerdict | undefined;
   /** undefined: not an image we make previews of. */
   thumbnails: ThumbnailOutcome | undefined;
+  /** Seconds each stage took (for metrics); a stage that did not run is absent. */
+  timings: StageTimings;
 }
+
+/**
+ * The stages run side by side in one pass, so their times overlap: `hash` is the CPU time spent
+ * hashing, `type` sniffing the first bytes, `scan` from opening the clamd stream to its verdict,
+ * `previews` from the decoder's start to the last preview.
+ */
+export interface StageTimings {
+  hash: number;
+  type: number;
+  scan?: number;
+  previews?: number;
+}
+
+const secondsSince = (start: number) => (performance.now() - start) / 1000;
 
 export interface InspectOptions {
   filename: string | null;
@@ -55,14 +71,24 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
   let typeKnown = false;
   let thumbnails: ThumbnailJob | undefined;
   let scanSettled = false;
+  const timings: StageTimings = { hash: 0, type: 0 };
+  const scanStart = performance.now();
   const scan = options.scanner ? await options.scanner.start() : undefined;
-  scan?.verdict.then(() => (scanSettled = true), () => (scanSettled = true));
+  const scanEnded = () => {
+    scanSettled = true;
+    timings.scan = secondsSince(scanStart);
+  };
+  scan?.verdict.then(scanEnded, scanEnded);
+  let previewStart = 0;
 
   const decideType = async (complete: boolean) => {
     typeKnown = true;
     const sample = Buffer.concat(head);
+    const typeStart = performance.now();
     detectedType = await detectType(sample, { complete, filename: options.filename });
+    timings.type = secondsSince(typeStart);
     if (options.wantsThumbnails(detectedType)) {
+      previewStart = performance.now();
       thumbnails = createThumbnails({ sizes: options.thumbnailSizes, maxPixels: options.maxImagePixels });
       await feed(thumbnails.input, sample, thumbnails.outcome);
     }
@@ -73,7 +99,9 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
     for await (const data of source) {
       const chunk = data as Buffer;
       size += chunk.length;
+      const hashStart = performance.now();
       hash.update(chunk);
+      timings.hash += secondsSince(hashStart);
       if (!typeKnown) {
         head.push(chunk);
         headBytes += chunk.length;
@@ -104,11 +132,7 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
       verdict = await scan.verdict;
     }
   }
-  return {
-    size,
-    sha256: hash.digest('hex'),
-    detectedType,
-    scan: verdict,
-    thumbnails: thumbnails ? await thumbnails.outcome : undefined,
-  };
+  const previews = thumbnails ? await thumbnails.outcome : undefined;
+  if (thumbnails) timings.previews = secondsSince(previewStart);
+  return { size, sha256: hash.digest('hex'), detectedType, scan: verdict, thumbnails: previews, timings };
 }

@@ -6,7 +6,7 @@ import { decide, NOT_SCANNED } from './process-upload.js';
 const policy = loadConfig({ ALLOWED_TYPES: 'image,text', MAX_IMAGE_SIZE: '1MiB' }).processing;
 const photo = { filename: 'cat.png', filetype: 'image/png' };
 const inspected = (overrides: Partial<Inspection> = {}): Inspection => ({
-  size: 1000, sha256: 'f00d', detectedType: 'image/png', scan: { kind: 'clean' }, thumbnails: { kind: 'done', thumbnails: [] }, ...overrides,
+  size: 1000, sha256: 'f00d', detectedType: 'image/png', scan: { kind: 'clean' }, thumbnails: { kind: 'done', thumbnails: [], width: 1, height: 1, placeholder: 'AAAA' }, timings: { hash: 0, type: 0 }, ...overrides,
 });
 
 describe('decide (the processing verdict)', () => {

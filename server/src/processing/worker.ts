@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
+import type { ProcessingMetrics } from '../metrics/metrics.js';
 import type { JobQueue } from './job-queue.js';
 import type { ProcessingRepository } from './processing-repository.js';
 import type { StatusEvents } from './status-events.js';
@@ -19,7 +20,7 @@ export const backoffMs = (attempt: number) => Math.min(MAX_BACKOFF_MS, 1000 * 2 
  * after which the upload is `failed` with the reason. Runs inside the server by default
  * (WORKER=embedded) or alone (`npm run worker`); any number of workers may share a database.
  */
-export function createWorker({ db, jobs, processing, processUpload, events, concurrency, leaseMs, maxAttempts, logger }: {
+export function createWorker({ db, jobs, processing, processUpload, events, concurrency, leaseMs, maxAttempts, logger, metrics }: {
   db: Database;
   jobs: JobQueue;
   processing: ProcessingRepository;
@@ -29,6 +30,7 @@ export function createWorker({ db, jobs, processing, processUpload, events, conc
   leaseMs: number;
   maxAttempts: number;
   logger: Logger;
+  metrics: Pick<ProcessingMetrics, 'processingOutcomes'>;
 }) {
   const workerId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   let running = false;
@@ -55,6 +57,7 @@ export function createWorker({ db, jobs, processing, processUpload, events, conc
           await processing.fail(uploadId, reason, tx);
           await jobs.complete(uploadId, tx);
         });
+        metrics.processingOutcomes.inc({ status: 'failed' });
       } else {
         const delay = backoffMs(attempt);
         logger.warn('processing failed; will retry', { uploadId, attempt, retryInMs: Math.round(delay), reason });

@@ -34,6 +34,19 @@ export async function createDiskStorage(dataDir: string, expiryMs: number): Prom
       const handle = await fsp.open(fileOf(key), 'r');
       return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
     },
+    localPath: (key) => fileOf(key),
+    replace: async (key, file) => {
+      const target = fileOf(key);
+      const next = `${target}.replacing`;
+      await fsp.copyFile(file, next);
+      const handle = await fsp.open(next, 'r+');
+      try {
+        await handle.sync(); // the new bytes are on disk before the name points at them
+      } finally {
+        await handle.close();
+      }
+      await fsp.rename(next, target);
+    },
     putDerived: async (key, body) => {
       await fsp.mkdir(path.dirname(fileOf(key)), { recursive: true });
       await fsp.writeFile(`${fileOf(key)}.tmp`, body);

@@ -7,6 +7,7 @@ import type { Storage } from '../storage/storage.js';
 import { metadataForStorage, parseUploadMetadata, validateUploadMetadata } from '../uploads/metadata.js';
 import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
 import { newUploadId } from '../uploads/upload-id.js';
+import type { Quotas } from '../uploads/quota.js';
 import type { UploadRepository } from '../uploads/upload-repository.js';
 import type { BodyWriter } from './body-writer.js';
 import type { Concatenation } from './concatenation.js';
@@ -27,13 +28,15 @@ export interface CreationLimits {
 /**
  * POST /files: tus Creation, Creation With Upload and Creation Defer Length (and, through the
  * concatenation module, final uploads). Metadata is validated and the per-user cap checked
- * before anything is stored; the row is written first, then the storage, then the body.
+ * before anything is stored; the row is written first (with the owner's quota checked against
+ * its declared length: 413 QUOTA_EXCEEDED), then the storage, then the body.
  */
-export function createCreationHandler({ limits, storage, locker, repository, lifecycle, concatenation, writeBody, authorizeCreation }: {
+export function createCreationHandler({ limits, storage, locker, repository, quotas, lifecycle, concatenation, writeBody, authorizeCreation }: {
   limits: CreationLimits;
   storage: Pick<Storage, 'store' | 'layout'>;
   locker: Locker;
   repository: Pick<UploadRepository, 'countUnfinished'>;
+  quotas: Pick<Quotas, 'roomFor'>;
   lifecycle: Pick<UploadLifecycle, 'created' | 'finished'>;
   concatenation: Concatenation;
   writeBody: BodyWriter;
@@ -89,7 +92,10 @@ export function createCreationHandler({ limits, storage, locker, repository, lif
           // The stores keep metadata as tus parses it (UTF-8 text); the row keeps it losslessly.
           const upload = new Upload({ id: key, size, offset: 0, metadata: raw.size > 0 ? Metadata.parse(metadataHeader) : undefined });
           await storage.store.create(upload);
-          return withBody ? writeBody(request, { id, key, offset: 0, size }, stop) : 0;
+          if (!withBody) return 0;
+          // A deferred length is counted by its bytes until declared: the body may fill the quota, no more.
+          const quotaRoom = size === undefined ? await quotas.roomFor(request.user.id, id) : undefined;
+          return writeBody(request, { id, key, offset: 0, size, quotaRoom }, stop);
         },
       );
     } finally {

@@ -10,6 +10,7 @@ import type { AppEnv } from '../http/app-env.js';
 import { authenticate } from '../http/authenticate.js';
 import type { AuthorizeCreation } from '../http/create-policy.js';
 import type { InflightRequests } from '../http/inflight.js';
+import type { HaulMetrics } from '../metrics/metrics.js';
 import type { Storage } from '../storage/storage.js';
 import type { FinalUploads } from '../uploads/final-upload.js';
 import type { OffsetTracker } from '../uploads/offset-tracker.js';
@@ -31,6 +32,7 @@ import { CLOSE_CONNECTION, type TusRequest, type TusResponse } from './request-c
 import { createTerminationHandler } from './terminate.js';
 import { toHaulError } from './tus-errors.js';
 import type { BodyStage } from './upload-body.js';
+import type { Quotas } from '../uploads/quota.js';
 
 export interface TusRouteDeps {
   config: Config;
@@ -48,6 +50,9 @@ export interface TusRouteDeps {
   lockDrainMs?: number;
   /** Scope membership and the application's pre-create hook (http/create-policy.ts). */
   authorizeCreation: AuthorizeCreation;
+  metrics?: Pick<HaulMetrics, 'bytesReceived'>;
+  /** Per-user storage quotas (uploads/quota.ts). */
+  quotas: Quotas;
 }
 
 /** `/files` → collection, `/files/<id>` → that upload; anything else → undefined. */
@@ -86,14 +91,14 @@ export function createTusRoute(deps: TusRouteDeps) {
   const recent = createRecentUploads();
   const forget = (id: string) => recent.forget(id);
   const concatenation = createConcatenation({ capabilities: storage.capabilities, maxPartials: uploads.maxConcatPartials, finalUploads });
-  const writeBody = createBodyWriter({ store: storage.store, offsets, maxSize: uploads.maxSize, stages: deps.bodyStages ?? [] });
+  const writeBody = createBodyWriter({ store: storage.store, offsets, maxSize: uploads.maxSize, stages: deps.bodyStages ?? [], metrics: deps.metrics });
   const options = createOptionsHandler({ maxSize: uploads.maxSize, capabilities: storage.capabilities });
   const create = createCreationHandler({
     limits: { maxSize: uploads.maxSize, maxConcurrentPerUser: uploads.maxConcurrentPerUser, expirySeconds: uploads.expirySeconds, lockDrainMs },
-    storage, locker, repository, lifecycle, concatenation, writeBody, authorizeCreation: deps.authorizeCreation,
+    storage, locker, repository, quotas: deps.quotas, lifecycle, concatenation, writeBody, authorizeCreation: deps.authorizeCreation,
   });
   const head = createHeadHandler({ storage, locker, lifecycle, concatenation });
-  const patch = createPatchHandler({ maxSize: uploads.maxSize, lockDrainMs, storage, locker, repository, lifecycle, writeBody, onFinished: forget });
+  const patch = createPatchHandler({ maxSize: uploads.maxSize, lockDrainMs, storage, locker, quotas: deps.quotas, lifecycle, writeBody, onFinished: forget });
   const terminate = createTerminationHandler({ storage, locker, lifecycle, onTerminated: forget });
   const unassembledFinal = createUnassembledFinalHandlers({ finalUploads });
   const ietf = createIetfRoute({ ...deps, lockDrainMs, writeBody, onFinished: forget });

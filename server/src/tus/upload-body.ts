@@ -92,13 +92,14 @@ class BodyLimiter extends Transform {
     private readonly limit: number,
     private readonly start: number,
     private readonly onProgress: (offset: number) => void,
+    private readonly overLimit: () => HaulError,
   ) {
     super();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     if (this.received + chunk.length > this.limit) {
-      callback(new HaulError('UPLOAD_TOO_LARGE', `The body exceeds the ${this.limit} bytes this request may still add`));
+      callback(this.overLimit());
       return;
     }
     this.received += chunk.length;
@@ -114,8 +115,9 @@ export interface ReceiveBodyOptions {
   key: string;
   /** The upload's current offset: where the body's first byte goes. */
   offset: number;
-  /** At most this many bytes may arrive (else 413). */
+  /** At most this many bytes may arrive (else `overLimit()`, by default a 413 UPLOAD_TOO_LARGE). */
   limit: number;
+  overLimit?: () => HaulError;
   stop: BodyStop;
   stages: readonly BodyStage[];
   context: Omit<BodyStageContext, 'stop'>;
@@ -125,7 +127,8 @@ export interface ReceiveBodyOptions {
 /** Streams the body into the store; returns the upload's new offset. */
 export async function receiveBody(options: ReceiveBodyOptions): Promise<number> {
   const { source, store, key, offset, limit, stop, stages, context, onProgress } = options;
-  const limiter = new BodyLimiter(limit, offset, onProgress);
+  const overLimit = options.overLimit ?? (() => new HaulError('UPLOAD_TOO_LARGE', `The body exceeds the ${limit} bytes this request may still add`));
+  const limiter = new BodyLimiter(limit, offset, onProgress, overLimit);
   const stageContext: BodyStageContext = { ...context, stop: (reason) => stop.request(reason) };
   const chain: Transform[] = [limiter, ...stages.flatMap((stage) => stage(stageContext) ?? [])];
 

@@ -6,6 +6,7 @@ import { HaulError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 import { metadataForStorage, type RawMetadata, type UploadMetadata, uploadMetadataHeader } from './metadata.js';
+import type { Quotas } from './quota.js';
 import type { UploadLifecycle } from './upload-lifecycle.js';
 import { newUploadId } from './upload-id.js';
 import type { UploadRecord, UploadRepository } from './upload-repository.js';
@@ -57,9 +58,10 @@ const sizeOf = (partials: readonly UploadRecord[]) => partials.reduce((total, p)
  * takes the final upload with it), and `partialReceived` — called once each partial's
  * `part_received` has committed — claims the assembly for whichever partial finishes last.
  */
-export function createFinalUploads({ config, db, storage, repository, lifecycle, logger }: {
+export function createFinalUploads({ config, db, storage, repository, quotas, lifecycle, logger }: {
   config: Config;
   db: Database;
+  quotas: Pick<Quotas, 'admit'>;
   storage: Storage;
   repository: UploadRepository;
   lifecycle: Pick<UploadLifecycle, 'finalAssembled'>;
@@ -136,6 +138,8 @@ export function createFinalUploads({ config, db, storage, repository, lifecycle,
         const ordered = partialIds.map((pid) => found.get(pid)!);
         const unfinished = ordered.filter((p) => p.status === 'uploading');
         checkSize(sizeOf(ordered), unfinished.length > 0 ? 'The known lengths of the partials' : 'The partials');
+        // The final upload's bytes take the place of its partials', unless those are kept too.
+        await quotas.admit(tx, { ownerId: user.id, bytes: sizeOf(ordered), replacing: config.uploads.keepPartials ? [] : partialIds });
         const waiting = unfinished.length > 0;
         // Waiting: the final upload cannot outlive the first partial that may never finish.
         const expiresAt = waiting

@@ -1,4 +1,4 @@
-import type { UploadStatus } from '@haul/api';
+import type { MediaJson, UploadStatus } from '@haul/api';
 import type { Database, Queryable, Row } from '../db/database.js';
 import { toDate, toDateOrNull, toNumber, toNumberOrNull } from '../db/database.js';
 import type { StoredMetadataValue } from './metadata.js';
@@ -37,6 +37,8 @@ export interface UploadRecord {
   /** Application scope from the `scope` metadata (who else may read: see http/access.ts). */
   scope: string | null;
   deletedAt: Date | null;
+  /** What processing learnt about a picture, video, sound or PDF (migration 000009); all null otherwise. */
+  media: MediaJson;
 }
 
 export interface NewUpload {
@@ -66,7 +68,8 @@ export interface UploadRepositoryHooks {
 
 const COLUMNS = `id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset, status,
   created_at, updated_at, finished_at, expires_at, concat_role, partial_ids, detected_type, sha256, status_reason,
-  scanned, processed_at, scope, deleted_at, assembly_started_at`;
+  scanned, processed_at, scope, deleted_at, media_width, media_height, media_duration_ms, media_pages, media_placeholder,
+  assembly_started_at`;
 
 function toRecord(row: Row): UploadRecord {
   return {
@@ -92,6 +95,13 @@ function toRecord(row: Row): UploadRecord {
     processedAt: toDateOrNull(row.processed_at),
     scope: (row.scope as string | null) ?? null,
     deletedAt: toDateOrNull(row.deleted_at),
+    media: {
+      width: toNumberOrNull(row.media_width),
+      height: toNumberOrNull(row.media_height),
+      durationMs: toNumberOrNull(row.media_duration_ms),
+      pages: toNumberOrNull(row.media_pages),
+      placeholder: (row.media_placeholder as string | null) ?? null,
+    },
     assemblyStartedAt: toDateOrNull(row.assembly_started_at),
   };
 }
@@ -195,8 +205,8 @@ export function createUploadRepository(db: Database, { onStatusChange = [], onCr
       return toNumber(rows[0]?.n ?? 0);
     },
 
-    async setSize(id: string, size: number): Promise<void> {
-      await db.query(`UPDATE uploads SET size = $2, updated_at = now() WHERE id = $1 AND size IS NULL`, [id, size]);
+    async setSize(id: string, size: number, tx: Queryable = db): Promise<void> {
+      await tx.query(`UPDATE uploads SET size = $2, updated_at = now() WHERE id = $1 AND size IS NULL`, [id, size]);
     },
 
     /** Applies many offsets in one statement; offsets only ever move forward. */
