@@ -3,7 +3,8 @@ import type { Locker } from '@tus/utils';
 import { HaulError } from '../../errors.js';
 import type { Storage } from '../../storage/storage.js';
 import type { UploadLifecycle } from '../../uploads/upload-lifecycle.js';
-import type { UploadRecord, UploadRepository } from '../../uploads/upload-repository.js';
+import type { Quotas } from '../../uploads/quota.js';
+import type { UploadRecord } from '../../uploads/upload-repository.js';
 import { contentLengthOf } from '../body-limit.js';
 import type { BodyWriter } from '../body-writer.js';
 import { checkNotExpired } from '../expiration.js';
@@ -27,13 +28,13 @@ const isFinished = (upload: UploadRecord) => upload.status !== 'uploading';
  * body writer (so the same stages, limits and offset tracking). The request that completes the
  * upload records it as finished and answers with where it went (Haul-Upload headers).
  */
-export function createIetfAppendHandler({ maxSize, lockDrainMs, storage, locker, repository, lifecycle, writeBody, onFinished }: {
+export function createIetfAppendHandler({ maxSize, lockDrainMs, storage, locker, quotas, lifecycle, writeBody, onFinished }: {
   maxSize: number;
   lockDrainMs: number;
   storage: Pick<Storage, 'store'>;
   locker: Locker;
-  repository: Pick<UploadRepository, 'setSize'>;
-  lifecycle: Pick<UploadLifecycle, 'finished'>;
+  quotas: Pick<Quotas, 'roomFor'>;
+  lifecycle: Pick<UploadLifecycle, 'finished' | 'lengthDeclared'>;
   writeBody: BodyWriter;
   onFinished(id: string): void;
 }) {
@@ -73,7 +74,12 @@ export function createIetfAppendHandler({ maxSize, lockDrainMs, storage, locker,
           }
           let length = lengthOf({ offset: stored.offset, complete, contentLength, uploadLength, known: stored.size });
           if (length !== undefined && stored.size === undefined) await declare(upload, length);
-          const written = await writeBody(request, { id: upload.id, key: upload.storageKey, offset: stored.offset, size: length }, stop);
+          // Still deferred: the body may not take the owner past their quota (as a tus PATCH).
+          const quotaRoom = length === undefined ? await quotas.roomFor(upload.ownerId, upload.id) : undefined;
+          const written = await writeBody(request, {
+            id: upload.id, key: upload.storageKey, offset: stored.offset, size: length,
+            quotaRoom: quotaRoom === undefined ? undefined : quotaRoom - stored.offset,
+          }, stop);
           // A complete body of unknown length (chunked, no Upload-Length): its end is the length.
           if (complete && length === undefined && stop.reason === undefined) {
             length = written;
@@ -112,11 +118,12 @@ export function createIetfAppendHandler({ maxSize, lockDrainMs, storage, locker,
     };
   };
 
-  /** Records a length first indicated by this request (≤ MAX_UPLOAD_SIZE), in storage and row. */
+  /** Records a length first indicated by this request (≤ MAX_UPLOAD_SIZE, within the quota), in row and storage. */
   async function declare(upload: UploadRecord, length: number): Promise<void> {
     if (length > maxSize) throw new HaulError('UPLOAD_TOO_LARGE', `The upload's length ${length} exceeds the maximum of ${maxSize} bytes`);
+    // Quota first (413 QUOTA_EXCEEDED leaves the length undeclared, as in tus).
+    await lifecycle.lengthDeclared(upload, length);
     await storage.store.declareUploadLength(upload.storageKey, length);
-    await repository.setSize(upload.id, length);
   }
 
   /**

@@ -6,6 +6,7 @@ import { HaulError } from '../../errors.js';
 import type { AuthorizeCreation } from '../../http/create-policy.js';
 import type { Storage } from '../../storage/storage.js';
 import { metadataForStorage, validateUploadMetadata } from '../../uploads/metadata.js';
+import type { Quotas } from '../../uploads/quota.js';
 import type { UploadLifecycle } from '../../uploads/upload-lifecycle.js';
 import { newUploadId } from '../../uploads/upload-id.js';
 import type { UploadRepository } from '../../uploads/upload-repository.js';
@@ -32,12 +33,13 @@ export interface IetfRequest extends TusRequest {
  * the application's creation policy — then the row, the storage, the 104 with the upload's
  * URL, and the body. The upload is the same record a tus client would have created.
  */
-export function createIetfCreationHandler({ limits, storage, locker, repository, lifecycle, writeBody, authorizeCreation }: {
+export function createIetfCreationHandler({ limits, storage, locker, repository, quotas, lifecycle, writeBody, authorizeCreation }: {
   limits: CreationLimits;
   storage: Pick<Storage, 'store' | 'layout'>;
   locker: Locker;
-  repository: Pick<UploadRepository, 'countUnfinished' | 'setSize'>;
-  lifecycle: Pick<UploadLifecycle, 'created' | 'finished'>;
+  repository: Pick<UploadRepository, 'countUnfinished'>;
+  quotas: Pick<Quotas, 'roomFor'>;
+  lifecycle: Pick<UploadLifecycle, 'created' | 'finished' | 'lengthDeclared'>;
   writeBody: BodyWriter;
   authorizeCreation: AuthorizeCreation;
 }) {
@@ -82,11 +84,13 @@ export function createIetfCreationHandler({ limits, storage, locker, repository,
           sendUploadResumptionSupported(request.incoming, request.outgoing, {
             Location: location, 'Upload-Draft-Interop-Version': String(version), 'Upload-Limit': limit,
           });
-          const written = await writeBody(request, { id, key, offset: 0, size }, stop);
+          // A deferred length is counted by its bytes until declared: the body may fill the quota, no more.
+          const quotaRoom = size === undefined ? await quotas.roomFor(request.user.id, id) : undefined;
+          const written = await writeBody(request, { id, key, offset: 0, size, quotaRoom }, stop);
           // A complete body of unknown length (chunked, no Upload-Length): its end is the length.
           if (complete && size === undefined && stop.reason === undefined) {
+            await lifecycle.lengthDeclared({ id, ownerId: request.user.id }, written);
             await storage.store.declareUploadLength(key, written);
-            await repository.setSize(id, written);
             length = written;
           }
           return written;

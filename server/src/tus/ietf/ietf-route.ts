@@ -8,6 +8,7 @@ import type { AppEnv } from '../../http/app-env.js';
 import { authenticate } from '../../http/authenticate.js';
 import type { AuthorizeCreation } from '../../http/create-policy.js';
 import type { Storage } from '../../storage/storage.js';
+import type { Quotas } from '../../uploads/quota.js';
 import type { UploadLifecycle } from '../../uploads/upload-lifecycle.js';
 import type { UploadRecord, UploadRepository } from '../../uploads/upload-repository.js';
 import type { BodyWriter } from '../body-writer.js';
@@ -47,6 +48,7 @@ export function createIetfRoute(deps: {
   locker: Locker;
   verifier: TokenVerifier;
   repository: UploadRepository;
+  quotas: Quotas;
   lifecycle: UploadLifecycle;
   writeBody: BodyWriter;
   authorizeCreation: AuthorizeCreation;
@@ -56,12 +58,12 @@ export function createIetfRoute(deps: {
   const { uploads } = deps.config;
   const create = createIetfCreationHandler({
     limits: { maxSize: uploads.maxSize, maxConcurrentPerUser: uploads.maxConcurrentPerUser, expirySeconds: uploads.expirySeconds, lockDrainMs: deps.lockDrainMs },
-    storage: deps.storage, locker: deps.locker, repository: deps.repository, lifecycle: deps.lifecycle,
+    storage: deps.storage, locker: deps.locker, repository: deps.repository, quotas: deps.quotas, lifecycle: deps.lifecycle,
     writeBody: deps.writeBody, authorizeCreation: deps.authorizeCreation,
   });
   const append = createIetfAppendHandler({
     maxSize: uploads.maxSize, lockDrainMs: deps.lockDrainMs, storage: deps.storage, locker: deps.locker,
-    repository: deps.repository, lifecycle: deps.lifecycle, writeBody: deps.writeBody, onFinished: deps.onFinished,
+    quotas: deps.quotas, lifecycle: deps.lifecycle, writeBody: deps.writeBody, onFinished: deps.onFinished,
   });
 
   /**
