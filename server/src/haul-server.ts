@@ -108,7 +108,11 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   const authorizeCreation = createCreationPolicy({ access, uploads: repository, quotas, beforeCreate });
   const auth = await createAuth(config);
   const offsets = resources.add('offset tracker', createOffsetTracker({ repository, intervalMs: config.uploads.offsetFlushIntervalMs, logger }), (o) => o.stop());
-  const lifecycle = createUploadLifecycle({ db, repository, quotas, offsets, jobs: processing.jobs, events, logger, metrics });
+  const lifecycle = createUploadLifecycle({
+    db, repository, quotas, offsets, jobs: processing.jobs, events, logger, metrics,
+    // A finished partial may complete a final upload created before it (concatenation-unfinished).
+    onPartReceived: (partialId) => finalUploads.partialReceived(partialId),
+  });
   registerProcessMetrics(metrics, { config, db, logger });
   // Uploads are locked in PostgreSQL (the embedded cluster too), so other instances and workers can share it.
   const locker = resources.add('tus locker', new PostgresLocker(db.url, logger), (l) => l.close());

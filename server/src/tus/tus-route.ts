@@ -19,8 +19,11 @@ import { isUploadId } from '../uploads/upload-id.js';
 import type { UploadRecord, UploadRepository } from '../uploads/upload-repository.js';
 import { createBodyWriter } from './body-writer.js';
 import { createConcatenation } from './concatenation.js';
+import { createUnassembledFinalHandlers, isUnassembledFinal } from './concatenation-unfinished.js';
 import { createCreationHandler } from './create.js';
 import { createHeadHandler } from './head.js';
+import type { IetfResponse } from './ietf/ietf-length.js';
+import { createIetfRoute } from './ietf/ietf-route.js';
 import { createOptionsHandler } from './options.js';
 import { createPatchHandler } from './patch.js';
 import { applyMethodOverride, checkTusHeaders, checkTusResumable, publicOrigin } from './protocol-guards.js';
@@ -97,6 +100,8 @@ export function createTusRoute(deps: TusRouteDeps) {
   const head = createHeadHandler({ storage, locker, lifecycle, concatenation });
   const patch = createPatchHandler({ maxSize: uploads.maxSize, lockDrainMs, storage, locker, quotas: deps.quotas, lifecycle, writeBody, onFinished: forget });
   const terminate = createTerminationHandler({ storage, locker, lifecycle, onTerminated: forget });
+  const unassembledFinal = createUnassembledFinalHandlers({ finalUploads });
+  const ietf = createIetfRoute({ ...deps, lockDrainMs, writeBody, onFinished: forget });
 
   const findOwnUpload = async (id: string, userId: string, method: string): Promise<UploadRecord> => {
     const cached = method === 'PATCH' ? recent.get(id) : undefined;
@@ -116,7 +121,7 @@ export function createTusRoute(deps: TusRouteDeps) {
   };
 
   /** Runs a handler; whatever it throws becomes a HaulError for the app's error handler. */
-  async function run<R extends TusRequest>(request: R, handler: (request: R) => Promise<TusResponse>): Promise<TusResponse> {
+  async function run<R extends TusRequest, A extends TusResponse | IetfResponse>(request: R, handler: (request: R) => Promise<A>): Promise<A> {
     try {
       return await handler(request);
     } catch (error) {
@@ -129,9 +134,9 @@ export function createTusRoute(deps: TusRouteDeps) {
    * it is, keeping its bytes), and if it fails before the body was read to its end the
    * connection is not kept alive for another request.
    */
-  async function runWithBody<R extends TusRequest>(
-    request: R, handler: (request: R) => Promise<TusResponse>, outgoing: ServerResponse,
-  ): Promise<TusResponse> {
+  async function runWithBody<R extends TusRequest, A extends TusResponse | IetfResponse>(
+    request: R, handler: (request: R) => Promise<A>, outgoing: ServerResponse,
+  ): Promise<A> {
     const work = run(request, handler);
     try {
       await inflight.track(request.incoming, outgoing, work);
@@ -155,20 +160,30 @@ export function createTusRoute(deps: TusRouteDeps) {
     applyMethodOverride(incoming);
     const method = incoming.method ?? 'GET';
     const header = (name: string) => headerOf(incoming, name);
+    /** The request as a value for the handlers, once its user is known. */
+    const requestOf = (user: TusRequest['user']): TusRequest => {
+      const gone = new AbortController();
+      outgoing.once('close', () => gone.abort());
+      return {
+        header, incoming, user, signal: gone.signal,
+        logger: c.get('logger').child({ userId: user.id }),
+        origin: publicOrigin(c.req.raw, config.trustProxy),
+      };
+    };
+    // The IETF resumable-upload draft names itself with Upload-Draft-Interop-Version (ietf/).
+    if (header('upload-draft-interop-version') !== undefined) {
+      return ietf(c, {
+        target, method, header, request: requestOf, findOwnUpload, checkAccess: concatenation.checkAccess,
+        run, runWithBody: (request, handler) => runWithBody(request, handler, outgoing), tusHead: head, tusTerminate: terminate,
+      }, options, outgoing);
+    }
     // OPTIONS is capability discovery and CORS preflight: no token, no Tus-Resumable.
     if (method === 'OPTIONS') return respond(c, options());
     // GET is not part of tus, so it carries no Tus-Resumable; it is answered below.
     if (method !== 'GET') checkTusResumable(header('tus-resumable'));
     const user = await authenticate(c, verifier);
     checkTusHeaders(method, header);
-
-    const gone = new AbortController();
-    outgoing.once('close', () => gone.abort());
-    const request: TusRequest = {
-      header, incoming, user, signal: gone.signal,
-      logger: c.get('logger').child({ userId: user.id }),
-      origin: publicOrigin(c.req.raw, config.trustProxy),
-    };
+    const request = requestOf(user);
     if (target.id === null) {
       if (method !== 'POST') throw new HaulError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${TUS_PATH}`, { headers: ON_COLLECTION });
       return respond(c, await runWithBody(request, create, outgoing));
@@ -180,6 +195,8 @@ export function createTusRoute(deps: TusRouteDeps) {
     }
     concatenation.checkAccess(upload, method);
     const uploadRequest = { ...request, upload };
+    // A final upload not assembled yet has no bytes in storage for the handlers below to read.
+    if (isUnassembledFinal(upload)) return respond(c, await run(uploadRequest, method === 'HEAD' ? unassembledFinal.head : unassembledFinal.terminate));
     switch (method) {
       case 'HEAD':
         return respond(c, await run(uploadRequest, head));

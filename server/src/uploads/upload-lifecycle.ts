@@ -14,7 +14,7 @@ import type { NewUpload, UploadRepository } from './upload-repository.js';
  * status change (with its event and hooks) and any follow-up job in one transaction, watchers
  * notified after it commits.
  */
-export function createUploadLifecycle({ db, repository, quotas, offsets, jobs, events, logger, metrics }: {
+export function createUploadLifecycle({ db, repository, quotas, offsets, jobs, events, logger, metrics, onPartReceived }: {
   db: Database;
   repository: UploadRepository;
   quotas: Pick<Quotas, 'admit'>;
@@ -24,6 +24,11 @@ export function createUploadLifecycle({ db, repository, quotas, offsets, jobs, e
   logger: Logger;
   /** Counted once per upload, after the change committed (a repeated `finished` counts nothing). */
   metrics?: UploadMetrics;
+  /**
+   * After a partial upload's `part_received` commits: a final upload waiting for it may now be
+   * complete (tus concatenation-unfinished, uploads/final-upload.ts `partialReceived`).
+   */
+  onPartReceived?: (partialId: string) => Promise<void>;
 }) {
   /** Tells watchers (SSE) about committed changes. */
   const publish = async (changes: readonly StatusChange[]) => {
@@ -64,6 +69,10 @@ export function createUploadLifecycle({ db, repository, quotas, offsets, jobs, e
       metrics?.uploadsFinished.inc();
       logger.info(change.to === 'received' ? 'upload received' : 'partial upload received', { uploadId: id, size });
       await publish([change]);
+      if (change.to === 'part_received' && onPartReceived) {
+        // The partial is recorded either way; a final upload not started here expires with its partials.
+        await onPartReceived(id).catch((err: unknown) => logger.error('could not start a waiting final upload', { err, uploadId: id }));
+      }
     },
 
     /**
