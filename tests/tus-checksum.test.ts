@@ -187,6 +187,18 @@ describe.each(backends)('tus checksums on $name', (backend) => {
     expect(await offsetOf(new URL(location!, server.tusEndpoint).toString(), token)).toBe(0);
   });
 
+  it('a refused last chunk that declared the deferred length is taken when resent with the same length', async () => {
+    const { url } = await createUpload(server.tusEndpoint, token, { length: 'deferred' });
+    expect((await patchChecksummed(url, token, file, 0, sizes.first, checksumOf('sha256', first))).status).toBe(204);
+    const declare = (checksum: string) =>
+      patchFile(url, token, file.path, { start: sizes.first, end: sizes.total, headers: { 'Upload-Checksum': checksum, 'Upload-Length': file.size } });
+    expect((await declare(wrongChecksum('sha256', rest))).status).toBe(460);
+    expect(await offsetOf(url, token)).toBe(sizes.first);
+    const resent = await declare(checksumOf('sha256', rest));
+    expect(resent).toMatchObject({ status: 204, offset: file.size });
+    expect(resent.header('haul-upload')).toBeDefined();
+  });
+
   it('takes the checksum as a trailer (checksum-trailer): valid, mismatched, missing', async () => {
     const { url, id } = await createUpload(server.tusEndpoint, token, { length: file.size });
     const mismatched = await patchWithTrailer(url, token, 0, first, wrongChecksum('md5', first));
