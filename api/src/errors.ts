@@ -24,6 +24,12 @@ export const ERROR_CODES = {
   INVALID_UPLOAD_LENGTH: { status: 400, retryable: false, message: 'Invalid Upload-Length' },
   INVALID_CONTENT_TYPE: { status: 403, retryable: false, message: 'PATCH requests must use Content-Type: application/offset+octet-stream' },
   MISSING_OFFSET: { status: 403, retryable: false, message: 'Upload-Offset header required' },
+  // tus checksum extension: 460 is the status the extension defines for a digest that does not
+  // match; the chunk is discarded. Not retryable by the tus convention (a 4xx), but a client that
+  // still has the chunk resends it a bounded number of times (the SDK's retry policy does).
+  CHECKSUM_MISMATCH: { status: 460, retryable: false, message: 'The chunk does not match its Upload-Checksum; it was discarded, resend it' },
+  CHECKSUM_ALGORITHM_UNSUPPORTED: { status: 400, retryable: false, message: 'Upload-Checksum names an algorithm this server does not support (see Tus-Checksum-Algorithm)' },
+  INVALID_CHECKSUM: { status: 400, retryable: false, message: 'Upload-Checksum must be "<algorithm> <base64 digest>"' },
   OFFSET_MISMATCH: { status: 409, retryable: true, message: 'Upload-Offset does not match the current offset' },
   UPLOAD_LOCKED: { status: 423, retryable: true, message: 'Another request is writing to this upload; retry shortly' },
   UPLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'Upload exceeds the maximum size' },

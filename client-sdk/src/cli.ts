@@ -23,7 +23,9 @@ Options:
   --parallel N          send each file as up to N parallel parts (default 1)
   --wait                wait until the server has processed each file (scan, type checks)
   --json                print one JSON line per file on stdout: {"file","id","status","sha256",…}
-  --chunk-size SIZE     bytes per request, e.g. 8MiB (default: whole file)
+  --chunk-size SIZE     bytes per request, e.g. 8MiB (default: 8MiB)
+  --no-checksum         send requests without Upload-Checksum (default: each is
+                        checksummed with sha256 and resent if it arrives corrupted)
   --metadata KEY=VALUE  extra upload metadata (repeatable)
   --no-resume           neither resume nor remember uploads
   --cache-dir DIR       where resume state is kept (env HAUL_CACHE_DIR)
@@ -140,6 +142,7 @@ async function main(argv: string[]): Promise<number> {
         'chunk-size': { type: 'string' },
         metadata: { type: 'string', multiple: true },
         'no-resume': { type: 'boolean', default: false },
+        'no-checksum': { type: 'boolean', default: false },
         'cache-dir': { type: 'string' },
         'stall-timeout': { type: 'string' },
         quiet: { type: 'boolean', default: false },
@@ -178,6 +181,7 @@ async function main(argv: string[]): Promise<number> {
     cacheDir: values['cache-dir'],
     storage: values['no-resume'] ? false : undefined,
     stallTimeoutMs: stallSeconds * 1000,
+    checksum: !values['no-checksum'],
   });
 
   let current: UploadHandle | undefined;

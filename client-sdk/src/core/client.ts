@@ -8,6 +8,7 @@ import { createHttpClient, type FetchFunction } from './http-client.js';
 import type { Platform } from './platform.js';
 import { outcomeError, waitForTerminal, type WaitOptions } from './processing-wait.js';
 import { ResumeIndex, type ResumeStorage } from './resume-storage.js';
+import { webCryptoSha256 } from './checksum-http-stack.js';
 import { type RetryOptions, retryPolicy } from './retry-policy.js';
 import { createTusEndpoint } from './tus-endpoint.js';
 import { haulTusOptions, type HaulTusOptions, type TusOptionsRequest } from './tus-options.js';
@@ -52,6 +53,16 @@ export interface HaulClientOptions {
   connectivity?: Connectivity | false;
   /** The fetch used for the JSON API, the events stream and OPTIONS/termination. Default: global fetch. */
   fetch?: FetchFunction;
+  /**
+   * Checksum every PATCH (tus checksum extension, `Upload-Checksum: sha256 …`): a chunk corrupted
+   * on the way is refused by the server (460) and sent again (`retry.maxChecksumResends`). Each
+   * chunk is read into memory once to be hashed, so the default chunk size becomes 8 MiB. A
+   * checksummed chunk counts only whole: one cut off by the network is discarded by the server
+   * (it cannot be verified) and sent again, so on networks that drop connections every few MiB
+   * choose a smaller `chunkSize`. Default true (where WebCrypto or node:crypto is available);
+   * false: off (a cut-off chunk then keeps the bytes that arrived).
+   */
+  checksum?: boolean;
 }
 
 /**
@@ -223,6 +234,7 @@ export function createClient<Input>(options: HaulClientOptions, platform: Platfo
     index: storage ? new ResumeIndex(storage, options.resumeTtlMs ?? DAY_MS) : null,
     connectivity,
     httpStack: tusDefaults.httpStack as HttpStack,
+    sha256: options.checksum === false ? null : (platform.sha256 ?? webCryptoSha256()),
     active: new Set<string>(),
   };
 

@@ -1,4 +1,5 @@
 import type { Upload } from 'tus-js-client';
+import type { Sha256 } from './checksum-http-stack.js';
 import type { Connectivity } from './connectivity.js';
 import type { ResumeStorage } from './resume-storage.js';
 
@@ -36,4 +37,6 @@ export interface Platform<Input> {
   /** Where resume state lives unless the options say otherwise (null: in memory only). */
   defaultStorage(): ResumeStorage | null;
   defaultConnectivity(): Connectivity;
+  /** SHA-256 for PATCH checksums when the platform has its own (node:crypto); else WebCrypto's. */
+  sha256?: Sha256;
 }

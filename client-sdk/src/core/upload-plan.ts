@@ -1,3 +1,4 @@
+import { CHECKSUM_CHUNK_SIZE } from './checksum-http-stack.js';
 import { uploadFingerprint } from './fingerprint.js';
 import { type PartBoundary, partBoundaries } from './parallel.js';
 import type { PreparedInput } from './platform.js';
@@ -24,7 +25,10 @@ export interface UploadPlan {
   uploadLengthDeferred: boolean;
 }
 
-/** Streams are read in chunks of this size; files and buffers go in one request unless told otherwise. */
+/**
+ * Streams are read in chunks of this size; files and buffers go in one request unless told
+ * otherwise — or, with checksums on, in chunks of CHECKSUM_CHUNK_SIZE (each is hashed in memory).
+ */
 const STREAM_CHUNK_SIZE = 8 * 2 ** 20;
 
 /**
@@ -54,7 +58,7 @@ export async function planUpload(ctx: UploadContext, prepared: PreparedInput, op
     fingerprint,
     storageKey: fingerprint ?? `ephemeral|${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`,
     previous,
-    chunkSize: options.chunkSize ?? (prepared.needsChunkSize ? STREAM_CHUNK_SIZE : Number.POSITIVE_INFINITY),
+    chunkSize: options.chunkSize ?? (prepared.needsChunkSize ? STREAM_CHUNK_SIZE : ctx.sha256 ? CHECKSUM_CHUNK_SIZE : Number.POSITIVE_INFINITY),
     uploadLengthDeferred: prepared.size === null && prepared.needsChunkSize === true,
   };
 }

@@ -1,3 +1,4 @@
+import type { Sha256 } from './checksum-http-stack.js';
 import type { UploadJson } from '@haul/api';
 import type { HttpStack } from 'tus-js-client';
 import type { HaulApi } from './api.js';
@@ -172,6 +173,8 @@ export interface UploadContext {
   connectivity: Connectivity;
   /** tus-js-client's own HTTP stack for this platform. */
   httpStack: HttpStack;
+  /** Checksums PATCH bodies (checksum-http-stack.ts); null: checksums off. */
+  sha256: Sha256 | null;
   /** Fingerprints of this client's uploads in progress: the same input twice at once must not share an upload. */
   active: Set<string>;
 }

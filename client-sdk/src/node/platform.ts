@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -17,7 +18,8 @@ import { defaultCacheDir, fileStorage } from './file-storage.js';
  *
  * @example
  * ```ts
- * import fs from 'node:fs';
+ * import { createHash } from 'node:crypto';
+import fs from 'node:fs';
  * const inputs: NodeUploadInput[] = ['./video.mp4', fs.createReadStream('./photo.jpg'), Buffer.from('hello')];
  * ```
  */
@@ -91,5 +93,6 @@ export function nodePlatform({ cacheDir }: { cacheDir?: string } = {}): Platform
       return fileStorage(path.join(cacheDir ?? defaultCacheDir(), 'uploads.json'));
     },
     defaultConnectivity: () => alwaysOnline,
+    sha256: async (bytes) => createHash('sha256').update(bytes).digest(),
   };
 }

@@ -17,6 +17,8 @@ import { CLOSE_CONNECTION, type TusRequest, type TusResponse } from './request-c
 import { BodyStop } from './upload-body.js';
 import { withUploadLock } from './upload-lock.js';
 
+const CHECKSUM_REFUSALS = new Set<string>(['CHECKSUM_MISMATCH', 'INVALID_CHECKSUM']);
+
 export interface CreationLimits {
   maxSize: number;
   maxConcurrentPerUser: number;
@@ -83,6 +85,7 @@ export function createCreationHandler({ limits, storage, locker, repository, quo
 
     // Creation With Upload: the body is the upload's first bytes, sent like a PATCH body.
     const withBody = request.header('content-type') === OFFSET_OCTET_STREAM;
+    const location = new URL(`${TUS_PATH}/${id}`, request.origin).toString();
     const stop = new BodyStop();
     let offset: number;
     try {
@@ -98,6 +101,13 @@ export function createCreationHandler({ limits, storage, locker, repository, quo
           return writeBody(request, { id, key, offset: 0, size, quotaRoom }, stop);
         },
       );
+    } catch (error) {
+      // A first chunk refused by its checksum was discarded, but the upload exists (at offset 0):
+      // the answer says where, so the client can resume it instead of creating another.
+      if (error instanceof HaulError && CHECKSUM_REFUSALS.has(error.code)) {
+        throw new HaulError(error.code, error.message, { headers: { ...error.headers, Location: location, 'Upload-Offset': '0' } });
+      }
+      throw error;
     } finally {
       stop.dispose();
     }
@@ -108,7 +118,7 @@ export function createCreationHandler({ limits, storage, locker, repository, quo
       status: 201,
       headers: {
         // tus 1.0: "The Server MUST set the Location header to the URL of the created resource."
-        Location: new URL(`${TUS_PATH}/${id}`, request.origin).toString(),
+        Location: location,
         ...(withBody ? { 'Upload-Offset': String(offset) } : {}),
         ...(finished ? haulUploadHeaders(id) : uploadExpiresHeader(expiresAt)),
         ...(stop.reason ? CLOSE_CONNECTION : {}),

@@ -18,6 +18,7 @@ import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
 import { isUploadId } from '../uploads/upload-id.js';
 import type { UploadRecord, UploadRepository } from '../uploads/upload-repository.js';
 import { createBodyWriter } from './body-writer.js';
+import { checksumStage } from './checksum.js';
 import { createConcatenation } from './concatenation.js';
 import { createUnassembledFinalHandlers, isUnassembledFinal } from './concatenation-unfinished.js';
 import { createCreationHandler } from './create.js';
@@ -91,7 +92,9 @@ export function createTusRoute(deps: TusRouteDeps) {
   const recent = createRecentUploads();
   const forget = (id: string) => recent.forget(id);
   const concatenation = createConcatenation({ capabilities: storage.capabilities, maxPartials: uploads.maxConcatPartials, finalUploads });
-  const writeBody = createBodyWriter({ store: storage.store, offsets, maxSize: uploads.maxSize, stages: deps.bodyStages ?? [], metrics: deps.metrics });
+  // The checksum stage is always there (it does nothing for a body without a checksum), first,
+  // so that it sees the bytes exactly as they arrived.
+  const writeBody = createBodyWriter({ storage, offsets, maxSize: uploads.maxSize, stages: [checksumStage, ...(deps.bodyStages ?? [])], metrics: deps.metrics });
   const options = createOptionsHandler({ maxSize: uploads.maxSize, capabilities: storage.capabilities });
   const create = createCreationHandler({
     limits: { maxSize: uploads.maxSize, maxConcurrentPerUser: uploads.maxConcurrentPerUser, expirySeconds: uploads.expirySeconds, lockDrainMs },
