@@ -16,6 +16,7 @@ import type { OffsetTracker } from '../uploads/offset-tracker.js';
 import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
 import { isUploadId } from '../uploads/upload-id.js';
 import type { UploadRecord, UploadRepository } from '../uploads/upload-repository.js';
+import { createBodyIdleTimeout } from './body-idle-timeout.js';
 import { createBodyWriter } from './body-writer.js';
 import { createConcatenation } from './concatenation.js';
 import { createCreationHandler } from './create.js';
@@ -28,6 +29,7 @@ import { CLOSE_CONNECTION, type TusRequest, type TusResponse } from './request-c
 import { createTerminationHandler } from './terminate.js';
 import { toHaulError } from './tus-errors.js';
 import type { BodyStage } from './upload-body.js';
+import { createUploadRequestCap } from './upload-request-cap.js';
 
 export interface TusRouteDeps {
   config: Config;
@@ -83,7 +85,9 @@ export function createTusRoute(deps: TusRouteDeps) {
   const recent = createRecentUploads();
   const forget = (id: string) => recent.forget(id);
   const concatenation = createConcatenation({ capabilities: storage.capabilities, maxPartials: uploads.maxConcatPartials, finalUploads });
-  const writeBody = createBodyWriter({ store: storage.store, offsets, maxSize: uploads.maxSize, stages: deps.bodyStages ?? [] });
+  const stages = [createBodyIdleTimeout(uploads.bodyIdleTimeoutMs), ...(deps.bodyStages ?? [])];
+  const writeBody = createBodyWriter({ store: storage.store, offsets, maxSize: uploads.maxSize, stages });
+  const requestCap = createUploadRequestCap(uploads.maxConcurrentRequestsPerUser);
   const options = createOptionsHandler({ maxSize: uploads.maxSize, capabilities: storage.capabilities });
   const create = createCreationHandler({
     limits: { maxSize: uploads.maxSize, maxConcurrentPerUser: uploads.maxConcurrentPerUser, expirySeconds: uploads.expirySeconds, lockDrainMs },
@@ -120,15 +124,17 @@ export function createTusRoute(deps: TusRouteDeps) {
   }
 
   /**
-   * Runs a handler that reads the request body: tracked for shutdown (which ends the body where
-   * it is, keeping its bytes), and if it fails before the body was read to its end the
-   * connection is not kept alive for another request.
+   * Runs a handler that reads the request body: counted against the user's cap of open upload
+   * requests, tracked for shutdown (which ends the body where it is, keeping its bytes), and if
+   * it fails before the body was read to its end the connection is not kept alive for another
+   * request.
    */
   async function runWithBody<R extends TusRequest>(
     request: R, handler: (request: R) => Promise<TusResponse>, outgoing: ServerResponse,
   ): Promise<TusResponse> {
-    const work = run(request, handler);
     try {
+      const release = requestCap.acquire(request.user.id);
+      const work = run(request, handler).finally(release);
       await inflight.track(request.incoming, outgoing, work);
       return await work;
     } catch (error) {
