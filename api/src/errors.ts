@@ -52,6 +52,7 @@ export const ERROR_CODES = {
   LINK_EXPIRED: { status: 410, retryable: false, message: 'This link has expired' },
   RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests; slow down' },
   TOO_MANY_UPLOADS: { status: 429, retryable: true, message: 'Too many unfinished uploads; finish or terminate some first' },
+  TOO_MANY_UPLOAD_REQUESTS: { status: 429, retryable: true, message: 'Too many upload requests at once from this account; retry when some have finished' },
   DEV_AUTH_DISABLED: { status: 404, retryable: false, message: 'Development tokens are only issued with AUTH_MODE=dev' },
   CLIENT_ABORTED: { status: 400, retryable: false, message: 'Request aborted by the client' },
   STORAGE_UNAVAILABLE: { status: 503, retryable: true, message: 'Storage is unavailable; retry shortly' },

@@ -36,6 +36,8 @@ const configSchema = z
     MAX_CONCURRENT_UPLOADS_PER_USER: int(50, 1),
     /** Bytes each user may store (finished files and unfinished uploads by declared length); unset: no quota. */
     QUOTA_BYTES: optionalByteSize,
+    MAX_CONCURRENT_UPLOAD_REQUESTS_PER_USER: int(32, 1),
+    BODY_IDLE_TIMEOUT_SECONDS: int(60, 1),
     UPLOAD_EXPIRY_SECONDS: int(24 * 3600, 1),
     EXPIRY_SWEEP_INTERVAL_SECONDS: int(300, 1),
     OFFSET_FLUSH_INTERVAL_MS: int(1000, 10),
@@ -154,6 +156,10 @@ const configSchema = z
         maxSize: env.MAX_UPLOAD_SIZE,
         maxConcurrentPerUser: env.MAX_CONCURRENT_UPLOADS_PER_USER,
         quotaBytes: env.QUOTA_BYTES,
+        /** PATCH and POST-with-body requests one user may have open on this instance at once. */
+        maxConcurrentRequestsPerUser: env.MAX_CONCURRENT_UPLOAD_REQUESTS_PER_USER,
+        /** A body that sends nothing for this long is ended, its bytes kept (tus/body-idle-timeout.ts). */
+        bodyIdleTimeoutMs: env.BODY_IDLE_TIMEOUT_SECONDS * 1000,
         expirySeconds: env.UPLOAD_EXPIRY_SECONDS,
         expirySweepIntervalSeconds: env.EXPIRY_SWEEP_INTERVAL_SECONDS,
         offsetFlushIntervalMs: env.OFFSET_FLUSH_INTERVAL_MS,
