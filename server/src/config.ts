@@ -66,7 +66,7 @@ const configSchema = z
     MAX_IMAGE_PIXELS: int(100_000_000, 1),
     THUMBNAIL_SIZES: z.string().default('160,480,1280'),
     STRIP_LOCATION: bool(true),
-    MEDIA_TIME_LIMIT_MS: int(20_000, 100),
+    MEDIA_TIME_LIMIT_MS: int(20_000, 1),
     WORKER: z.enum(['embedded', 'off']).default('embedded'),
     WORKER_CONCURRENCY: int(2, 1),
     PROCESSING_MAX_ATTEMPTS: int(5, 1),

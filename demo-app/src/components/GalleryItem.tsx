@@ -109,6 +109,7 @@ export const GalleryItem = memo(function GalleryItem({ upload, uppy, liveFileId,
         </h3>
         <p className="card-meta">
           {formatBytes(upload.size)} ·{' '}
+          {upload.media.pages !== null && <span data-testid="pages">{upload.media.pages === 1 ? '1 page' : `${upload.media.pages} pages`} · </span>}
           <time dateTime={upload.createdAt} title={formatDateTime(upload.createdAt)}>
             {formatRelativeTime(upload.createdAt)}
           </time>

@@ -132,7 +132,9 @@ export function createUploadProcessor({ db, storage, uploads, processing, jobs, 
         const found = await withLocalFile(storage, upload.storageKey, (file) => describeMedia(file, type, options));
         ({ media, thumbnails: made } = found);
         if (found.note) {
-          logger.info('no preview', { uploadId, type, note: found.note });
+          // Still `ready`: a missing decoder is the operator's to fix, and must not hold files back.
+          if (found.toolProblem) logger.warn('media decoder unavailable; no preview', { uploadId, type, note: found.note });
+          else logger.info('no preview', { uploadId, type, note: found.note });
           outcome = { ...outcome, reason: [outcome.reason, found.note].filter(Boolean).join('; ') };
         }
       }
