@@ -1,5 +1,7 @@
 import type { Upload } from 'tus-js-client';
 import type { Connectivity } from './connectivity.js';
+import type { SealedInput } from './encryption/encrypted-upload.js';
+import type { ReadRange } from './encryption/records.js';
 import type { ResumeStorage } from './resume-storage.js';
 
 /** What tus-js-client's types say its Upload accepts: File, Blob, Buffer, a stream reader. */
@@ -8,9 +10,10 @@ export type TusDeclaredSource = ConstructorParameters<typeof Upload>[0];
 /**
  * What tus-js-client's Upload accepts. Its builds take more than its types say: the Node build
  * reads an `fs.ReadStream` by path (fresh streams per slice) and any other Readable in chunks;
- * the browser build fetches a React Native file's `uri` as a Blob.
+ * the browser build fetches a React Native file's `uri` as a Blob. An encrypted upload's sealed
+ * object is read by the SDK's own file reader.
  */
-export type TusSource = TusDeclaredSource | { pipe: (...args: never[]) => unknown } | { uri: string };
+export type TusSource = TusDeclaredSource | { pipe: (...args: never[]) => unknown } | { uri: string } | SealedInput;
 
 /** An input made ready for tus-js-client. */
 export interface PreparedInput {
@@ -26,6 +29,8 @@ export interface PreparedInput {
   needsChunkSize?: boolean;
   /** Parts of it can be read independently (files, buffers; not streams): parallel uploads possible. */
   sliceable: boolean;
+  /** Random access to the bytes (what end-to-end encryption seals from); absent for streams. */
+  readRange?: ReadRange;
   /** Releases what preparing opened (a file stream) once the upload is over. */
   close?: () => void;
 }
@@ -36,4 +41,18 @@ export interface Platform<Input> {
   /** Where resume state lives unless the options say otherwise (null: in memory only). */
   defaultStorage(): ResumeStorage | null;
   defaultConnectivity(): Connectivity;
+  /**
+   * A small preview of an image or video (WebP or JPEG, long side ≤ PREVIEW_MAX_SIDE), made on
+   * the client before the file is encrypted; null when the platform cannot make one.
+   */
+  preview(input: Input, prepared: PreparedInput): Promise<PlainPreview | null>;
 }
+
+/** A preview made on the client. */
+export interface PlainPreview {
+  bytes: Uint8Array;
+  type: string;
+}
+
+/** Long side of client-made previews, in pixels. */
+export const PREVIEW_MAX_SIDE = 320;

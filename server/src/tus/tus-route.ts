@@ -86,7 +86,7 @@ export function createTusRoute(deps: TusRouteDeps) {
   const writeBody = createBodyWriter({ store: storage.store, offsets, maxSize: uploads.maxSize, stages: deps.bodyStages ?? [] });
   const options = createOptionsHandler({ maxSize: uploads.maxSize, capabilities: storage.capabilities });
   const create = createCreationHandler({
-    limits: { maxSize: uploads.maxSize, maxConcurrentPerUser: uploads.maxConcurrentPerUser, expirySeconds: uploads.expirySeconds, lockDrainMs },
+    limits: { maxSize: uploads.maxSize, maxConcurrentPerUser: uploads.maxConcurrentPerUser, expirySeconds: uploads.expirySeconds, lockDrainMs, encryptedUploads: uploads.encryptedUploads },
     storage, locker, repository, lifecycle, concatenation, writeBody, authorizeCreation: deps.authorizeCreation,
   });
   const head = createHeadHandler({ storage, locker, lifecycle, concatenation });
