@@ -46,7 +46,15 @@ export interface Platform<Input> {
    * the client before the file is encrypted; null when the platform cannot make one.
    */
   preview(input: Input, prepared: PreparedInput): Promise<PlainPreview | null>;
+  /**
+   * A request body that pulls `pieces` as it is sent (Node: a Readable), so an encrypted upload
+   * goes in one streamed request; absent where request bodies must be whole (XMLHttpRequest).
+   */
+  streamBody?: StreamBody;
 }
+
+/** Builds a streamed request body of `size` bytes from `pieces`, read only as fast as they are sent. */
+export type StreamBody = (pieces: AsyncIterable<Uint8Array>, size: number) => unknown;
 
 /** A preview made on the client. */
 export interface PlainPreview {

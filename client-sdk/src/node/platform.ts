@@ -111,6 +111,8 @@ export function nodePlatform({ cacheDir }: { cacheDir?: string } = {}): Platform
       return fileStorage(path.join(cacheDir ?? defaultCacheDir(), 'uploads.json'));
     },
     defaultConnectivity: () => alwaysOnline,
+    // tus-js-client's Node HTTP stack pipes a Readable body, with `size` as its Content-Length.
+    streamBody: (pieces, size) => Object.assign(Readable.from(pieces, { objectMode: false }), { size }),
     preview: (input, prepared) => nodePreview(typeof input === 'string' || input instanceof URL ? input : null, prepared),
   };
 }

@@ -1,7 +1,7 @@
 import type { FileReader, FileSource } from 'tus-js-client';
 import { HaulError } from '../errors.js';
 import { MIN_PART_SIZE, type PartBoundary } from '../parallel.js';
-import type { PlainPreview, PreparedInput } from '../platform.js';
+import type { PlainPreview, PreparedInput, StreamBody } from '../platform.js';
 import type { StoredUpload } from '../resume-storage.js';
 import { reserveFingerprint, storageKeyOf, type UploadPlan, uploadMetadata } from '../upload-plan.js';
 import type { UploadContext, UploadOptions } from '../upload-types.js';
@@ -35,8 +35,13 @@ import { type SealedObject, sealAll, sealedObject, sealRange } from './records.j
  * stream starts over.
  */
 
-/** Default bytes per PATCH of an encrypted upload: 128 sealed records (≈ 8 MiB). */
+/**
+ * Default bytes per PATCH of an encrypted upload where bodies must be whole (browsers): 128
+ * sealed records (≈ 8 MiB). Where the platform streams bodies (Node), one request, sealed as sent.
+ */
 export const ENCRYPTED_CHUNK_SIZE = 128 * SEALED_RECORD_SIZE;
+/** Records sealed at a time into a streamed body (≈ 1 MiB). */
+const STREAM_PIECE = 16 * SEALED_RECORD_SIZE;
 
 /** What tus-js-client gets as its "file": a range of the sealed object. */
 export class SealedInput {
@@ -46,7 +51,21 @@ export class SealedInput {
     readonly object: SealedObject,
     readonly start: number,
     readonly end: number,
+    readonly streamBody?: StreamBody,
   ) {}
+}
+
+/** Sealed bytes [start, end), a piece at a time, each sealed only when the body wants it. */
+async function* sealedPieces(object: SealedObject, start: number, end: number): AsyncGenerator<Uint8Array> {
+  const records = STREAM_PIECE / SEALED_RECORD_SIZE;
+  for (let at = start; at < end; ) {
+    // The preview stream in one piece; then pieces that end on record boundaries, so no record is sealed twice.
+    const to = at < object.previewSize
+      ? Math.min(end, object.previewSize)
+      : Math.min(end, object.previewSize + (Math.floor((at - object.previewSize) / SEALED_RECORD_SIZE) + records) * SEALED_RECORD_SIZE);
+    yield await sealRange(object, at, to);
+    at = to;
+  }
 }
 
 /** tus-js-client's bodies need a `size` (Content-Length, and its end-of-source check). */
@@ -62,8 +81,12 @@ class SealedSource implements FileSource {
     const to = Math.min(end, this.size);
     const done = to >= this.size;
     const { object } = this.input;
-    if (this.input.asParts) return { value: new SealedInput(object, this.input.start + start, this.input.start + to), done };
-    return { value: asBody(await sealRange(object, this.input.start + start, this.input.start + to)), done };
+    const from = this.input.start + start;
+    const until = this.input.start + to;
+    const { streamBody } = this.input;
+    if (this.input.asParts) return { value: new SealedInput(object, from, until, streamBody), done };
+    if (streamBody) return { value: streamBody(sealedPieces(object, from, until), until - from), done };
+    return { value: asBody(await sealRange(object, from, until)), done };
   }
 
   close(): void {}
@@ -113,6 +136,7 @@ export async function planEncryptedUpload(
   prepared: PreparedInput,
   options: UploadOptions,
   makePreview: () => Promise<PlainPreview | null>,
+  streamBody?: StreamBody,
 ): Promise<UploadPlan> {
   const encryption = options.encryption!;
   const read = prepared.readRange;
@@ -154,7 +178,7 @@ export async function planEncryptedUpload(
     fileCipher: fileKey.aes.cipher(fromBase64url(header.nonce)),
     read,
   });
-  const source = new SealedInput(object, 0, object.size);
+  const source = new SealedInput(object, 0, object.size, streamBody);
   let parts: PartBoundary[] = [{ start: 0, end: object.size }];
   if (parallel > 1) {
     const split = recordAlignedParts(object, parallel);
@@ -170,7 +194,7 @@ export async function planEncryptedUpload(
     fingerprint,
     storageKey: storageKeyOf(fingerprint),
     previous,
-    chunkSize: options.chunkSize ?? ENCRYPTED_CHUNK_SIZE,
+    chunkSize: options.chunkSize ?? (streamBody ? Number.POSITIVE_INFINITY : ENCRYPTED_CHUNK_SIZE),
     uploadLengthDeferred: false,
   };
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HaulError } from '../errors.js';
+import { MIN_PART_SIZE } from '../parallel.js';
+import { recordAlignedParts } from './encrypted-upload.js';
 import { randomBytes } from './cipher.js';
 import { coveringRecords, plaintextSizeOf, previewPrefix, RECORD_SIZE, SEALED_RECORD_SIZE, sealedSize, TAG_SIZE } from './format.js';
 import { type FileKey, newFileKey, openFileKey } from './keys.js';
@@ -150,5 +152,22 @@ describe('end-to-end encryption format v1', () => {
       const { stored, key } = await seal(sample(size));
       expect((await failure(open(stored, key, new Uint8Array(7)))).message).toMatch(/record 0 failed authentication/);
     });
+  });
+});
+
+describe('parallel parts of an encrypted upload', () => {
+  it('cut between sealed records, each but the last at least MIN_PART_SIZE, covering the object', () => {
+    const previewSize = 1234;
+    const size = previewSize + sealedSize(40 * 2 ** 20 + 5);
+    const parts = recordAlignedParts({ size, previewSize }, 4);
+    expect(parts).toHaveLength(4);
+    expect(parts[0]!.start).toBe(0);
+    expect(parts.at(-1)!.end).toBe(size);
+    for (let i = 1; i < parts.length; i++) {
+      expect(parts[i]!.start).toBe(parts[i - 1]!.end);
+      expect((parts[i]!.start - previewSize) % SEALED_RECORD_SIZE).toBe(0);
+    }
+    for (const part of parts.slice(0, -1)) expect(part.end - part.start).toBeGreaterThanOrEqual(MIN_PART_SIZE);
+    expect(recordAlignedParts({ size: sealedSize(6 * 2 ** 20), previewSize: 0 }, 4)).toEqual([{ start: 0, end: sealedSize(6 * 2 ** 20) }]);
   });
 });
