@@ -64,7 +64,7 @@ export const benchmark: Benchmark = {
           env: baseEnv(),
         });
         if (run.code !== 0) throw new Error(`sdk-upload exited ${run.code}: ${run.stderr.slice(-2000)}`);
-        const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as { ms: number; peakRssMiB: number; url: string; bytes: number };
+        const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as { ms: number; cpuS: number; peakRssMiB: number; url: string; bytes: number };
         await tusDelete(result.url, haul);
         emptyDir(path.join(dataDir, 'files'));
         return result;
@@ -82,10 +82,10 @@ export const benchmark: Benchmark = {
         async measure(target, group) {
           const r = await uploadOnce(target, group.sizeMiB);
           // Throughput of the file's own bytes (plaintext), whatever was sent.
-          return { values: { seconds: r.ms / 1000, mibps: group.sizeMiB / (r.ms / 1000), clientPeakRssMiB: r.peakRssMiB, sentMiB: r.bytes / MiB } };
+          return { values: { seconds: r.ms / 1000, mibps: group.sizeMiB / (r.ms / 1000), clientCpuS: r.cpuS, clientPeakRssMiB: r.peakRssMiB, sentMiB: r.bytes / MiB } };
         },
         describe: ({ values: v }, target, group) =>
-          `${group.label.padEnd(8)} ${target.label.padEnd(26)} ${fixed(v.seconds, 2).padStart(6)} s  ${fixed(v.mibps, 1).padStart(6)} MiB/s  client peak RSS ${fixed(v.clientPeakRssMiB)} MiB`,
+          `${group.label.padEnd(8)} ${target.label.padEnd(26)} ${fixed(v.seconds, 2).padStart(6)} s  ${fixed(v.mibps, 1).padStart(6)} MiB/s  client CPU ${fixed(v.clientCpuS, 2)} s  client peak RSS ${fixed(v.clientPeakRssMiB)} MiB`,
         onError: () => `--- haul output (tail):\n${haul.child.logs().slice(-4000)}`,
       });
     } finally {
@@ -105,14 +105,14 @@ export const benchmark: Benchmark = {
       text: [{
         title: `Encrypted vs plain SDK uploads (Node): median (min–max) over ${rounds} rounds; load ${loadBefore.map((l) => l.toFixed(2)).join(' ')} → ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`,
         table: {
-          header: ['size', 'target', 'seconds', 'MiB/s', 'vs plain', 'vs plain 8 MiB', 'client peak RSS MiB'],
-          rows: rows.map(({ g, t }) => [g.label, t.label, range(m.stat(g, t, 'seconds'), 2), fixed(m.stat(g, t, 'mibps')?.median, 1), ratioCell(g, t, plain), ratioCell(g, t, plainChunked), range(m.stat(g, t, 'clientPeakRssMiB'))]),
+          header: ['size', 'target', 'seconds', 'MiB/s', 'vs plain', 'vs plain 8 MiB', 'client CPU s', 'client peak RSS MiB'],
+          rows: rows.map(({ g, t }) => [g.label, t.label, range(m.stat(g, t, 'seconds'), 2), fixed(m.stat(g, t, 'mibps')?.median, 1), ratioCell(g, t, plain), ratioCell(g, t, plainChunked), range(m.stat(g, t, 'clientCpuS'), 2), range(m.stat(g, t, 'clientPeakRssMiB'))]),
         },
       }],
       markdown: {
         table: {
-          header: ['File', 'Upload', 'Time, s', 'MiB/s', 'Throughput vs plain', 'vs plain, 8 MiB requests', 'Client peak RSS, MiB'],
-          rows: rows.map(({ g, t }) => [g.label, t.label, range(m.stat(g, t, 'seconds'), 2), fixed(m.stat(g, t, 'mibps')?.median, 1), ratioCell(g, t, plain), ratioCell(g, t, plainChunked), range(m.stat(g, t, 'clientPeakRssMiB'))]),
+          header: ['File', 'Upload', 'Time, s', 'MiB/s', 'Throughput vs plain', 'vs plain, 8 MiB requests', 'Client CPU, s', 'Client peak RSS, MiB'],
+          rows: rows.map(({ g, t }) => [g.label, t.label, range(m.stat(g, t, 'seconds'), 2), fixed(m.stat(g, t, 'mibps')?.median, 1), ratioCell(g, t, plain), ratioCell(g, t, plainChunked), range(m.stat(g, t, 'clientCpuS'), 2), range(m.stat(g, t, 'clientPeakRssMiB'))]),
         },
         caption:
           `Median (min–max) of ${rounds} rounds, targets alternated; ratios of medians (per-round range). Each upload in a fresh Node process ` +
@@ -125,7 +125,7 @@ export const benchmark: Benchmark = {
         loadBefore,
         loadAfter,
         peakRssMiB,
-        summary: m.summary(groups, targets, ['seconds', 'mibps', 'clientPeakRssMiB', 'sentMiB']),
+        summary: m.summary(groups, targets, ['seconds', 'mibps', 'clientCpuS', 'clientPeakRssMiB', 'sentMiB']),
         ratios: groups.map((g) => ({ group: g.id, encryptedOverPlain: m.ratio(g, encrypted, plain, 'mibps'), encryptedOverPlain8MiB: m.ratio(g, encrypted, plainChunked, 'mibps') })),
         samples: m.samples,
       },

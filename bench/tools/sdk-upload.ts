@@ -3,7 +3,7 @@ import { createHaulClient } from '@haul/client/node';
 
 /**
  * One SDK upload in a fresh process, for bench/e2e-upload.ts: `node sdk-upload.js <endpoint>
- * <token> <file> <plain|encrypted> [chunkBytes]`. Prints one JSON line: wall time, the process's
+ * <token> <file> <plain|encrypted> [chunkBytes]`. Prints one JSON line: wall time, CPU seconds, the process's
  * peak RSS (its own, so client memory is measured apart from the server's) and the upload URL.
  * No resume state, no retries, no waiting for processing: the upload itself is timed.
  */
@@ -23,5 +23,6 @@ const handle = client.upload(file, {
 });
 const uploaded = await handle.uploaded;
 const ms = performance.now() - started;
-console.log(JSON.stringify({ ms, peakRssMiB: process.resourceUsage().maxRSS / 1024, url: uploaded.uploadUrl, bytes: handle.progress.bytesTotal }));
+const cpu = process.cpuUsage();
+console.log(JSON.stringify({ ms, cpuS: (cpu.user + cpu.system) / 1e6, peakRssMiB: process.resourceUsage().maxRSS / 1024, url: uploaded.uploadUrl, bytes: handle.progress.bytesTotal }));
 process.exit(0);
