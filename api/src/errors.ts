@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   AUTH_INVALID: { status: 401, retryable: false, message: 'The bearer token is invalid or expired' },
   FORBIDDEN: { status: 403, retryable: false, message: 'Not allowed' },
   SCOPE_FORBIDDEN: { status: 403, retryable: false, message: 'You are not a member of this scope' },
+  ENCRYPTED_UPLOADS_REFUSED: { status: 403, retryable: false, message: 'This server does not accept end-to-end encrypted uploads (ENCRYPTED_UPLOADS=refuse)' },
   UPLOAD_REFUSED: { status: 403, retryable: false, message: 'The application refused this upload' },
   HOOK_UNAVAILABLE: { status: 503, retryable: true, message: 'The application did not answer an access check; retry shortly' },
   UPLOAD_NOT_FOUND: { status: 404, retryable: false, message: 'Upload not found' },

@@ -43,6 +43,7 @@ const configSchema = z
     OFFSET_FLUSH_INTERVAL_MS: int(1000, 10),
     MAX_CONCAT_PARTIALS: int(100, 1).pipe(z.number().max(10_000)),
     KEEP_PARTIALS: bool(false),
+    ENCRYPTED_UPLOADS: z.enum(['allow', 'refuse']).default('allow'),
     SHUTDOWN_GRACE_SECONDS: int(10, 0),
     CORS_ORIGINS: z.string().default('*'),
     TRUST_PROXY: bool(false),
@@ -165,6 +166,8 @@ const configSchema = z
         offsetFlushIntervalMs: env.OFFSET_FLUSH_INTERVAL_MS,
         maxConcatPartials: env.MAX_CONCAT_PARTIALS,
         keepPartials: env.KEEP_PARTIALS,
+        /** End-to-end encrypted uploads (the `encryption` metadata): stored unscanned, or refused at creation. */
+        encryptedUploads: env.ENCRYPTED_UPLOADS,
       },
       processing: {
         /**
@@ -180,6 +183,7 @@ const configSchema = z
         maxImageSize: env.MAX_IMAGE_SIZE,
         maxFileSize: env.MAX_FILE_SIZE_DEFAULT,
         maxImagePixels: env.MAX_IMAGE_PIXELS,
+        encryptedUploads: env.ENCRYPTED_UPLOADS,
         thumbnailSizes: env.THUMBNAIL_SIZES.split(',').map((s) => Number(s.trim())),
         /** Originals of JPEG, PNG, WebP and HEIC/HEIF/AVIF are served without GPS (processing/strip-stored-location.ts). */
         stripLocation: env.STRIP_LOCATION,

@@ -4,6 +4,7 @@ import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { ProcessingMetrics } from '../metrics/metrics.js';
 import type { Storage } from '../storage/storage.js';
+import { ENCRYPTED_REASON, encryptionHeaderOf } from '../uploads/encryption.js';
 import type { UploadRecord, UploadRepository } from '../uploads/upload-repository.js';
 import { cheapVerdict } from './cheap-verdict.js';
 import { isImage, judgeFile } from './file-policy.js';
@@ -47,6 +48,19 @@ export function decide(
 }
 
 /**
+ * An end-to-end encrypted upload: nothing to inspect (ciphertext has no type and hides any
+ * malware from the scanner), so it is `ready` unscanned with the reason — unless ENCRYPTED_UPLOADS
+ * became `refuse` since it was created, or it is larger than files may be (the limits apply to
+ * the stored ciphertext).
+ */
+export function decideEncrypted(size: number, policy: ProcessingConfig): Omit<ProcessingOutcome, 'thumbnails' | 'media' | 'servedSize'> {
+  const base = { detectedType: null, sha256: null, scanned: false };
+  if (policy.encryptedUploads === 'refuse') return { ...base, status: 'rejected', reason: 'end-to-end encrypted uploads are refused (ENCRYPTED_UPLOADS=refuse)' };
+  if (size > policy.maxFileSize) return { ...base, status: 'rejected', reason: `too large: ${size} bytes (limit ${policy.maxFileSize})` };
+  return { ...base, status: 'ready', reason: ENCRYPTED_REASON };
+}
+
+/**
  * Processes one finished upload: a single streaming pass (inspect-file.ts), the decision, then
  * previews stored and the outcome recorded — status, reason, type, hash, thumbnails, the job
  * removed — in one transaction. Infected files leave normal storage. Anything transient
@@ -75,7 +89,9 @@ export function createUploadProcessor({ db, storage, uploads, processing, jobs, 
     const scanned = scanner !== undefined;
     let outcome: Omit<ProcessingOutcome, 'thumbnails' | 'media' | 'servedSize'>;
     let inspection: Inspection | undefined;
-    if (scanned && size > policy.scanMaxSize) {
+    if (encryptionHeaderOf(upload.metadata) !== null) {
+      outcome = decideEncrypted(size, policy);
+    } else if (scanned && size > policy.scanMaxSize) {
       // Never call a file clean that the scanner could not read to the end.
       outcome = { status: 'rejected', reason: `larger than the virus scanner's limit (${policy.scanMaxSize} bytes)`, detectedType: null, sha256: null, scanned };
     } else {

@@ -4,6 +4,7 @@ import { userStorageKey } from '../auth/user.js';
 import { HaulError } from '../errors.js';
 import type { AuthorizeCreation } from '../http/create-policy.js';
 import type { Storage } from '../storage/storage.js';
+import { type EncryptedUploadsPolicy, isEncryptedRequest } from '../uploads/encryption.js';
 import { metadataForStorage, parseUploadMetadata, validateUploadMetadata } from '../uploads/metadata.js';
 import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
 import { newUploadId } from '../uploads/upload-id.js';
@@ -25,6 +26,8 @@ export interface CreationLimits {
   expirySeconds: number;
   /** How long a request holding the upload may finish its body once another asks for the lock. */
   lockDrainMs: number;
+  /** ENCRYPTED_UPLOADS: `refuse` answers 403 to an encrypted upload before anything is stored. */
+  encryptedUploads: EncryptedUploadsPolicy;
 }
 
 /**
@@ -49,6 +52,10 @@ export function createCreationHandler({ limits, storage, locker, repository, quo
     const metadataHeader = request.header('upload-metadata');
     const raw = parseUploadMetadata(metadataHeader);
     const metadata = { fields: validateUploadMetadata(raw), raw };
+    if (limits.encryptedUploads === 'refuse' && isEncryptedRequest(raw)) {
+      // Refused first: neither a row nor a byte of a partial or a final upload is stored.
+      throw new HaulError('ENCRYPTED_UPLOADS_REFUSED');
+    }
     const concat = concatenation.parse(request.header('upload-concat'));
     if (concat?.kind === 'final') {
       await authorizeCreation({ user: request.user, metadata, uploadLength: null, concat: { kind: 'final', partialIds: concat.partialIds } });
