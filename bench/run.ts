@@ -11,6 +11,7 @@ const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   'ingest-disk': () => import('./ingest-disk.js'),
   'ingest-s3': () => import('./ingest-s3.js'),
   parallel: () => import('./parallel.js'),
+  wan: () => import('./wan.js'),
   processing: () => import('./processing.js'),
   'media-previews': () => import('./media-previews.js'),
 };
