@@ -7,6 +7,7 @@ import type { Benchmark } from './lib/harness.js';
  */
 
 const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
+  'ingest-checksum': () => import('./ingest-checksum.js'),
   'ingest-disk': () => import('./ingest-disk.js'),
   'ingest-s3': () => import('./ingest-s3.js'),
   parallel: () => import('./parallel.js'),
