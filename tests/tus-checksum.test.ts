@@ -176,6 +176,11 @@ describe.each(backends)('tus checksums on $name', (backend) => {
     const good = await createUpload(server.tusEndpoint, token, { length: file.size, body: first, headers: { 'Upload-Checksum': checksumOf('sha1', first) } });
     expect(good.response.offset).toBe(sizes.first);
     expect(await offsetOf(good.url, token)).toBe(sizes.first);
+    // A whole upload in its POST: the 201 that completes it carries Haul-Upload (item 5).
+    const whole = await createUpload(server.tusEndpoint, token, { length: first.length, body: first, headers: { 'Upload-Checksum': checksumOf('sha512', first) } });
+    expect(whole.response.offset).toBe(first.length);
+    expect(whole.response.header('haul-upload')).toBe(`/api/uploads/${whole.id}`);
+    expect(whole.response.header('haul-upload-events')).toBe(`/api/uploads/${whole.id}/events`);
 
     const refused = await request({
       method: 'POST', url: server.tusEndpoint, token, body: first,
