@@ -4,6 +4,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomFile, sha256File, type SourceFile, storedPath } from './helpers/files.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
+import { localS3 } from './helpers/s3.js';
 import { createPartial, head, patchFile, postFinal, terminate } from './helpers/tus.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -162,5 +163,40 @@ describe('tus concatenation-unfinished (disk)', () => {
     expect(expired.status).toBe('expired');
     expect((await row(parts[1]!.id))!.status).toBe('expired');
     expect((await head(final.url!, own)).status).toBe(410);
+  });
+});
+
+describe('tus concatenation-unfinished on S3 (Swift)', () => {
+  const user = 'unfinished-s3@example.com';
+  const s3 = localS3();
+  const prefix = `t-unfinished-${Date.now().toString(36)}/`;
+  let server: HaulServer;
+  let token: string;
+  let source: SourceFile;
+
+  beforeAll(async () => {
+    [server, source] = await Promise.all([
+      startHaul({ env: { DATABASE_URL: inject('databaseUrl'), ...s3.env(prefix) } }),
+      randomFile(13 * 2 ** 20 + 7),
+    ]);
+    token = await server.token(user);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    if (source) await fs.rm(path.dirname(source.path), { recursive: true, force: true });
+  });
+
+  it('assembles inside S3 when the last of three partials (two of them ≥ 5 MiB) finishes, whichever it is', async () => {
+    const bounds = [[0, 6 * 2 ** 20], [6 * 2 ** 20, 12 * 2 ** 20], [12 * 2 ** 20, source.size]] as const;
+    const parts = await Promise.all(bounds.map(async ([start, end]) => ({ ...(await createPartial(server.tusEndpoint, token, end - start)), start, end })));
+    const final = await postFinal(server.tusEndpoint, token, parts.map((p) => p.path));
+    expect(final.status).toBe(201);
+    const finalId = final.url!.split('/').pop()!;
+    for (const index of [2, 0, 1]) {
+      const p = parts[index]!;
+      expect((await patchFile(p.url, token, source.path, { start: p.start, end: p.end, offset: 0 })).status).toBe(204);
+    }
+    await waitFor(async () => (await head(final.url!, token)).offset === source.size, { what: 'the final upload on S3', timeoutMs: 60_000 });
+    expect(await s3.sha256(s3.keyOf(prefix, user, finalId))).toBe(source.sha256);
   });
 });
