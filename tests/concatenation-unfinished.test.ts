@@ -120,6 +120,23 @@ describe('tus concatenation-unfinished (disk)', () => {
     expect(await sha256File(storedPath(server.dataDir, alice, finalId))).toBe(source.sha256);
   });
 
+  it('starts an assembly whose start was lost (a crash after the last partial was recorded) when HEAD asks', async () => {
+    const parts = await partials(2);
+    const final = await postFinal(endpoint(), token, parts.map((p) => p.path));
+    const finalId = final.url!.split('/').pop()!;
+    await finish(parts[0]!);
+    // The last partial finishes while the final upload looks claimed, so nothing starts it; then
+    // the claim is undone — what a crash between the two steps leaves behind.
+    await sql`UPDATE uploads SET assembly_started_at = now() WHERE id = ${finalId}`;
+    await finish(parts[1]!);
+    await sql`UPDATE uploads SET assembly_started_at = NULL WHERE id = ${finalId}`;
+    expect(await row(finalId)).toMatchObject({ status: 'assembling', assembly_started_at: null });
+
+    expect((await head(final.url!, token)).header('upload-offset')).toBeUndefined();
+    await waitFor(async () => (await row(finalId))?.status === 'received', { what: 'the assembly started by HEAD' });
+    expect(await sha256File(storedPath(server.dataDir, alice, finalId))).toBe(source.sha256);
+  });
+
   it("refuses another user's partial, even one still uploading, exactly like a missing one", async () => {
     const [mine] = await partials(2);
     const [bobs] = await partials(2, bobToken);
