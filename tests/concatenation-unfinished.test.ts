@@ -146,6 +146,24 @@ describe('tus concatenation-unfinished (disk)', () => {
     expect(res.json().message).toContain(`${bobs!.id} does not exist`);
   });
 
+  it('answers a repeated final POST (same partials, same order) with the same final upload, waiting or assembled', async () => {
+    const parts = await partials(2);
+    const first = await postFinal(endpoint(), token, parts.map((p) => p.path));
+    const again = await postFinal(endpoint(), token, parts.map((p) => p.url));
+    expect(again.status).toBe(201);
+    expect(again.url).toBe(first.url);
+    for (const p of parts) await finish(p);
+    const finalId = first.url!.split('/').pop()!;
+    await waitFor(async () => (await row(finalId))?.status === 'received', { what: 'assembly' });
+    // After assembly (its partials consumed): still the same upload, now saying where it went.
+    const late = await postFinal(endpoint(), token, parts.map((p) => p.path));
+    expect(late.status).toBe(201);
+    expect(late.url).toBe(first.url);
+    expect(late.header('haul-upload')).toBe(`/api/uploads/${finalId}`);
+    // A different order is a different final upload: its partials are gone by now.
+    expect((await postFinal(endpoint(), token, [parts[1]!.path, parts[0]!.path])).status).toBe(400);
+  });
+
   it('refuses a partial that a waiting final upload already lists', async () => {
     const parts = await partials(2);
     expect((await postFinal(endpoint(), token, parts.map((p) => p.path))).status).toBe(201);
