@@ -4,6 +4,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomFile, sha256File, type SourceFile, storedPath } from './helpers/files.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
+import { localS3 } from './helpers/s3.js';
 import { createPartial, head, patchFile, postFinal, terminate } from './helpers/tus.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -119,6 +120,23 @@ describe('tus concatenation-unfinished (disk)', () => {
     expect(await sha256File(storedPath(server.dataDir, alice, finalId))).toBe(source.sha256);
   });
 
+  it('starts an assembly whose start was lost (a crash after the last partial was recorded) when HEAD asks', async () => {
+    const parts = await partials(2);
+    const final = await postFinal(endpoint(), token, parts.map((p) => p.path));
+    const finalId = final.url!.split('/').pop()!;
+    await finish(parts[0]!);
+    // The last partial finishes while the final upload looks claimed, so nothing starts it; then
+    // the claim is undone — what a crash between the two steps leaves behind.
+    await sql`UPDATE uploads SET assembly_started_at = now() WHERE id = ${finalId}`;
+    await finish(parts[1]!);
+    await sql`UPDATE uploads SET assembly_started_at = NULL WHERE id = ${finalId}`;
+    expect(await row(finalId)).toMatchObject({ status: 'assembling', assembly_started_at: null });
+
+    expect((await head(final.url!, token)).header('upload-offset')).toBeUndefined();
+    await waitFor(async () => (await row(finalId))?.status === 'received', { what: 'the assembly started by HEAD' });
+    expect(await sha256File(storedPath(server.dataDir, alice, finalId))).toBe(source.sha256);
+  });
+
   it("refuses another user's partial, even one still uploading, exactly like a missing one", async () => {
     const [mine] = await partials(2);
     const [bobs] = await partials(2, bobToken);
@@ -126,6 +144,24 @@ describe('tus concatenation-unfinished (disk)', () => {
     expect(res.status).toBe(400);
     expect(res.json()).toMatchObject({ code: 'PARTIAL_NOT_USABLE' });
     expect(res.json().message).toContain(`${bobs!.id} does not exist`);
+  });
+
+  it('answers a repeated final POST (same partials, same order) with the same final upload, waiting or assembled', async () => {
+    const parts = await partials(2);
+    const first = await postFinal(endpoint(), token, parts.map((p) => p.path));
+    const again = await postFinal(endpoint(), token, parts.map((p) => p.url));
+    expect(again.status).toBe(201);
+    expect(again.url).toBe(first.url);
+    for (const p of parts) await finish(p);
+    const finalId = first.url!.split('/').pop()!;
+    await waitFor(async () => (await row(finalId))?.status === 'received', { what: 'assembly' });
+    // After assembly (its partials consumed): still the same upload, now saying where it went.
+    const late = await postFinal(endpoint(), token, parts.map((p) => p.path));
+    expect(late.status).toBe(201);
+    expect(late.url).toBe(first.url);
+    expect(late.header('haul-upload')).toBe(`/api/uploads/${finalId}`);
+    // A different order is a different final upload: its partials are gone by now.
+    expect((await postFinal(endpoint(), token, [parts[1]!.path, parts[0]!.path])).status).toBe(400);
   });
 
   it('refuses a partial that a waiting final upload already lists', async () => {
@@ -162,5 +198,40 @@ describe('tus concatenation-unfinished (disk)', () => {
     expect(expired.status).toBe('expired');
     expect((await row(parts[1]!.id))!.status).toBe('expired');
     expect((await head(final.url!, own)).status).toBe(410);
+  });
+});
+
+describe('tus concatenation-unfinished on S3 (Swift)', () => {
+  const user = 'unfinished-s3@example.com';
+  const s3 = localS3();
+  const prefix = `t-unfinished-${Date.now().toString(36)}/`;
+  let server: HaulServer;
+  let token: string;
+  let source: SourceFile;
+
+  beforeAll(async () => {
+    [server, source] = await Promise.all([
+      startHaul({ env: { DATABASE_URL: inject('databaseUrl'), ...s3.env(prefix) } }),
+      randomFile(13 * 2 ** 20 + 7),
+    ]);
+    token = await server.token(user);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    if (source) await fs.rm(path.dirname(source.path), { recursive: true, force: true });
+  });
+
+  it('assembles inside S3 when the last of three partials (two of them ≥ 5 MiB) finishes, whichever it is', async () => {
+    const bounds = [[0, 6 * 2 ** 20], [6 * 2 ** 20, 12 * 2 ** 20], [12 * 2 ** 20, source.size]] as const;
+    const parts = await Promise.all(bounds.map(async ([start, end]) => ({ ...(await createPartial(server.tusEndpoint, token, end - start)), start, end })));
+    const final = await postFinal(server.tusEndpoint, token, parts.map((p) => p.path));
+    expect(final.status).toBe(201);
+    const finalId = final.url!.split('/').pop()!;
+    for (const index of [2, 0, 1]) {
+      const p = parts[index]!;
+      expect((await patchFile(p.url, token, source.path, { start: p.start, end: p.end, offset: 0 })).status).toBe(204);
+    }
+    await waitFor(async () => (await head(final.url!, token)).offset === source.size, { what: 'the final upload on S3', timeoutMs: 60_000 });
+    expect(await s3.sha256(s3.keyOf(prefix, user, finalId))).toBe(source.sha256);
   });
 });

@@ -17,6 +17,9 @@ import { fetchUpload } from './helpers/uploads-api.js';
  */
 
 const KiB = 1024;
+
+/** tus-js-client 4 implements `protocol` but its type declarations do not list it yet. */
+type IetfUploadOptions = tus.UploadOptions & { protocol: 'ietf-draft-05' };
 const MiB = 1024 * KiB;
 
 describe('IETF resumable uploads, interop 6: tus-js-client protocol ietf-draft-05', () => {
@@ -26,7 +29,7 @@ describe('IETF resumable uploads, interop 6: tus-js-client protocol ietf-draft-0
   let token: string;
   let source: SourceFile;
 
-  const options = (endpoint: string, extra: Partial<tus.UploadOptions> = {}): tus.UploadOptions => ({
+  const options = (endpoint: string, extra: Partial<tus.UploadOptions> = {}): IetfUploadOptions => ({
     endpoint, protocol: 'ietf-draft-05', chunkSize: 512 * KiB, headers: { Authorization: `Bearer ${token}` },
     metadata: { filename: 'ietf-draft-05.bin', filetype: 'application/octet-stream' },
     retryDelays: [0, 50, 100, 200, 400, 800, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000],

@@ -17,7 +17,7 @@ import type { TusResponse, TusUploadRequest } from './request-context.js';
 export const isUnassembledFinal = (upload: UploadRecord): boolean =>
   upload.concatRole === 'final' && upload.status === 'assembling';
 
-export function createUnassembledFinalHandlers({ finalUploads }: { finalUploads: Pick<FinalUploads, 'cancelWaiting'> }) {
+export function createUnassembledFinalHandlers({ finalUploads }: { finalUploads: Pick<FinalUploads, 'cancelWaiting' | 'partialReceived'> }) {
   return {
     /**
      * tus 1.0: "The response to a HEAD request for a final upload SHOULD NOT contain the
@@ -27,6 +27,10 @@ export function createUnassembledFinalHandlers({ finalUploads }: { finalUploads:
     async head(request: TusUploadRequest): Promise<TusResponse> {
       const { upload } = request;
       checkNotExpired({ status: upload.assemblyStartedAt ? upload.status : 'uploading', expiresAt: upload.expiresAt });
+      // Normally the last partial to finish starts the assembly; if that step was lost (a crash
+      // right after the partial was recorded), a client asking about the final upload starts it.
+      const [anyPartial] = upload.partialIds ?? [];
+      if (!upload.assemblyStartedAt && anyPartial) await finalUploads.partialReceived(anyPartial);
       return {
         status: 200,
         headers: {

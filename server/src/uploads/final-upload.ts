@@ -26,8 +26,11 @@ export interface FinalUploadRequest {
   allowUnfinished: boolean;
 }
 
-/** A final upload as created: assembled (`size` known), or waiting for partials still uploading. */
-export type CreatedFinal = { id: string; waiting: false; size: number } | { id: string; waiting: true; expiresAt: Date };
+/**
+ * A final upload as created (or found, for a repeated request): assembled or being assembled,
+ * or waiting for partials still uploading.
+ */
+export type CreatedFinal = { id: string; waiting: false } | { id: string; waiting: true; expiresAt: Date };
 
 /** Why a listed partial cannot be used; another user's upload reads exactly like a missing one. */
 function unusable(id: string, partial: UploadRecord | undefined, userId: string, allowUnfinished: boolean): string | undefined {
@@ -130,6 +133,11 @@ export function createFinalUploads({ config, db, storage, repository, quotas, li
         // FOR UPDATE: a partial finishing meanwhile records its change after this commits, and
         // then finds this final upload waiting (partialReceived) — it cannot slip between.
         const found = new Map((await repository.lockPartials(user.id, partialIds, tx)).map((p) => [p.id, p]));
+        // The same final upload asked for again — a client whose answer was lost, or one that
+        // created it early (concatenation-unfinished) and whose tus library asks once more when
+        // the partials are done — gets the one that exists rather than a refusal.
+        const existing = await repository.findFinalOf(user.id, partialIds, { consumed: !config.uploads.keepPartials }, tx);
+        if (existing) return { existing, ordered: [], waiting: false, expiresAt: null };
         const problems = partialIds.map((pid) => unusable(pid, found.get(pid), user.id, allowUnfinished)).filter(Boolean);
         // A partial is assembled into one final upload: the first waiting for it keeps it.
         const taken = await repository.listedByWaitingFinals(partialIds, tx);
@@ -153,14 +161,19 @@ export function createFinalUploads({ config, db, storage, repository, quotas, li
           },
           tx,
         );
-        return { ordered, waiting, expiresAt };
+        return { existing: undefined, ordered, waiting, expiresAt };
       });
-      if (created.waiting) {
+      const { existing } = created;
+      if (existing) {
+        const waiting = existing.status === 'assembling' && !existing.assemblyStartedAt;
+        return waiting ? { id: existing.id, waiting, expiresAt: existing.expiresAt ?? new Date() } : { id: existing.id, waiting };
+      }
+      if (created.waiting && created.expiresAt) {
         logger.info('final upload waiting for its partials', { uploadId: id, partials: partialIds.length });
         return { id, waiting: true, expiresAt: created.expiresAt };
       }
-      const size = await assemble({ id, storageKey: key, metadataHeader }, created.ordered);
-      return { id, waiting: false, size };
+      await assemble({ id, storageKey: key, metadataHeader }, created.ordered);
+      return { id, waiting: false };
     },
 
     /**

@@ -263,6 +263,23 @@ export function createUploadRepository(db: Database, { onStatusChange = [], onCr
       ), () => upload.id);
     },
 
+    /**
+     * The caller's final upload made of exactly these partials, in this order: one being
+     * assembled or waiting for its partials, or — `consumed` (partials are removed after
+     * assembly) — one already received or processed. Nothing for one that expired or was
+     * terminated: that attempt is over and a new one may start.
+     */
+    async findFinalOf(ownerId: string, partialIds: readonly string[], { consumed }: { consumed: boolean }, tx: Queryable): Promise<UploadRecord | undefined> {
+      const rows = await tx.query(
+        `SELECT ${COLUMNS} FROM uploads
+         WHERE owner_id = $1 AND concat_role = 'final' AND partial_ids = $2::text[] AND deleted_at IS NULL
+           AND (status = 'assembling' OR ($3::boolean AND status NOT IN ('expired', 'terminated')))
+         ORDER BY created_at DESC LIMIT 1`,
+        [ownerId, partialIds, consumed],
+      );
+      return rows[0] ? toRecord(rows[0]) : undefined;
+    },
+
     /** Ids among `partialIds` that a final upload still waiting for its partials already lists. */
     async listedByWaitingFinals(partialIds: readonly string[], tx: Queryable): Promise<string[]> {
       const rows = await tx.query(
