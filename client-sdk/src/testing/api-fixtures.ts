@@ -18,6 +18,7 @@ export const record = (status: UploadJson['status'], extra: Partial<UploadJson> 
   size: 3,
   offset: 3,
   sha256: null,
+  activeContent: null,
   scanned: null,
   scope: null,
   thumbnails: [],

@@ -15,6 +15,7 @@ export function toUploadJson(upload: UploadRecord, thumbnails: readonly StoredTh
     offset: upload.offset,
     sha256: upload.sha256,
     scanned: upload.scanned,
+    activeContent: upload.activeContent,
     scope: upload.scope,
     thumbnails: thumbnails.map((t) => ({ size: t.size, width: t.width, height: t.height, url: thumbnailPath(upload.id, t.size) })),
     contentUrl: upload.status === 'ready' ? contentPath(upload.id) : null,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { detectType, SNIFF_BYTES } from './detect-type.js';
+import { type PdfActiveContent, PdfActiveContentScanner } from './media/pdf-active-content.js';
 import { createThumbnails, type ThumbnailJob, type ThumbnailOutcome } from './thumbnails.js';
 import type { ScanVerdict, VirusScanner } from './virus-scanner.js';
 
@@ -13,6 +14,8 @@ export interface Inspection {
   scan: ScanVerdict | undefined;
   /** undefined: not an image we make previews of. */
   thumbnails: ThumbnailOutcome | undefined;
+  /** PDFs only: JavaScript, launch actions, embedded files found in the same pass (issue 13). */
+  pdf: PdfActiveContent | undefined;
 }
 
 export interface InspectOptions {
@@ -54,6 +57,7 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
   let detectedType: string | undefined;
   let typeKnown = false;
   let thumbnails: ThumbnailJob | undefined;
+  let pdf: PdfActiveContentScanner | undefined;
   let scanSettled = false;
   let decoderRejected = false;
   let scanCancelled = false;
@@ -64,6 +68,10 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
     typeKnown = true;
     const sample = Buffer.concat(head);
     detectedType = await detectType(sample, { complete, filename: options.filename });
+    if (detectedType === 'application/pdf') {
+      pdf = new PdfActiveContentScanner();
+      pdf.write(sample);
+    }
     if (options.wantsThumbnails(detectedType)) {
       thumbnails = createThumbnails({ sizes: options.thumbnailSizes, maxPixels: options.maxImagePixels });
       // A broken or hostile image is rejected whatever clamd says: its scan is cancelled (issue 13).
@@ -84,6 +92,8 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
         if (headBytes >= SNIFF_BYTES) await decideType(false);
       } else if (thumbnails) {
         await feed(thumbnails.input, chunk, thumbnails.outcome);
+      } else {
+        pdf?.write(chunk);
       }
       if (decoderRejected && scan && !scanCancelled) {
         scan.cancel(); // the rest is still hashed, so the recorded SHA-256 is the file's
@@ -119,5 +129,6 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
     detectedType,
     scan: verdict,
     thumbnails: thumbnailOutcome,
+    pdf: pdf?.finish(),
   };
 }

@@ -32,6 +32,8 @@ export interface UploadRecord {
   /** Application scope from the `scope` metadata (who else may read: see http/access.ts). */
   scope: string | null;
   deletedAt: Date | null;
+  /** A PDF with active content (JavaScript, launch actions, embedded files); null: not inspected. */
+  activeContent: boolean | null;
 }
 
 export interface NewUpload {
@@ -61,7 +63,7 @@ export interface UploadRepositoryHooks {
 
 const COLUMNS = `id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset, status,
   created_at, updated_at, finished_at, expires_at, concat_role, partial_ids, detected_type, sha256, status_reason,
-  scanned, processed_at, scope, deleted_at`;
+  scanned, processed_at, scope, deleted_at, active_content`;
 
 function toRecord(row: Row): UploadRecord {
   return {
@@ -87,6 +89,7 @@ function toRecord(row: Row): UploadRecord {
     processedAt: toDateOrNull(row.processed_at),
     scope: (row.scope as string | null) ?? null,
     deletedAt: toDateOrNull(row.deleted_at),
+    activeContent: (row.active_content as boolean | null) ?? null,
   };
 }
 
