@@ -63,6 +63,7 @@ const configSchema = z
     THUMBNAIL_SIZES: z.string().default('160,480,1280'),
     WORKER: z.enum(['embedded', 'off']).default('embedded'),
     WORKER_CONCURRENCY: int(2, 1),
+    WORKER_EXPRESS_MAX_SIZE: byteSize('16MiB'),
     PROCESSING_MAX_ATTEMPTS: int(5, 1),
     PROCESSING_LEASE_SECONDS: int(60, 5),
 
@@ -172,6 +173,8 @@ const configSchema = z
         thumbnailSizes: env.THUMBNAIL_SIZES.split(',').map((s) => Number(s.trim())),
         worker: env.WORKER,
         concurrency: env.WORKER_CONCURRENCY,
+        /** Files up to this size also have a lane of their own (worker.ts): never stuck behind large ones. */
+        expressMaxSize: env.WORKER_EXPRESS_MAX_SIZE,
         maxAttempts: env.PROCESSING_MAX_ATTEMPTS,
         leaseMs: env.PROCESSING_LEASE_SECONDS * 1000,
       },
