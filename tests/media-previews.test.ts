@@ -15,7 +15,7 @@ import { localS3 } from './helpers/s3.js';
 import { uploadBuffer } from './helpers/tus.js';
 import { bearer, expectHistory, waitForUpload } from './helpers/uploads-api.js';
 import { addRotation, declareSize } from './media-fixtures/heif-edit.js';
-import { heifFromJpeg, makeAudio, makeFrameBomb, makeVideo, phoneJpeg, qpdf, tool } from './media-fixtures/make-media.js';
+import { heifFromJpeg, jpegBomb, makeAudio, makeFrameBomb, makeVideo, phoneJpeg, qpdf, tool, webpBomb } from './media-fixtures/make-media.js';
 import { writePdf } from './media-fixtures/pdf-writer.js';
 
 /**
@@ -225,8 +225,14 @@ describe('media previews: what goes wrong (disk)', () => {
   });
 
   it('decompression bombs in each format: refused from the header, or rendered at a bounded size', async () => {
-    const png = await upload(decompressionBombPng(200_000, 200_000), 'bomb.png', 'image/png');
-    expect(png).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/exceed .*pixels/) });
+    for (const [data, name, type] of [
+      [decompressionBombPng(200_000, 200_000), 'bomb.png', 'image/png'],
+      [await jpegBomb(), 'bomb.jpg', 'image/jpeg'],
+      [await webpBomb(), 'bomb.webp', 'image/webp'],
+    ] as const) {
+      const image = await upload(data, name, type);
+      expect(image, name).toMatchObject({ status: 'rejected', detectedType: type, reason: expect.stringMatching(/exceed .*pixels/) });
+    }
 
     const frame = await upload(await makeFrameBomb(dir), 'bomb.mkv', 'video/x-matroska');
     expect(frame).toMatchObject({ status: 'ready', thumbnails: [], reason: 'no preview: video frames of 12000×12000 exceed 100000000 pixels' });
