@@ -17,8 +17,9 @@ describe('upload status machine', () => {
     expect([...reached].sort()).toEqual([...UPLOAD_STATUSES].sort());
   });
 
-  it('terminal statuses change only when the owner terminates the upload', () => {
-    for (const status of TERMINAL_STATUSES) expect(UPLOAD_TRANSITIONS[status].filter((to) => to !== 'terminated')).toEqual([]);
+  it('terminal statuses change only when the owner terminates the upload or retention expires it', () => {
+    for (const status of TERMINAL_STATUSES) expect(UPLOAD_TRANSITIONS[status].filter((to) => to !== 'terminated' && to !== 'expired')).toEqual([]);
+    for (const outcome of PROCESSING_OUTCOMES) expect(canTransition(outcome, 'expired'), outcome).toBe(true);
   });
 
   it('every upload a client can address can be terminated (tus DELETE); one still being assembled cannot', () => {
@@ -29,9 +30,10 @@ describe('upload status machine', () => {
     expect(canTransition('expired', 'terminated')).toBe(false);
   });
 
-  it('processing ends in one of its outcomes (unless terminated), and only processing sets them', () => {
+  it('processing ends in one of its outcomes (unless terminated), and only processing sets them…', () => {
     expect([...UPLOAD_TRANSITIONS.processing].sort()).toEqual([...PROCESSING_OUTCOMES, 'terminated'].sort());
-    for (const outcome of PROCESSING_OUTCOMES) expect(statusesLeadingTo(outcome)).toEqual(['processing']);
+    // …but a file its first bytes show to be forbidden is rejected while still uploading (tus/content-check.ts).
+    for (const outcome of PROCESSING_OUTCOMES) expect(statusesLeadingTo(outcome)).toEqual(outcome === 'rejected' ? ['uploading', 'processing'] : ['processing']);
   });
 
   it('no status changes to itself', () => {

@@ -16,6 +16,8 @@ export interface BodyTarget {
   size: number | undefined;
   /** While the length is deferred: how many more bytes the owner's quota allows (undefined: no quota). */
   quotaRoom?: number | undefined;
+  /** Its declared name and type, and whether it is a partial upload (for stages that check content). */
+  declared: { filename: string | null; filetype: string | null; partial: boolean };
 }
 
 /**
@@ -30,7 +32,7 @@ export function createBodyWriter({ store, offsets, maxSize, stages }: {
   stages: readonly BodyStage[];
 }) {
   return function writeBody(request: TusRequest, target: BodyTarget, stop: BodyStop): Promise<number> {
-    const { id, key, offset, size, quotaRoom } = target;
+    const { id, key, offset, size, quotaRoom, declared } = target;
     const { limit, overLimit } = bodyLimit({ offset, size, maxSize, quotaRoom, contentLength: contentLengthOf(request.header('content-length')) });
     return receiveBody({
       source: request.incoming,
@@ -41,7 +43,7 @@ export function createBodyWriter({ store, offsets, maxSize, stages }: {
       overLimit,
       stop,
       stages,
-      context: { uploadId: id, offset, size, header: (name) => request.header(name) },
+      context: { uploadId: id, offset, size, upload: declared, header: (name) => request.header(name) },
       onProgress: (at) => offsets.note(id, at),
     });
   };

@@ -6,6 +6,7 @@ import { HaulError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 import { metadataForStorage, type RawMetadata, type UploadMetadata } from './metadata.js';
+import { checkDeclaredFile } from './declared-file.js';
 import type { Quotas } from './quota.js';
 import type { UploadLifecycle } from './upload-lifecycle.js';
 import { newUploadId } from './upload-id.js';
@@ -62,6 +63,7 @@ export function createFinalUploads({ config, db, storage, repository, quotas, li
         if (size > config.uploads.maxSize) {
           throw new HaulError('UPLOAD_TOO_LARGE', `The partials add up to ${size} bytes; the maximum is ${config.uploads.maxSize}`);
         }
+        checkDeclaredFile({ size, filetype: metadata.fields.filetype, filename: metadata.fields.filename }, config);
         // The final upload's bytes take the place of its partials', unless those are kept too.
         await quotas.admit(tx, { ownerId: user.id, bytes: size, replacing: config.uploads.keepPartials ? [] : partialIds });
         await repository.insertFinal(
