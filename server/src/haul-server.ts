@@ -17,6 +17,7 @@ import { createExpiryJob } from './uploads/expiry-job.js';
 import { createFinalUploads } from './uploads/final-upload.js';
 import { createQuotas } from './uploads/quota.js';
 import { createRetention } from './uploads/retention.js';
+import { createErasure } from './uploads/erasure.js';
 import { createOffsetTracker } from './uploads/offset-tracker.js';
 import type { StatusChangeHook } from './uploads/status-change.js';
 import { createUploadLifecycle } from './uploads/upload-lifecycle.js';
@@ -115,8 +116,9 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
     ? resources.add('processing worker', await processing.createWorker(), (w) => w.stop())
     : undefined;
   const retention = createRetention({ db, repository, config: config.retention, now: overrides.clock ?? (() => new Date()) });
+  const erasure = createErasure({ db, storage, locker, offsets, logger });
   const expiry = resources.add('expiry sweep', createExpiryJob({
-    repository, retention, storage, locker, offsets, events, logger,
+    repository, retention, erasure, storage, locker, offsets, events, logger,
     intervalMs: config.uploads.expirySweepIntervalSeconds * 1000,
     expiryMs: config.uploads.expirySeconds * 1000,
   }), (e) => e.stop());
@@ -125,7 +127,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   const app = createApp({
     config, logger, db, storage, auth, repository, lifecycle, offsets, inflight, finalUploads,
     processing: processing.processing, events, locker, links: await createLinkSigner(config),
-    access, authorizeCreation, quotas,
+    access, authorizeCreation, quotas, erasure,
     isShuttingDown: () => shuttingDown,
   });
 

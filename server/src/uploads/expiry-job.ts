@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { StatusEvents } from '../processing/status-events.js';
 import type { Storage } from '../storage/storage.js';
 import type { OffsetTracker } from './offset-tracker.js';
+import type { Erasure } from './erasure.js';
 import type { Retention } from './retention.js';
 import type { UploadRepository } from './upload-repository.js';
 
@@ -18,9 +19,11 @@ const RETENTION_BATCH = 500;
  * retention (retention.ts): finished files whose time has come are expired and removed alike,
  * their previews and quarantined copies too, and old audit rows are deleted.
  */
-export function createExpiryJob({ repository, retention, storage, locker, offsets, events, logger, intervalMs, expiryMs }: {
+export function createExpiryJob({ repository, retention, erasure, storage, locker, offsets, events, logger, intervalMs, expiryMs }: {
   repository: UploadRepository;
   retention: Retention;
+  /** Erasures an earlier process did not finish are finished here. */
+  erasure: Pick<Erasure, 'resumeUnfinished'>;
   events: Pick<StatusEvents, 'publish'>;
   /** The tus locker: removal waits for (and asks to stop) a request still writing the upload. */
   locker: Locker;
@@ -81,6 +84,7 @@ export function createExpiryJob({ repository, retention, storage, locker, offset
     for (const change of retained.changes) await events.publish(change.uploadId);
     const retired = await purge(retained.claimed);
     const auditRows = await retention.pruneAudit(RETENTION_BATCH);
+    await erasure.resumeUnfinished();
     const orphans = await sweepOrphans();
     if (purged + orphans > 0) logger.info('expired uploads removed', { count: purged, orphans });
     if (retired + auditRows > 0) logger.info('retention applied', { files: retired, auditRows });
