@@ -2,9 +2,8 @@ import { Worker } from 'node:worker_threads';
 
 /**
  * Digests of upload bodies computed on a worker thread, so that hashing runs beside the event
- * loop instead of on it: with a core to spare, a checksummed upload streams about as fast as an
- * unchecksummed one (bench/ingest-checksum.ts) instead of paying for every byte twice on one
- * thread. The bytes are copied into 256 KiB batches (the originals go on to storage at once) and
+ * loop instead of on it: with a core to spare, hashing a body overlaps with receiving and writing
+ * it instead of adding to them on one thread (bench/ingest-checksum.ts measures the difference). The bytes are copied into 256 KiB batches (the originals go on to storage at once) and
  * the batches are transferred, not cloned. At most BATCHES_PER_DIGEST batches of a digest are in
  * flight: a body that arrives faster than it can be hashed waits (backpressure), so memory stays
  * bounded (1 MiB per checksummed request). One thread serves every digest of the process, started on first use and unref'd.
