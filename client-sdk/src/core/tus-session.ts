@@ -38,7 +38,11 @@ export class TusSession {
     events: TusSessionEvents,
   ) {
     const { parts } = plan;
-    this.urlStorage = new UploadUrlStorage(plan.fingerprint ? ctx.index : null);
+    // A parallel upload's final upload is created as soon as its partials exist, where the server
+    // allows (concatenation-unfinished): assembly then starts the moment the last byte lands.
+    this.urlStorage = new UploadUrlStorage(plan.fingerprint ? ctx.index : null, (urls) => {
+      void ctx.tus.createFinalEarly?.(urls, plan.metadata);
+    });
     // The platform builds of tus-js-client take Node streams and React Native files too (see TusSource).
     this.tus = new Upload(source as TusDeclaredSource, {
       endpoint: ctx.endpoint,
