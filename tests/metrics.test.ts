@@ -17,6 +17,7 @@ import { bearer, uploadReady, waitForUpload } from './helpers/uploads-api.js';
 const TOKEN = 'metrics-test-token-0123456789';
 const servers: Array<HaulServer | WorkerProcess> = [];
 let database: FreshDatabase;
+let s3Database: FreshDatabase | undefined;
 let host: HostApp;
 
 beforeAll(async () => {
@@ -27,6 +28,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const server of servers) await server.kill();
   await database?.drop();
+  await s3Database?.drop();
   await host?.close();
 });
 
@@ -129,7 +131,9 @@ describe('clamd unreachable with SCAN_MODE=required', () => {
 describe('S3 and a standalone worker (METRICS_PORT)', () => {
   it('times S3 requests by operation; the worker serves its processing metrics on its own port', async () => {
     const s3 = localS3();
-    const env = { ...processingEnv({ WORKER: 'off' }), DATABASE_URL: database.url, ...s3.env() };
+    // Its own database: the servers above (disk storage, embedded workers) would otherwise claim this upload's job.
+    s3Database = await freshDatabase(inject('databaseUrl'));
+    const env = { ...processingEnv({ WORKER: 'off' }), DATABASE_URL: s3Database.url, ...s3.env() };
     const server = await start(env);
     const metricsPort = await freePort();
     const worker = await startWorker({ ...server.env, ...env, METRICS_PORT: String(metricsPort) });

@@ -17,8 +17,12 @@ describe('upload status machine', () => {
     expect([...reached].sort()).toEqual([...UPLOAD_STATUSES].sort());
   });
 
-  it('terminal statuses change only when the owner terminates the upload', () => {
-    for (const status of TERMINAL_STATUSES) expect(UPLOAD_TRANSITIONS[status].filter((to) => to !== 'terminated')).toEqual([]);
+  it('terminal statuses change only when the owner terminates the upload, or an operator requeues a failed one', () => {
+    for (const status of TERMINAL_STATUSES) {
+      const allowed = status === 'failed' ? ['terminated', 'processing'] : ['terminated'];
+      expect(UPLOAD_TRANSITIONS[status].filter((to) => !allowed.includes(to))).toEqual([]);
+    }
+    expect(canTransition('failed', 'processing')).toBe(true);
   });
 
   it('every upload a client can address can be terminated (tus DELETE), a final upload waiting for its partials too', () => {

@@ -35,7 +35,8 @@ export const UPLOAD_TRANSITIONS: { readonly [From in UploadStatus]: readonly Upl
   ready: ['terminated'],
   rejected: ['terminated'],
   infected: ['terminated'],
-  failed: ['terminated'],
+  // processing: only by an operator's `npm run requeue-failed` (files failed by an outage).
+  failed: ['processing', 'terminated'],
   concatenated: [],
   expired: [],
   terminated: [],

@@ -36,11 +36,14 @@ const configSchema = z
     MAX_CONCURRENT_UPLOADS_PER_USER: int(50, 1),
     /** Bytes each user may store (finished files and unfinished uploads by declared length); unset: no quota. */
     QUOTA_BYTES: optionalByteSize,
+    MAX_CONCURRENT_UPLOAD_REQUESTS_PER_USER: int(32, 1),
+    BODY_IDLE_TIMEOUT_SECONDS: int(60, 1),
     UPLOAD_EXPIRY_SECONDS: int(24 * 3600, 1),
     EXPIRY_SWEEP_INTERVAL_SECONDS: int(300, 1),
     OFFSET_FLUSH_INTERVAL_MS: int(1000, 10),
     MAX_CONCAT_PARTIALS: int(100, 1).pipe(z.number().max(10_000)),
     KEEP_PARTIALS: bool(false),
+    ENCRYPTED_UPLOADS: z.enum(['allow', 'refuse']).default('allow'),
     SHUTDOWN_GRACE_SECONDS: int(10, 0),
     CORS_ORIGINS: z.string().default('*'),
     TRUST_PROXY: bool(false),
@@ -64,7 +67,7 @@ const configSchema = z
     MAX_IMAGE_PIXELS: int(100_000_000, 1),
     THUMBNAIL_SIZES: z.string().default('160,480,1280'),
     STRIP_LOCATION: bool(true),
-    MEDIA_TIME_LIMIT_MS: int(20_000, 100),
+    MEDIA_TIME_LIMIT_MS: int(20_000, 1),
     WORKER: z.enum(['embedded', 'off']).default('embedded'),
     WORKER_CONCURRENCY: int(2, 1),
     PROCESSING_MAX_ATTEMPTS: int(5, 1),
@@ -154,11 +157,17 @@ const configSchema = z
         maxSize: env.MAX_UPLOAD_SIZE,
         maxConcurrentPerUser: env.MAX_CONCURRENT_UPLOADS_PER_USER,
         quotaBytes: env.QUOTA_BYTES,
+        /** PATCH and POST-with-body requests one user may have open on this instance at once. */
+        maxConcurrentRequestsPerUser: env.MAX_CONCURRENT_UPLOAD_REQUESTS_PER_USER,
+        /** A body that sends nothing for this long is ended, its bytes kept (tus/body-idle-timeout.ts). */
+        bodyIdleTimeoutMs: env.BODY_IDLE_TIMEOUT_SECONDS * 1000,
         expirySeconds: env.UPLOAD_EXPIRY_SECONDS,
         expirySweepIntervalSeconds: env.EXPIRY_SWEEP_INTERVAL_SECONDS,
         offsetFlushIntervalMs: env.OFFSET_FLUSH_INTERVAL_MS,
         maxConcatPartials: env.MAX_CONCAT_PARTIALS,
         keepPartials: env.KEEP_PARTIALS,
+        /** End-to-end encrypted uploads (the `encryption` metadata): stored unscanned, or refused at creation. */
+        encryptedUploads: env.ENCRYPTED_UPLOADS,
       },
       processing: {
         /**
@@ -174,6 +183,7 @@ const configSchema = z
         maxImageSize: env.MAX_IMAGE_SIZE,
         maxFileSize: env.MAX_FILE_SIZE_DEFAULT,
         maxImagePixels: env.MAX_IMAGE_PIXELS,
+        encryptedUploads: env.ENCRYPTED_UPLOADS,
         thumbnailSizes: env.THUMBNAIL_SIZES.split(',').map((s) => Number(s.trim())),
         /** Originals of JPEG, PNG, WebP and HEIC/HEIF/AVIF are served without GPS (processing/strip-stored-location.ts). */
         stripLocation: env.STRIP_LOCATION,

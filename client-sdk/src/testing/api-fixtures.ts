@@ -18,6 +18,8 @@ export const record = (status: UploadJson['status'], extra: Partial<UploadJson> 
   size: 3,
   offset: 3,
   sha256: null,
+  encrypted: false,
+  encryption: null,
   scanned: null,
   scope: null,
   thumbnails: [],

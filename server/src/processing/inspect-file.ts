@@ -73,6 +73,8 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
   let scanSettled = false;
   const timings: StageTimings = { hash: 0, type: 0 };
   const scanStart = performance.now();
+  let decoderRejected = false;
+  let scanCancelled = false;
   const scan = options.scanner ? await options.scanner.start() : undefined;
   const scanEnded = () => {
     scanSettled = true;
@@ -90,6 +92,8 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
     if (options.wantsThumbnails(detectedType)) {
       previewStart = performance.now();
       thumbnails = createThumbnails({ sizes: options.thumbnailSizes, maxPixels: options.maxImagePixels });
+      // A broken or hostile image is rejected whatever clamd says: its scan is cancelled (issue 13).
+      void thumbnails.outcome.then((outcome) => (decoderRejected = outcome.kind === 'invalid'));
       await feed(thumbnails.input, sample, thumbnails.outcome);
     }
     head.length = 0;
@@ -109,12 +113,16 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
       } else if (thumbnails) {
         await feed(thumbnails.input, chunk, thumbnails.outcome);
       }
-      if (scan && !scanSettled) await feed(scan.input, chunk, scan.verdict);
-      if (scanSettled && (await scan!.verdict.then((v) => v.kind !== 'clean', () => true))) break;
+      if (decoderRejected && scan && !scanCancelled) {
+        scan.cancel(); // the rest is still hashed, so the recorded SHA-256 is the file's
+        scanCancelled = true;
+      }
+      if (scan && !scanSettled && !scanCancelled) await feed(scan.input, chunk, scan.verdict);
+      if (scanSettled && !scanCancelled && (await scan!.verdict.then((v) => v.kind !== 'clean', () => true))) break;
     }
     if (!typeKnown) await decideType(true);
   } catch (error) {
-    scan?.input.destroy();
+    scan?.cancel();
     thumbnails?.input.destroy();
     throw error;
   } finally {
@@ -123,16 +131,16 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
 
   // Both consumers get the end of input first, so previews are made while clamd finishes.
   thumbnails?.input.end();
-  // Nothing to scan in an empty file, and clamscan never opens a connection for one.
+  // Nothing to scan in an empty file; and a file the decoder rejected is not worth clamd's time.
+  const scanning = scan !== undefined && size > 0 && !scanCancelled;
+  if (scanning) scan.input.end();
+  else scan?.cancel();
+  const thumbnailOutcome = thumbnails ? await thumbnails.outcome : undefined;
   let verdict: ScanVerdict | undefined;
-  if (scan) {
-    if (size === 0) scan.input.destroy();
-    else {
-      scan.input.end();
-      verdict = await scan.verdict;
-    }
+  if (scanning) {
+    if (thumbnailOutcome?.kind === 'invalid') scan.cancel();
+    else verdict = await scan.verdict;
   }
-  const previews = thumbnails ? await thumbnails.outcome : undefined;
   if (thumbnails) timings.previews = secondsSince(previewStart);
-  return { size, sha256: hash.digest('hex'), detectedType, scan: verdict, thumbnails: previews, timings };
+  return { size, sha256: hash.digest('hex'), detectedType, scan: verdict, thumbnails: thumbnailOutcome, timings };
 }

@@ -48,6 +48,19 @@ export function createJobQueue(db: Database) {
       await tx.query(`DELETE FROM processing_jobs WHERE upload_id = $1`, [uploadId]);
     },
 
+    /**
+     * A service the file needs is unreachable (outage.ts): try again after `delayMs`, giving back
+     * the attempt the claim counted — outages cost time, never attempts.
+     */
+    async waitForService(uploadId: string, error: string, delayMs: number): Promise<void> {
+      await db.query(
+        `UPDATE processing_jobs SET attempts = GREATEST(attempts - 1, 0), run_at = now() + $3 * interval '1 millisecond',
+           locked_until = NULL, locked_by = NULL, last_error = $2
+         WHERE upload_id = $1`,
+        [uploadId, error, delayMs],
+      );
+    },
+
     async retryLater(uploadId: string, error: string, delayMs: number): Promise<void> {
       await db.query(
         `UPDATE processing_jobs SET run_at = now() + $3 * interval '1 millisecond', locked_until = NULL,

@@ -28,6 +28,8 @@ export interface MediaFindings {
   thumbnails: Thumbnail[];
   /** Why there is no preview (or no facts), for the upload's reason; null if all went well. */
   note: string | null;
+  /** The note is about this server (a decoder missing or not starting), not the file: worth a warning. */
+  toolProblem?: boolean;
 }
 
 export interface MediaPreviewOptions {
@@ -71,7 +73,7 @@ function fromRaster(previews: RasterPreviews, facts: Partial<MediaJson>): MediaF
 
 /** Facts known without a picture (a video's size and duration, a PDF's pages), and why there is no preview. */
 function withoutPreview(facts: Partial<MediaJson>, failure: MediaResult<unknown> & { kind: 'failed' }): MediaFindings {
-  return { media: { ...NO_MEDIA, ...facts }, thumbnails: [], note: noPreview(failure.reason) };
+  return { media: { ...NO_MEDIA, ...facts }, thumbnails: [], note: noPreview(failure.reason), toolProblem: failure.blame === 'environment' };
 }
 
 /** Previews and facts of a HEIC/HEIF photo, a video, an audio file or a PDF at `file`. */

@@ -4,7 +4,9 @@ import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { ProcessingMetrics } from '../metrics/metrics.js';
 import type { Storage } from '../storage/storage.js';
+import { ENCRYPTED_REASON, encryptionHeaderOf } from '../uploads/encryption.js';
 import type { UploadRecord, UploadRepository } from '../uploads/upload-repository.js';
+import { cheapVerdict } from './cheap-verdict.js';
 import { isImage, judgeFile } from './file-policy.js';
 import { inspectFile, type Inspection, type StageTimings } from './inspect-file.js';
 import type { JobQueue } from './job-queue.js';
@@ -14,6 +16,7 @@ import type { ProcessingOutcome, ProcessingRepository, StoredThumbnail } from '.
 import type { StatusEvents } from './status-events.js';
 import { stripStoredLocation } from './strip-stored-location.js';
 import type { Thumbnail } from './thumbnails.js';
+import { judgeScanFailure } from './scan-failure.js';
 import type { VirusScanner } from './virus-scanner.js';
 
 export const NOT_SCANNED = 'not scanned for malware: SCAN_MODE=off';
@@ -29,7 +32,9 @@ export function decide(
   const scan = inspection.scan;
   if (scan?.kind === 'infected') return { ...base, sha256: null, status: 'infected', reason: scan.signature };
   if (scan?.kind === 'too-large') {
-    return { ...base, status: 'rejected', reason: `too large for the virus scanner to check completely (${scan.signature})` };
+    // A limit clamd hit (AlertExceedsMax): size, recursion — or MaxScanTime, a file too costly to scan.
+    const what = /MaxScanTime/.test(scan.signature) ? 'too costly for the virus scanner to check within its time limit' : 'too large for the virus scanner to check completely';
+    return { ...base, status: 'rejected', reason: `${what} (${scan.signature})` };
   }
   const verdict = judgeFile(
     { detected: inspection.detectedType, declared: upload.filetype, filename: upload.filename, size: inspection.size },
@@ -40,6 +45,19 @@ export function decide(
   if (thumbs?.kind === 'invalid') return { ...base, status: 'rejected', reason: thumbs.reason };
   const notes = [scanned ? undefined : NOT_SCANNED, thumbs?.kind === 'unsupported' ? thumbs.reason : undefined].filter(Boolean);
   return { ...base, status: 'ready', reason: notes.length > 0 ? notes.join('; ') : null };
+}
+
+/**
+ * An end-to-end encrypted upload: nothing to inspect (ciphertext has no type and hides any
+ * malware from the scanner), so it is `ready` unscanned with the reason — unless ENCRYPTED_UPLOADS
+ * became `refuse` since it was created, or it is larger than files may be (the limits apply to
+ * the stored ciphertext).
+ */
+export function decideEncrypted(size: number, policy: ProcessingConfig): Omit<ProcessingOutcome, 'thumbnails' | 'media' | 'servedSize'> {
+  const base = { detectedType: null, sha256: null, scanned: false };
+  if (policy.encryptedUploads === 'refuse') return { ...base, status: 'rejected', reason: 'end-to-end encrypted uploads are refused (ENCRYPTED_UPLOADS=refuse)' };
+  if (size > policy.maxFileSize) return { ...base, status: 'rejected', reason: `too large: ${size} bytes (limit ${policy.maxFileSize})` };
+  return { ...base, status: 'ready', reason: ENCRYPTED_REASON };
 }
 
 /**
@@ -71,21 +89,36 @@ export function createUploadProcessor({ db, storage, uploads, processing, jobs, 
     const scanned = scanner !== undefined;
     let outcome: Omit<ProcessingOutcome, 'thumbnails' | 'media' | 'servedSize'>;
     let inspection: Inspection | undefined;
-    if (scanned && size > policy.scanMaxSize) {
+    if (encryptionHeaderOf(upload.metadata) !== null) {
+      outcome = decideEncrypted(size, policy);
+    } else if (scanned && size > policy.scanMaxSize) {
       // Never call a file clean that the scanner could not read to the end.
       outcome = { status: 'rejected', reason: `larger than the virus scanner's limit (${policy.scanMaxSize} bytes)`, detectedType: null, sha256: null, scanned };
     } else {
-      inspection = await inspectFile(await storage.read(upload.storageKey), {
-        filename: upload.filename,
-        scanner,
-        // HEIC/HEIF is decoded from the file by libheif afterwards (media-previews.ts), not by sharp.
-        wantsThumbnails: (type) => type !== undefined && isImage(type) && mediaKindOf(type) !== 'heif' && size <= policy.maxImageSize,
-        thumbnailSizes: policy.thumbnailSizes,
-        maxImagePixels: policy.maxImagePixels,
-      });
-      outcome = decide(upload, inspection, policy, scanned);
-      for (const [stage, seconds] of Object.entries(inspection.timings) as Array<[keyof StageTimings, number]>) {
-        metrics.processingStageSeconds.observe({ stage }, seconds);
+      // Header-level verdicts before any byte goes to clamd or a decoder (cheap-verdict.ts).
+      const cheap = await cheapVerdict(storage, upload, policy);
+      if (cheap.rejection !== undefined) {
+        outcome = { status: 'rejected', reason: cheap.rejection, detectedType: cheap.detectedType ?? null, sha256: null, scanned: false };
+      } else {
+        try {
+          inspection = await inspectFile(await storage.read(upload.storageKey), {
+            filename: upload.filename,
+            scanner,
+            // HEIC/HEIF is decoded from the file by libheif afterwards (media-previews.ts), not by sharp.
+            wantsThumbnails: (type) => type !== undefined && isImage(type) && mediaKindOf(type) !== 'heif' && size <= policy.maxImageSize,
+            thumbnailSizes: policy.thumbnailSizes,
+            maxImagePixels: policy.maxImagePixels,
+          });
+          outcome = decide(upload, inspection, policy, scanned);
+          for (const [stage, seconds] of Object.entries(inspection.timings) as Array<[keyof StageTimings, number]>) {
+            metrics.processingStageSeconds.observe({ stage }, seconds);
+          }
+        } catch (error) {
+          if (!scanner) throw error;
+          // An outage or an ordinary failure is rethrown; a scan clamd could not finish is a verdict.
+          const reason = await judgeScanFailure(error, scanner);
+          outcome = { status: 'rejected', reason, detectedType: cheap.detectedType ?? null, sha256: null, scanned };
+        }
       }
     }
 
@@ -115,7 +148,9 @@ export function createUploadProcessor({ db, storage, uploads, processing, jobs, 
         const found = await withLocalFile(storage, upload.storageKey, (file) => describeMedia(file, type, options));
         ({ media, thumbnails: made } = found);
         if (found.note) {
-          logger.info('no preview', { uploadId, type, note: found.note });
+          // Still `ready`: a missing decoder is the operator's to fix, and must not hold files back.
+          if (found.toolProblem) logger.warn('media decoder unavailable; no preview', { uploadId, type, note: found.note });
+          else logger.info('no preview', { uploadId, type, note: found.note });
           outcome = { ...outcome, reason: [outcome.reason, found.note].filter(Boolean).join('; ') };
         }
       }

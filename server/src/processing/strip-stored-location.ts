@@ -48,13 +48,15 @@ export async function stripStoredLocation({ storage, storageKey, detectedType, o
         callback(null, chunk);
       },
     });
+    // A storage failure is transient: it is thrown, and the job is retried. Only the stripper's own error is the file's.
+    const source = await storage.read(storageKey);
     try {
-      await pipeline(await storage.read(storageKey), stripper.stream, measure, fs.createWriteStream(copy));
+      await pipeline(source, stripper.stream, measure, fs.createWriteStream(copy));
     } catch (error) {
-      // A storage failure is transient (the job is retried); only the stripper's own error is the file's.
-      const report = await stripper.report.then(() => undefined, (e: Error) => e);
-      if (report === undefined || report !== error) throw error;
-      return { kind: 'failed', reason: `location metadata could not be removed (${report.message})` };
+      stripper.stream.destroy(); // settles the report, whichever stream failed
+      const failure = await stripper.report.then(() => undefined, (e: Error) => e);
+      if (failure === undefined || failure !== error) throw error;
+      return { kind: 'failed', reason: `location metadata could not be removed (${failure.message})` };
     }
     const { locationFound } = await stripper.report;
     const sha256 = hash.digest('hex');

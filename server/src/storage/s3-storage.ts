@@ -11,6 +11,7 @@ import { createKeyLayout } from './key-layout.js';
 import { createS3Client } from './s3-client.js';
 import { concatenateObjects } from './s3-concat.js';
 import { listMultipartUploadsBefore, removeAbandoned } from './s3-orphans.js';
+import { writeVerifiedViaStaging } from './s3-verified-write.js';
 import { isNotFound, type Storage } from './storage.js';
 
 /**
@@ -40,6 +41,7 @@ export function createS3Storage(config: S3Config, expiryMs: number, metrics?: Pi
     capabilities: { concatenation: true },
     store,
     layout: createKeyLayout(prefix),
+    writeVerified: (body, key, offset) => writeVerifiedViaStaging(store, body, key, offset),
     check: () => store.ping(),
     read: async (key, range) =>
       (await s3.getObject({ Bucket: bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined })).Body as Readable,

@@ -22,6 +22,14 @@ export interface Storage {
   readonly capabilities: StorageCapabilities;
   readonly store: DataStore;
   readonly layout: KeyLayout;
+  /**
+   * Writes a body that counts only if it ends without error: the tus checksum extension's "the
+   * uploaded chunk MUST be discarded, and the upload and its offset MUST NOT be updated". If
+   * `body` fails (its checksum stage refuses it, the client goes away), storage is left exactly
+   * as before the call; otherwise as `store.write`. Disk writes in place and cuts a failed body
+   * off again (haul-file-store.ts); S3 stages the body first (s3-verified-write.ts).
+   */
+  writeVerified(body: Readable, key: string, offset: number): Promise<number>;
   /** Throws if the backend cannot be used right now (readiness probe). */
   check(): Promise<void>;
   /** The stored bytes of a finished upload (or the inclusive byte range of them), as a stream. */

@@ -88,6 +88,9 @@ export function createPatchHandler({ maxSize, lockDrainMs, storage, locker, quot
   async function declareLength(request: TusUploadRequest, stored: { offset: number; size?: number }): Promise<number | undefined> {
     const header = request.header('upload-length');
     if (header === undefined) return stored.size;
+    // The same length again is no change: a chunk refused by its checksum (460) after it declared
+    // the length is resent with the same Upload-Length, and must be taken.
+    if (stored.size !== undefined && stored.size === Number(header)) return stored.size;
     if (stored.size !== undefined) throw new HaulError('UPLOAD_LENGTH_ALREADY_SET', `Upload-Length is already set to ${stored.size}`);
     const size = Number(header);
     if (size < stored.offset) throw new HaulError('INVALID_UPLOAD_LENGTH', `Upload-Length ${size} is below the current offset ${stored.offset}`);

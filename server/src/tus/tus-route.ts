@@ -17,7 +17,9 @@ import type { OffsetTracker } from '../uploads/offset-tracker.js';
 import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
 import { isUploadId } from '../uploads/upload-id.js';
 import type { UploadRecord, UploadRepository } from '../uploads/upload-repository.js';
+import { createBodyIdleTimeout } from './body-idle-timeout.js';
 import { createBodyWriter } from './body-writer.js';
+import { checksumStage } from './checksum.js';
 import { createConcatenation } from './concatenation.js';
 import { createUnassembledFinalHandlers, isUnassembledFinal } from './concatenation-unfinished.js';
 import { createCreationHandler } from './create.js';
@@ -33,6 +35,7 @@ import { createTerminationHandler } from './terminate.js';
 import { toHaulError } from './tus-errors.js';
 import type { BodyStage } from './upload-body.js';
 import type { Quotas } from '../uploads/quota.js';
+import { createUploadRequestCap } from './upload-request-cap.js';
 
 export interface TusRouteDeps {
   config: Config;
@@ -91,10 +94,14 @@ export function createTusRoute(deps: TusRouteDeps) {
   const recent = createRecentUploads();
   const forget = (id: string) => recent.forget(id);
   const concatenation = createConcatenation({ capabilities: storage.capabilities, maxPartials: uploads.maxConcatPartials, finalUploads });
-  const writeBody = createBodyWriter({ store: storage.store, offsets, maxSize: uploads.maxSize, stages: deps.bodyStages ?? [], metrics: deps.metrics });
+  // The checksum stage is always there (it does nothing for a body without a checksum), first,
+  // so that it sees the bytes exactly as they arrived.
+  const stages = [checksumStage, createBodyIdleTimeout(uploads.bodyIdleTimeoutMs), ...(deps.bodyStages ?? [])];
+  const writeBody = createBodyWriter({ storage, offsets, maxSize: uploads.maxSize, stages, metrics: deps.metrics });
+  const requestCap = createUploadRequestCap(uploads.maxConcurrentRequestsPerUser);
   const options = createOptionsHandler({ maxSize: uploads.maxSize, capabilities: storage.capabilities });
   const create = createCreationHandler({
-    limits: { maxSize: uploads.maxSize, maxConcurrentPerUser: uploads.maxConcurrentPerUser, expirySeconds: uploads.expirySeconds, lockDrainMs },
+    limits: { maxSize: uploads.maxSize, maxConcurrentPerUser: uploads.maxConcurrentPerUser, expirySeconds: uploads.expirySeconds, lockDrainMs, encryptedUploads: uploads.encryptedUploads },
     storage, locker, repository, quotas: deps.quotas, lifecycle, concatenation, writeBody, authorizeCreation: deps.authorizeCreation,
   });
   const head = createHeadHandler({ storage, locker, lifecycle, concatenation });
@@ -130,15 +137,17 @@ export function createTusRoute(deps: TusRouteDeps) {
   }
 
   /**
-   * Runs a handler that reads the request body: tracked for shutdown (which ends the body where
-   * it is, keeping its bytes), and if it fails before the body was read to its end the
-   * connection is not kept alive for another request.
+   * Runs a handler that reads the request body: counted against the user's cap of open upload
+   * requests, tracked for shutdown (which ends the body where it is, keeping its bytes), and if
+   * it fails before the body was read to its end the connection is not kept alive for another
+   * request.
    */
   async function runWithBody<R extends TusRequest, A extends TusResponse | IetfResponse>(
     request: R, handler: (request: R) => Promise<A>, outgoing: ServerResponse,
   ): Promise<A> {
-    const work = run(request, handler);
     try {
+      const release = requestCap.acquire(request.user.id);
+      const work = run(request, handler).finally(release);
       await inflight.track(request.incoming, outgoing, work);
       return await work;
     } catch (error) {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HaulError } from '../errors.js';
+import { MIN_PART_SIZE } from '../parallel.js';
+import { recordAlignedParts } from './encrypted-upload.js';
 import { randomBytes } from './cipher.js';
 import { coveringRecords, plaintextSizeOf, previewPrefix, RECORD_SIZE, SEALED_RECORD_SIZE, sealedSize, TAG_SIZE } from './format.js';
 import { type FileKey, newFileKey, openFileKey } from './keys.js';
@@ -150,5 +152,44 @@ describe('end-to-end encryption format v1', () => {
       const { stored, key } = await seal(sample(size));
       expect((await failure(open(stored, key, new Uint8Array(7)))).message).toMatch(/record 0 failed authentication/);
     });
+  });
+});
+
+describe('parallel parts of an encrypted upload', () => {
+  it('cut between sealed records, each but the last at least MIN_PART_SIZE, covering the object', () => {
+    const previewSize = 1234;
+    const size = previewSize + sealedSize(40 * 2 ** 20 + 5);
+    const parts = recordAlignedParts({ size, previewSize }, 4);
+    expect(parts).toHaveLength(4);
+    expect(parts[0]!.start).toBe(0);
+    expect(parts.at(-1)!.end).toBe(size);
+    for (let i = 1; i < parts.length; i++) {
+      expect(parts[i]!.start).toBe(parts[i - 1]!.end);
+      expect((parts[i]!.start - previewSize) % SEALED_RECORD_SIZE).toBe(0);
+    }
+    for (const part of parts.slice(0, -1)) expect(part.end - part.start).toBeGreaterThanOrEqual(MIN_PART_SIZE);
+    expect(recordAlignedParts({ size: sealedSize(6 * 2 ** 20), previewSize: 0 }, 4)).toEqual([{ start: 0, end: sealedSize(6 * 2 ** 20) }]);
+  });
+});
+
+describe('multi-GiB files (streamed, never in memory)', () => {
+  it('seals and opens a range beyond 4 GiB of a 6 GiB file from its own offsets', async () => {
+    const size = 6 * 2 ** 30 + 123;
+    // The "file": each byte a function of its position, generated on demand.
+    const byteAt = (position: number) => (position * 7 + Math.floor(position / 65_521)) & 0xff;
+    const read = async (start: number, end: number) => Uint8Array.from({ length: end - start }, (_, i) => byteAt(start + i));
+    const key = await newFileKey(appKey);
+    const prefix = await randomBytes(7);
+    const object = sealedObject({ previewSize: 0, sealedPreview: null, fileSize: size, fileCipher: key.aes.cipher(prefix), read });
+    expect(object.size).toBe(sealedSize(size));
+    const layout = { start: 0, plaintextSize: size };
+    for (const [start, end] of [[5 * 2 ** 30 - 10, 5 * 2 ** 30 + 70_000], [size - 100, size]] as const) {
+      const covering = coveringRecords(layout, start, end);
+      expect(covering.last).toBeGreaterThan(65_536);
+      // What a resumed PATCH from the middle of a record would send, then what a ranged GET returns.
+      const sealed = await sealRange(object, covering.from, covering.to);
+      const opened = openRecords(key.aes.cipher(prefix), layout, start, end, streamOf(sealed, 30_000));
+      expect(new Uint8Array(await new Response(opened).arrayBuffer())).toEqual(await read(start, end));
+    }
   });
 });

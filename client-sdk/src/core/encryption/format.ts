@@ -18,18 +18,53 @@ import { HaulError } from '../errors.js';
  */
 
 export const FORMAT_VERSION = 1;
+/**
+ * Plaintext bytes per record.
+ *
+ * @example
+ * ```ts
+ * import { RECORD_SIZE } from '@haul/client';
+ * const records = Math.ceil(file.size / RECORD_SIZE);
+ * ```
+ */
 export const RECORD_SIZE = 64 * 1024;
 export const TAG_SIZE = 16;
+/**
+ * Stored bytes of a full record (plaintext + 16-byte GCM tag).
+ *
+ * @example
+ * ```ts
+ * import { SEALED_RECORD_SIZE } from '@haul/client';
+ * const recordOfOffset = Math.floor(serverOffset / SEALED_RECORD_SIZE);
+ * ```
+ */
 export const SEALED_RECORD_SIZE = RECORD_SIZE + TAG_SIZE;
 export const NONCE_PREFIX_SIZE = 7;
 export const FILE_KEY_SIZE = 32;
-/** The upload metadata key that carries the header (the server marks such uploads `encrypted`). */
+/**
+ * The upload metadata key that carries the header (the server marks such uploads `encrypted`).
+ *
+ * @example
+ * ```ts
+ * import { ENCRYPTION_METADATA_KEY } from '@haul/client';
+ * const header = JSON.parse(upload.encryption ?? '{}'); // the same value the metadata carried
+ * console.log(ENCRYPTION_METADATA_KEY); // 'encryption'
+ * ```
+ */
 export const ENCRYPTION_METADATA_KEY = 'encryption';
 
 /** Records of a `plaintextSize`-byte stream (at least one: the last record carries the flag). */
 export const recordCount = (plaintextSize: number): number => Math.max(1, Math.ceil(plaintextSize / RECORD_SIZE));
 
-/** Stored bytes of a `plaintextSize`-byte stream: known before a byte is sealed (`Upload-Length`). */
+/**
+ * Stored bytes of a `plaintextSize`-byte stream: known before a byte is sealed (`Upload-Length`).
+ *
+ * @example
+ * ```ts
+ * import { sealedSize } from '@haul/client';
+ * sealedSize(0); // 16: one empty, flagged last record
+ * ```
+ */
 export const sealedSize = (plaintextSize: number): number => plaintextSize + TAG_SIZE * recordCount(plaintextSize);
 
 /** The plaintext size behind `sealed` stored bytes; throws if no plaintext size gives that many. */
@@ -115,6 +150,9 @@ export interface StreamLayout {
   start: number;
   plaintextSize: number;
 }
+
+/** Where the preview stream sits: at the start of the object. */
+export const parsePreviewLayout = (header: Pick<EncryptionHeader, 'preview'>): StreamLayout => ({ start: 0, plaintextSize: plaintextSizeOf(header.preview) });
 
 /** Records [first, last] that hold plaintext bytes [start, end) of a stream, and where they are stored. */
 export function coveringRecords(layout: StreamLayout, start: number, end: number): { first: number; last: number; from: number; to: number } {

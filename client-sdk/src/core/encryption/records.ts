@@ -118,29 +118,36 @@ export function openRecords(
 
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (index > last || start >= end) {
-        await reader.cancel().catch(() => {});
-        controller.close();
-        return;
-      }
-      const need = recordLength(index);
-      while (buffered < need && !ended) {
-        const { value, done } = await reader.read();
-        if (done) ended = true;
-        else if (value.length > 0) {
-          pending.push(value);
-          buffered += value.length;
+      // A pull must enqueue or close: a record that yields no bytes of the range (an empty range)
+      // is verified, then the next one is read in the same pull.
+      for (;;) {
+        if (index > last) {
+          await reader.cancel().catch(() => {});
+          controller.close();
+          return;
+        }
+        const need = recordLength(index);
+        while (buffered < need && !ended) {
+          const { value, done } = await reader.read();
+          if (done) ended = true;
+          else if (value.length > 0) {
+            pending.push(value);
+            buffered += value.length;
+          }
+        }
+        if (buffered < need) {
+          throw new HaulError('DECRYPTION_FAILED', `record ${index} is truncated: the stored object ends ${need - buffered} bytes early`, { retryable: false });
+        }
+        const plaintext = await cipher.open(index, index === lastOfStream, take(need));
+        const recordStart = index * RECORD_SIZE;
+        const from = Math.max(start, recordStart) - recordStart;
+        const to = Math.min(end, recordStart + plaintext.length) - recordStart;
+        index++;
+        if (to > from) {
+          controller.enqueue(plaintext.subarray(from, to));
+          return;
         }
       }
-      if (buffered < need) {
-        throw new HaulError('DECRYPTION_FAILED', `record ${index} is truncated: the stored object ends ${need - buffered} bytes early`, { retryable: false });
-      }
-      const plaintext = await cipher.open(index, index === lastOfStream, take(need));
-      const recordStart = index * RECORD_SIZE;
-      const from = Math.max(start, recordStart) - recordStart;
-      const to = Math.min(end, recordStart + plaintext.length) - recordStart;
-      index++;
-      if (to > from) controller.enqueue(plaintext.subarray(from, to));
     },
     async cancel(reason) {
       await reader.cancel(reason);

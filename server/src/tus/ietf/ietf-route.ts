@@ -57,7 +57,7 @@ export function createIetfRoute(deps: {
 }) {
   const { uploads } = deps.config;
   const create = createIetfCreationHandler({
-    limits: { maxSize: uploads.maxSize, maxConcurrentPerUser: uploads.maxConcurrentPerUser, expirySeconds: uploads.expirySeconds, lockDrainMs: deps.lockDrainMs },
+    limits: { maxSize: uploads.maxSize, maxConcurrentPerUser: uploads.maxConcurrentPerUser, expirySeconds: uploads.expirySeconds, lockDrainMs: deps.lockDrainMs, encryptedUploads: uploads.encryptedUploads },
     storage: deps.storage, locker: deps.locker, repository: deps.repository, quotas: deps.quotas, lifecycle: deps.lifecycle,
     writeBody: deps.writeBody, authorizeCreation: deps.authorizeCreation,
   });

@@ -1,0 +1,28 @@
+import { randomBytes } from 'node:crypto';
+import { createHaulClient } from '@haul/client/node';
+
+/**
+ * One SDK upload in a fresh process, for bench/e2e-upload.ts: `node sdk-upload.js <endpoint>
+ * <token> <file> <plain|encrypted> [chunkBytes]`. Prints one JSON line: wall time, CPU seconds, the process's
+ * peak RSS (its own, so client memory is measured apart from the server's) and the upload URL.
+ * No resume state, no retries, no waiting for processing: the upload itself is timed.
+ */
+
+const [endpoint, token, file, mode, chunk] = process.argv.slice(2);
+if (!endpoint || !token || !file || (mode !== 'plain' && mode !== 'encrypted')) {
+  console.error('usage: sdk-upload.js <endpoint> <token> <file> <plain|encrypted> [chunkBytes]');
+  process.exit(2);
+}
+const client = createHaulClient({ endpoint, getToken: () => token, storage: false, retry: false });
+const key = new Uint8Array(randomBytes(32));
+const started = performance.now();
+const handle = client.upload(file, {
+  chunkSize: chunk ? Number(chunk) : undefined,
+  waitForProcessing: false,
+  ...(mode === 'encrypted' ? { encryption: { key, preview: false } } : {}),
+});
+const uploaded = await handle.uploaded;
+const ms = performance.now() - started;
+const cpu = process.cpuUsage();
+console.log(JSON.stringify({ ms, cpuS: (cpu.user + cpu.system) / 1e6, peakRssMiB: process.resourceUsage().maxRSS / 1024, url: uploaded.uploadUrl, bytes: handle.progress.bytesTotal }));
+process.exit(0);
