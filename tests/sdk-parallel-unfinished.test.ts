@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type SourceFile, textFile } from './helpers/files.js';
 import { type FlakyProxy, startFlakyProxy } from './helpers/flaky-proxy.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
+import { waitFor } from './helpers/wait.js';
 
 /**
  * The SDK's parallel mode against a server offering tus concatenation-unfinished: the final
@@ -60,5 +61,30 @@ describe('SDK parallel upload with concatenation-unfinished', () => {
     expect(final!.created_at.getTime()).toBeLessThan(lastPartialDone);
     const [claimed] = await sql<Array<{ assembly_started_at: Date }>>`SELECT assembly_started_at FROM uploads WHERE id = ${result.id}`;
     expect(claimed!.assembly_started_at.getTime()).toBeGreaterThanOrEqual(lastPartialDone - 5);
+  });
+
+  it('an aborted parallel upload cancels its waiting final upload with its partials', async () => {
+    const aborter = 'sdk-unfinished-abort@example.com';
+    const token = await server.token(aborter);
+    proxy.set({ bytesPerSecond: 2 * MiB });
+    const haul = createHaulClient({
+      endpoint: `${proxy.url}/files/`, getToken: () => token, cacheDir: await fsp.mkdtemp(path.join(dir, 'cache-')),
+      stallTimeoutMs: 10_000, retry: { initialDelayMs: 50, maxDelayMs: 500 },
+    });
+    const handle = haul.upload(file.path, { parallel: 4 });
+    handle.result.catch(() => {});
+    const finalId = await waitFor(async () => {
+      const [row] = await sql<Array<{ id: string }>>`SELECT id FROM uploads WHERE owner_id = ${aborter} AND concat_role = 'final'`;
+      return row?.id;
+    }, { what: 'the early final upload', timeoutMs: 30_000 });
+    // The row commits just before the SDK reads the answer with its URL; an abort inside that
+    // window leaves the final upload to expire with its (terminated) partials instead.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await handle.abort();
+    const statuses = await sql<Array<{ status: string }>>`SELECT status FROM uploads WHERE owner_id = ${aborter}`;
+    expect(statuses).toHaveLength(5);
+    expect(new Set(statuses.map((r) => r.status))).toEqual(new Set(['terminated']));
+    const [final] = await sql<Array<{ status: string }>>`SELECT status FROM uploads WHERE id = ${finalId}`;
+    expect(final!.status).toBe('terminated');
   });
 });

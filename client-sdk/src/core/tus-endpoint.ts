@@ -40,9 +40,10 @@ export interface TusEndpoint {
    * `partialUrls` (in order) while they are still uploading, so the server assembles it the
    * moment the last byte lands. Best effort, never rejects: without it (or if it fails) the
    * final upload is created after the partials, as tus-js-client does anyway — and Haul answers
-   * that request with the final upload created here.
+   * that request with the final upload created here. Resolves with the final upload's URL, or
+   * null when none was created.
    */
-  createFinalEarly?(partialUrls: readonly string[], metadata: Readonly<Record<string, string>>): Promise<void>;
+  createFinalEarly?(partialUrls: readonly string[], metadata: Readonly<Record<string, string>>): Promise<string | null>;
   /** HEAD: is the upload at `url` complete? False when it cannot be told. */
   isComplete(url: string): Promise<boolean>;
   /** HEAD: the bytes the server holds of the upload at `url`; null when it cannot be told (gone, no answer). */
@@ -74,14 +75,17 @@ export function createTusEndpoint({ endpoint, http, api }: { endpoint: string; h
 
     async createFinalEarly(partialUrls, metadata) {
       try {
-        if (!supportsConcatenation(await probe(), 'concatenation-unfinished')) return;
+        if (!supportsConcatenation(await probe(), 'concatenation-unfinished')) return null;
         const encoded = encodeUploadMetadata(metadata);
-        await http.send(endpoint, {
+        const { response } = await http.send(endpoint, {
           method: 'POST',
           headers: { ...tusHeaders, [TUS_HEADERS.uploadConcat]: `final;${partialUrls.join(' ')}`, ...(encoded ? { 'Upload-Metadata': encoded } : {}) },
         }, { maxRetries: PROBE_RETRIES });
+        const location = response.ok ? response.headers.get(TUS_HEADERS.location) : null;
+        return location ? new URL(location, endpoint).toString() : null;
       } catch {
         // Best effort: tus-js-client creates the final upload once the partials are done.
+        return null;
       }
     },
 
