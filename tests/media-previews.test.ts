@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type UploadJson, uploadSchema } from '@haul/api';
@@ -15,7 +16,7 @@ import { localS3 } from './helpers/s3.js';
 import { uploadBuffer } from './helpers/tus.js';
 import { bearer, expectHistory, waitForUpload } from './helpers/uploads-api.js';
 import { addRotation, declareSize } from './media-fixtures/heif-edit.js';
-import { heifFromJpeg, makeAudio, makeFrameBomb, makeVideo, phoneJpeg, qpdf, tool } from './media-fixtures/make-media.js';
+import { heifFromJpeg, jpegBomb, makeAudio, makeFrameBomb, makeVideo, phoneJpeg, qpdf, tool, webpBomb } from './media-fixtures/make-media.js';
 import { writePdf } from './media-fixtures/pdf-writer.js';
 
 /**
@@ -47,6 +48,19 @@ async function redOverBlue(image: Buffer): Promise<boolean> {
 
 /** A JPEG's entropy-coded data: everything from the first SOS marker on. */
 const scanData = (jpeg: Buffer) => jpeg.subarray(jpeg.indexOf(Buffer.from([0xff, 0xda])));
+
+/** GPS in EXIF, as phones write it, for sharp's withExif. */
+const GPS_EXIF = { IFD0: { Make: 'Apple' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 2958/100' } };
+
+/** A PNG chunk (length, type, data, CRC over type and data). */
+function pngChunk(type: string, data: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(body));
+  return Buffer.concat([length, body, crc]);
+}
 
 /** The EXIF (TIFF) block of a HEIC, as heif-convert extracts it. */
 async function heicExif(file: Buffer): Promise<Buffer> {
@@ -140,6 +154,27 @@ describe.each([
     expect(hasGps(meta.exif!.subarray(tiffStart(meta.exif!)))).toBe(false);
   });
 
+  it('PNG and WebP with GPS: served without it; a PNG that loses a profile chunk records its served size', async () => {
+    const picture = sharp({ create: { width: 320, height: 240, channels: 3, background: '#3070c0' } });
+    const png = await picture.clone().png().withExif(GPS_EXIF).toBuffer();
+    const webp = await picture.clone().webp().withExif(GPS_EXIF).toBuffer();
+    // ImageMagick's copy of the EXIF as a text chunk (dropped whole by the stripper: the file shrinks).
+    const profile = pngChunk('tEXt', Buffer.from('Raw profile type exif\0\nexif\n      8\n4578696600000000\n', 'latin1'));
+    const pngWithProfile = Buffer.concat([png.subarray(0, 33), profile, png.subarray(33)]);
+    for (const [data, name, type] of [[png, 'map.png', 'image/png'], [webp, 'map.webp', 'image/webp'], [pngWithProfile, 'profile.png', 'image/png']] as const) {
+      expect(hasGps((await sharp(data).metadata()).exif!.subarray(tiffStart((await sharp(data).metadata()).exif!)))).toBe(true);
+      const result = await upload(data, name, type);
+      expect(result, name).toMatchObject({ status: 'ready', reason: null, media: { width: 320, height: 240 } });
+      const served = await get(result.contentUrl!);
+      expect(result.sha256).toBe(sha256(served));
+      expect(result.size).toBe(served.length);
+      expect(served.length, name).toBe(name === 'profile.png' ? data.length - profile.length : data.length);
+      const exif = (await sharp(served).metadata()).exif!;
+      expect(hasGps(exif.subarray(tiffStart(exif))), name).toBe(false);
+      expect((await sharp(served).raw().toBuffer()).equals(await sharp(data).raw().toBuffer())).toBe(true);
+    }
+  });
+
   it('a PDF: the first page previewed, its page count, a placeholder', async () => {
     const result = await upload(writePdf({ pages: 3 }), 'report.pdf', 'application/pdf');
     expect(result).toMatchObject({ status: 'ready', reason: null, detectedType: 'application/pdf' });
@@ -225,8 +260,14 @@ describe('media previews: what goes wrong (disk)', () => {
   });
 
   it('decompression bombs in each format: refused from the header, or rendered at a bounded size', async () => {
-    const png = await upload(decompressionBombPng(200_000, 200_000), 'bomb.png', 'image/png');
-    expect(png).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/exceed .*pixels/) });
+    for (const [data, name, type] of [
+      [decompressionBombPng(200_000, 200_000), 'bomb.png', 'image/png'],
+      [await jpegBomb(), 'bomb.jpg', 'image/jpeg'],
+      [await webpBomb(), 'bomb.webp', 'image/webp'],
+    ] as const) {
+      const image = await upload(data, name, type);
+      expect(image, name).toMatchObject({ status: 'rejected', detectedType: type, reason: expect.stringMatching(/exceed .*pixels/) });
+    }
 
     const frame = await upload(await makeFrameBomb(dir), 'bomb.mkv', 'video/x-matroska');
     expect(frame).toMatchObject({ status: 'ready', thumbnails: [], reason: 'no preview: video frames of 12000×12000 exceed 100000000 pixels' });

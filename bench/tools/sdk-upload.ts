@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import { createHaulClient } from '@haul/client/node';
 
 /**
@@ -7,6 +8,18 @@ import { createHaulClient } from '@haul/client/node';
  * peak RSS (its own, so client memory is measured apart from the server's) and the upload URL.
  * No resume state, no retries, no waiting for processing: the upload itself is timed.
  */
+
+/**
+ * This process's peak RSS: VmHWM on Linux (reset by execve, so it is this program's alone);
+ * elsewhere getrusage's maxRSS, which on Linux would keep the spawning process's peak across exec.
+ */
+function peakRssMiB(): number {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (match) return Number(match[1]) / 1024;
+  } catch {}
+  return process.resourceUsage().maxRSS / 1024;
+}
 
 const [endpoint, token, file, mode, chunk] = process.argv.slice(2);
 if (!endpoint || !token || !file || (mode !== 'plain' && mode !== 'encrypted')) {
@@ -24,5 +37,5 @@ const handle = client.upload(file, {
 const uploaded = await handle.uploaded;
 const ms = performance.now() - started;
 const cpu = process.cpuUsage();
-console.log(JSON.stringify({ ms, cpuS: (cpu.user + cpu.system) / 1e6, peakRssMiB: process.resourceUsage().maxRSS / 1024, url: uploaded.uploadUrl, bytes: handle.progress.bytesTotal }));
+console.log(JSON.stringify({ ms, cpuS: (cpu.user + cpu.system) / 1e6, peakRssMiB: peakRssMiB(), url: uploaded.uploadUrl, bytes: handle.progress.bytesTotal }));
 process.exit(0);

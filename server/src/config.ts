@@ -70,6 +70,7 @@ const configSchema = z
     MEDIA_TIME_LIMIT_MS: int(20_000, 1),
     WORKER: z.enum(['embedded', 'off']).default('embedded'),
     WORKER_CONCURRENCY: int(2, 1),
+    WORKER_EXPRESS_MAX_SIZE: byteSize('16MiB'),
     PROCESSING_MAX_ATTEMPTS: int(5, 1),
     PROCESSING_LEASE_SECONDS: int(60, 5),
 
@@ -191,6 +192,8 @@ const configSchema = z
         mediaTimeLimitMs: env.MEDIA_TIME_LIMIT_MS,
         worker: env.WORKER,
         concurrency: env.WORKER_CONCURRENCY,
+        /** Files up to this size also have a lane of their own (worker.ts): never stuck behind large ones. */
+        expressMaxSize: env.WORKER_EXPRESS_MAX_SIZE,
         maxAttempts: env.PROCESSING_MAX_ATTEMPTS,
         leaseMs: env.PROCESSING_LEASE_SECONDS * 1000,
       },

@@ -186,11 +186,13 @@ export const htmlFile = () =>
   Buffer.from('<!DOCTYPE html>\n<html><head><title>hi</title></head><body><script>alert(1)</script></body></html>\n', 'utf8');
 
 /** A one-page PDF showing `text`, with a correct cross-reference table (viewers render it). */
-export function simplePdf(text: string): Buffer {
+export function simplePdf(text: string, { javascript }: { javascript?: string } = {}): Buffer {
   const escaped = text.replace(/[\\()]/g, (ch) => `\\${ch}`);
   const stream = `BT /F1 28 Tf 72 720 Td (${escaped}) Tj ET`;
+  // An active PDF: JavaScript run when the document opens (issue 13: served only as an attachment).
+  const openAction = javascript === undefined ? '' : ` /OpenAction << /S /JavaScript /JS (${javascript.replace(/[\\()]/g, (ch) => `\\${ch}`)}) >>`;
   const objects = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
+    `<< /Type /Catalog /Pages 2 0 R${openAction} >>`,
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
     '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
     `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,

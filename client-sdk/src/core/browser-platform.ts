@@ -108,5 +108,18 @@ export const browserPlatform: Platform<BrowserUploadInput> = {
 
   defaultConnectivity: browserConnectivity,
 
+  // tus-js-client's Node build (this entry in Node) sends Uint8Arrays; XMLHttpRequest sends Blobs best.
+  wholeBody: (pieces) => {
+    if (nodeBuffer()) {
+      const joined = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const piece of pieces) {
+        joined.set(piece, at);
+        at += piece.length;
+      }
+      return Object.assign(joined, { size: joined.length });
+    }
+    return new Blob(pieces as Uint8Array<ArrayBuffer>[]);
+  },
   preview: async (input) => (isBlob(input) ? browserPreview(input) : null),
 };

@@ -54,6 +54,11 @@ export interface Platform<Input> {
    * goes in one streamed request; absent where request bodies must be whole (XMLHttpRequest).
    */
   streamBody?: StreamBody;
+  /**
+   * A whole request body from pieces (browsers: a Blob, which XMLHttpRequest sends without the
+   * copies a typed array costs). Default: one Uint8Array.
+   */
+  wholeBody?: (pieces: Uint8Array[]) => unknown;
 }
 
 /** Builds a streamed request body of `size` bytes from `pieces`, read only as fast as they are sent. */

@@ -143,7 +143,7 @@ export class UploadController<Input> implements UploadHandle {
     }
     this.prepared = input;
     const plan = this.options.encryption
-      ? await planEncryptedUpload(ctx, input, this.options, () => this.platform.preview(this.input, input), this.platform.streamBody)
+      ? await planEncryptedUpload(ctx, input, this.options, () => this.platform.preview(this.input, input), this.platform)
       : await planUpload(ctx, input, this.options);
     // An encrypted upload's source and size are its sealed object's.
     const prepared = plan.prepared;

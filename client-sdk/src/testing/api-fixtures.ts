@@ -20,6 +20,7 @@ export const record = (status: UploadJson['status'], extra: Partial<UploadJson> 
   sha256: null,
   encrypted: false,
   encryption: null,
+  activeContent: null,
   scanned: null,
   scope: null,
   thumbnails: [],

@@ -19,6 +19,7 @@ export function toUploadJson(upload: UploadRecord, thumbnails: readonly StoredTh
     scanned: upload.scanned,
     encrypted: encryption !== null,
     encryption,
+    activeContent: upload.activeContent,
     scope: upload.scope,
     thumbnails: thumbnails.map((t) => ({ size: t.size, width: t.width, height: t.height, url: thumbnailPath(upload.id, t.size) })),
     media: upload.media,

@@ -56,7 +56,7 @@ export async function createProcessing({ config, db, storage, uploads, events, l
       const processUpload = createUploadProcessor({ db, storage, uploads, processing, jobs, scanner, policy, events, logger, metrics });
       return createWorker({
         db, jobs, processing, processUpload, events, logger, metrics,
-        concurrency: policy.concurrency, leaseMs: policy.leaseMs, maxAttempts: policy.maxAttempts,
+        concurrency: policy.concurrency, expressMaxSize: policy.expressMaxSize, leaseMs: policy.leaseMs, maxAttempts: policy.maxAttempts,
       });
     },
   };

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { detectType, SNIFF_BYTES } from './detect-type.js';
+import { type PdfActiveContent, PdfActiveContentScanner } from './media/pdf-active-content.js';
 import { createThumbnails, type ThumbnailJob, type ThumbnailOutcome } from './thumbnails.js';
 import type { ScanVerdict, VirusScanner } from './virus-scanner.js';
 
@@ -15,6 +16,8 @@ export interface Inspection {
   thumbnails: ThumbnailOutcome | undefined;
   /** Seconds each stage took (for metrics); a stage that did not run is absent. */
   timings: StageTimings;
+  /** PDFs only: JavaScript, launch actions, embedded files found in the same pass (issue 13). */
+  pdf: PdfActiveContent | undefined;
 }
 
 /**
@@ -70,6 +73,7 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
   let detectedType: string | undefined;
   let typeKnown = false;
   let thumbnails: ThumbnailJob | undefined;
+  let pdf: PdfActiveContentScanner | undefined;
   let scanSettled = false;
   const timings: StageTimings = { hash: 0, type: 0 };
   const scanStart = performance.now();
@@ -89,6 +93,10 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
     const typeStart = performance.now();
     detectedType = await detectType(sample, { complete, filename: options.filename });
     timings.type = secondsSince(typeStart);
+    if (detectedType === 'application/pdf') {
+      pdf = new PdfActiveContentScanner();
+      pdf.write(sample);
+    }
     if (options.wantsThumbnails(detectedType)) {
       previewStart = performance.now();
       thumbnails = createThumbnails({ sizes: options.thumbnailSizes, maxPixels: options.maxImagePixels });
@@ -112,6 +120,8 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
         if (headBytes >= SNIFF_BYTES) await decideType(false);
       } else if (thumbnails) {
         await feed(thumbnails.input, chunk, thumbnails.outcome);
+      } else {
+        pdf?.write(chunk);
       }
       if (decoderRejected && scan && !scanCancelled) {
         scan.cancel(); // the rest is still hashed, so the recorded SHA-256 is the file's
@@ -142,5 +152,5 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
     else verdict = await scan.verdict;
   }
   if (thumbnails) timings.previews = secondsSince(previewStart);
-  return { size, sha256: hash.digest('hex'), detectedType, scan: verdict, thumbnails: thumbnailOutcome, timings };
+  return { size, sha256: hash.digest('hex'), detectedType, scan: verdict, thumbnails: thumbnailOutcome, pdf: pdf?.finish(), timings };
 }

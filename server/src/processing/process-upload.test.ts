@@ -7,22 +7,38 @@ import { decide, decideEncrypted, NOT_SCANNED } from './process-upload.js';
 const policy = loadConfig({ ALLOWED_TYPES: 'image,text', MAX_IMAGE_SIZE: '1MiB' }).processing;
 const photo = { filename: 'cat.png', filetype: 'image/png' };
 const inspected = (overrides: Partial<Inspection> = {}): Inspection => ({
-  size: 1000, sha256: 'f00d', detectedType: 'image/png', scan: { kind: 'clean' }, thumbnails: { kind: 'done', thumbnails: [], width: 1, height: 1, placeholder: 'AAAA' }, timings: { hash: 0, type: 0 }, ...overrides,
+  size: 1000, sha256: 'f00d', detectedType: 'image/png', scan: { kind: 'clean' }, thumbnails: { kind: 'done', thumbnails: [], width: 1, height: 1, placeholder: 'AAAA' }, pdf: undefined, timings: { hash: 0, type: 0 }, ...overrides,
 });
 
 describe('decide (the processing verdict)', () => {
   it('a clean, allowed file with previews is ready, with its type, hash and scan recorded', () => {
-    expect(decide(photo, inspected(), policy, true)).toEqual({ status: 'ready', reason: null, detectedType: 'image/png', sha256: 'f00d', scanned: true });
+    expect(decide(photo, inspected(), policy, true)).toEqual({ status: 'ready', reason: null, detectedType: 'image/png', sha256: 'f00d', scanned: true, activeContent: null });
   });
 
   it('infected wins over everything, names the signature and keeps no hash', () => {
     const verdict = decide({ filename: 'x.exe', filetype: null }, inspected({ detectedType: 'application/x-elf', scan: { kind: 'infected', signature: 'Eicar-Test-Signature' } }), policy, true);
-    expect(verdict).toEqual({ status: 'infected', reason: 'Eicar-Test-Signature', detectedType: 'application/x-elf', sha256: null, scanned: true });
+    expect(verdict).toEqual({ status: 'infected', reason: 'Eicar-Test-Signature', detectedType: 'application/x-elf', sha256: null, scanned: true, activeContent: null });
   });
 
-  it('a file the scanner could not read to the end is never called clean', () => {
+  it('a PDF with active content is ready, flagged, and says it is served only as an attachment', () => {
+    const pdfPolicy = loadConfig({ ALLOWED_TYPES: 'pdf' }).processing;
+    const doc = { filename: 'form.pdf', filetype: 'application/pdf' };
+    const active = { active: true, names: ['JS', 'JavaScript', 'OpenAction'], encrypted: false, incomplete: null };
+    expect(decide(doc, inspected({ detectedType: 'application/pdf', thumbnails: undefined, pdf: active }), pdfPolicy, true)).toMatchObject({
+      status: 'ready', activeContent: true, reason: 'active PDF, served only as an attachment (it contains JS, JavaScript, OpenAction)',
+    });
+    const inert = { active: false, names: [], encrypted: false, incomplete: null };
+    expect(decide(doc, inspected({ detectedType: 'application/pdf', thumbnails: undefined, pdf: inert }), pdfPolicy, true)).toMatchObject({
+      status: 'ready', activeContent: false, reason: null,
+    });
+  });
+
+  it('a file the scanner could not read to the end, or not within its time limit, is never called clean', () => {
     expect(decide(photo, inspected({ scan: { kind: 'too-large', signature: 'Heuristics.Limits.Exceeded' } }), policy, true)).toMatchObject({
       status: 'rejected', reason: 'too large for the virus scanner to check completely (Heuristics.Limits.Exceeded)',
+    });
+    expect(decide(photo, inspected({ scan: { kind: 'too-large', signature: 'Heuristics.Limits.Exceeded.MaxScanTime' } }), policy, true)).toMatchObject({
+      status: 'rejected', reason: 'too costly for the virus scanner to check within its time limit (Heuristics.Limits.Exceeded.MaxScanTime)',
     });
   });
 

@@ -21,6 +21,13 @@ import type { VirusScanner } from './virus-scanner.js';
 
 export const NOT_SCANNED = 'not scanned for malware: SCAN_MODE=off';
 
+/** Says why an active PDF is only downloaded, never shown (issue 13); undefined for others. */
+function activeContentNote(pdf: Inspection['pdf']): string | undefined {
+  if (!pdf?.active) return undefined;
+  const what = pdf.incomplete ? `it could not be inspected completely: ${pdf.incomplete}` : `it contains ${pdf.names.join(', ')}`;
+  return `active PDF, served only as an attachment (${what})`;
+}
+
 /** What the inspection means for the file. Pure: no I/O, easy to test. */
 export function decide(
   upload: Pick<UploadRecord, 'filename' | 'filetype'>,
@@ -28,7 +35,8 @@ export function decide(
   policy: ProcessingConfig,
   scanned: boolean,
 ): Omit<ProcessingOutcome, 'thumbnails' | 'media' | 'servedSize'> {
-  const base = { detectedType: inspection.detectedType ?? null, sha256: inspection.sha256, scanned };
+  const activeContent = inspection.pdf ? inspection.pdf.active : null;
+  const base = { detectedType: inspection.detectedType ?? null, sha256: inspection.sha256, scanned, activeContent };
   const scan = inspection.scan;
   if (scan?.kind === 'infected') return { ...base, sha256: null, status: 'infected', reason: scan.signature };
   if (scan?.kind === 'too-large') {
@@ -43,7 +51,7 @@ export function decide(
   if (!verdict.ok) return { ...base, status: 'rejected', reason: verdict.reason };
   const thumbs = inspection.thumbnails;
   if (thumbs?.kind === 'invalid') return { ...base, status: 'rejected', reason: thumbs.reason };
-  const notes = [scanned ? undefined : NOT_SCANNED, thumbs?.kind === 'unsupported' ? thumbs.reason : undefined].filter(Boolean);
+  const notes = [scanned ? undefined : NOT_SCANNED, thumbs?.kind === 'unsupported' ? thumbs.reason : undefined, activeContentNote(inspection.pdf)].filter(Boolean);
   return { ...base, status: 'ready', reason: notes.length > 0 ? notes.join('; ') : null };
 }
 

@@ -23,13 +23,15 @@ export const backoffMs = (attempt: number) => Math.min(MAX_BACKOFF_MS, 1000 * 2 
  * and goes on once the service is back, however long it was away. Runs inside the server by default
  * (WORKER=embedded) or alone (`npm run worker`); any number of workers may share a database.
  */
-export function createWorker({ db, jobs, processing, processUpload, events, concurrency, leaseMs, maxAttempts, logger, metrics }: {
+export function createWorker({ db, jobs, processing, processUpload, events, concurrency, expressMaxSize, leaseMs, maxAttempts, logger, metrics }: {
   db: Database;
   jobs: JobQueue;
   processing: ProcessingRepository;
   processUpload: UploadProcessor;
   events: StatusEvents;
   concurrency: number;
+  /** Files up to this size have one more slot, the express lane, that larger ones never take. */
+  expressMaxSize: number;
   leaseMs: number;
   maxAttempts: number;
   logger: Logger;
@@ -89,11 +91,12 @@ export function createWorker({ db, jobs, processing, processUpload, events, conc
     }
   }
 
-  async function loop(): Promise<void> {
+  /** `maxSize`: the express lane's loop, which only takes files up to that size. */
+  async function loop(maxSize?: number): Promise<void> {
     while (running) {
       let job;
       try {
-        job = await jobs.claim(workerId, leaseMs);
+        job = await jobs.claim(workerId, leaseMs, maxSize);
       } catch (err) {
         logger.warn('could not claim a processing job', { err });
       }
@@ -117,7 +120,10 @@ export function createWorker({ db, jobs, processing, processUpload, events, conc
       if (running) return;
       running = true;
       for (let i = 0; i < concurrency; i++) loops.push(loop());
-      logger.info('processing worker started', { workerId, concurrency });
+      // No head-of-line blocking (issue 13, item 3): however many large or slow files hold the
+      // other slots, an ordinary file has a slot of its own and waits behind small files only.
+      loops.push(loop(expressMaxSize));
+      logger.info('processing worker started', { workerId, concurrency, expressLaneMaxSize: expressMaxSize });
     },
     /** Finishes the files in progress, then stops. Unfinished ones are retried when the lease ends. */
     async stop(): Promise<void> {

@@ -39,6 +39,8 @@ export interface UploadRecord {
   deletedAt: Date | null;
   /** What processing learnt about a picture, video, sound or PDF (migration 000009); all null otherwise. */
   media: MediaJson;
+  /** A PDF with active content (JavaScript, launch actions, embedded files); null: not inspected. */
+  activeContent: boolean | null;
 }
 
 export interface NewUpload {
@@ -69,7 +71,7 @@ export interface UploadRepositoryHooks {
 export const COLUMNS = `id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset, status,
   created_at, updated_at, finished_at, expires_at, concat_role, partial_ids, detected_type, sha256, status_reason,
   scanned, processed_at, scope, deleted_at, media_width, media_height, media_duration_ms, media_pages, media_placeholder,
-  assembly_started_at`;
+  assembly_started_at, active_content`;
 
 export function toRecord(row: Row): UploadRecord {
   return {
@@ -103,6 +105,7 @@ export function toRecord(row: Row): UploadRecord {
       placeholder: (row.media_placeholder as string | null) ?? null,
     },
     assemblyStartedAt: toDateOrNull(row.assembly_started_at),
+    activeContent: (row.active_content as boolean | null) ?? null,
   };
 }
 
@@ -281,6 +284,15 @@ export function createUploadRepository(db: Database, { onStatusChange = [], onCr
     },
 
     /** tus DELETE (or the files API deleting an unfinished upload): its bytes are gone. */
+    /** uploading → rejected by its first bytes (tus/content-check.ts), its bytes already removed. */
+    markRefused(id: string, reason: string, detectedType: string | null): Promise<StatusChange[]> {
+      return db.transaction(async (tx) => {
+        const changes = await changeStatus(tx, { ids: [id], to: 'rejected', reason, findings: { detectedType, sha256: null, scanned: false } });
+        await tx.query(`UPDATE uploads SET purged_at = now() WHERE id = $1`, [id]);
+        return changes;
+      });
+    },
+
     markTerminated(id: string): Promise<StatusChange[]> {
       return db.transaction((tx) => changeStatus(tx, { ids: [id], to: 'terminated' }));
     },

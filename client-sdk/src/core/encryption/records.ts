@@ -51,6 +51,11 @@ export function sealedObject(parts: Omit<SealedObject, 'size'>): SealedObject {
 
 /** Stored bytes [start, end) of the object, sealed from the plaintext; memory ≈ 2 × (end − start). */
 export async function sealRange(object: SealedObject, start: number, end: number): Promise<Uint8Array> {
+  return concat(await sealRangeParts(object, start, end));
+}
+
+/** The same bytes as {@link sealRange}, as consecutive pieces (no copy into one buffer: a Blob joins them). */
+export async function sealRangeParts(object: SealedObject, start: number, end: number): Promise<Uint8Array[]> {
   const chunks: Uint8Array[] = [];
   const { previewSize } = object;
   if (start < previewSize) {
@@ -73,10 +78,16 @@ export async function sealRange(object: SealedObject, start: number, end: number
         object.fileCipher.seal(first + i, first + i === lastOfFile, plaintext.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE)),
       ),
     );
-    const joined = concat(sealed);
-    chunks.push(joined.subarray(from - first * SEALED_RECORD_SIZE, to - first * SEALED_RECORD_SIZE));
+    // The first and last records trimmed to the range; the ones between whole.
+    const skip = from - first * SEALED_RECORD_SIZE;
+    const keep = to - first * SEALED_RECORD_SIZE - (sealed.length - 1) * SEALED_RECORD_SIZE;
+    sealed.forEach((record, i) => {
+      const head = i === 0 ? skip : 0;
+      const tail = i === sealed.length - 1 ? keep : record.length;
+      if (tail > head) chunks.push(record.subarray(head, tail));
+    });
   }
-  return concat(chunks);
+  return chunks;
 }
 
 /**
