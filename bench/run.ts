@@ -13,6 +13,7 @@ const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   'ingest-s3': () => import('./ingest-s3.js'),
   parallel: () => import('./parallel.js'),
   wan: () => import('./wan.js'),
+  load: () => import('./load.js'),
   processing: () => import('./processing.js'),
   'media-previews': () => import('./media-previews.js'),
 };
