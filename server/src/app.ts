@@ -9,6 +9,7 @@ import { cors } from './http/cors.js';
 import { createDemoRoutes } from './http/demo-routes.js';
 import { createDevRoutes } from './http/dev-routes.js';
 import { createHealthRoutes } from './http/health-routes.js';
+import type { Readiness } from './http/readiness.js';
 import { createServerConfigRoutes } from './http/server-config-routes.js';
 import { createOpenApiRoutes } from './http/openapi-routes.js';
 import type { InflightRequests } from './http/inflight.js';
@@ -55,6 +56,8 @@ export interface AppDeps {
   /** Scope membership and the pre-create hook when an upload is created (http/create-policy.ts). */
   authorizeCreation: AuthorizeCreation;
   isShuttingDown: () => boolean;
+  /** Background readiness probes (http/readiness.ts), read by /readyz. */
+  readiness: Readiness;
 }
 
 /** The HTTP surface: one Hono app, errors answered in one place. */

@@ -1,3 +1,4 @@
+import { createServer as createHttpServer, type RequestListener, type ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp, type HaulApp } from './app.js';
@@ -11,6 +12,7 @@ import { type BeforeCreateHook, createCreationPolicy } from './http/create-polic
 import { createAccess } from './http/access.js';
 import { createHookClient } from './http/hook-client.js';
 import { createInflightRequests } from './http/inflight.js';
+import { answerProbes, createReadiness } from './http/readiness.js';
 import { createLogger, type Logger } from './logger.js';
 import { PostgresLocker } from './tus/postgres-locker.js';
 import { createExpiryJob } from './uploads/expiry-job.js';
@@ -116,11 +118,12 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   }), (e) => e.stop());
   const inflight = createInflightRequests();
   let shuttingDown = false;
+  const readiness = resources.add('readiness probes', createReadiness({ databaseUrl: db.url, storage, isShuttingDown: () => shuttingDown }), (r) => r.stop());
   const app = createApp({
     config, logger, db, storage, auth, repository, lifecycle, offsets, inflight, finalUploads,
     processing: processing.processing, events, locker, links: await createLinkSigner(config),
     access, authorizeCreation,
-    isShuttingDown: () => shuttingDown,
+    isShuttingDown: () => shuttingDown, readiness,
   });
 
   let started = false;
@@ -137,7 +140,10 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
     if (http) throw new Error('this Haul server is already listening');
     if (shuttingDown) throw new Error('this Haul server has been closed');
     start();
-    const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
+    // /healthz and /readyz are answered before the app (readiness.ts): never behind upload work.
+    const createServer = ((options: ServerOptions, listener: RequestListener) =>
+      createHttpServer(options, answerProbes(readiness, listener))) as typeof createHttpServer;
+    const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, createServer });
     http = server;
     // Uploads are long requests: no overall request timeout, but drop connections that go silent.
     if ('requestTimeout' in server) {
