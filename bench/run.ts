@@ -9,6 +9,7 @@ import type { Benchmark } from './lib/harness.js';
 const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   'ingest-disk': () => import('./ingest-disk.js'),
   'ingest-s3': () => import('./ingest-s3.js'),
+  liveness: () => import('./liveness.js'),
   parallel: () => import('./parallel.js'),
   processing: () => import('./processing.js'),
 };
