@@ -2,6 +2,7 @@ import { openCore, createResources } from './bootstrap.js';
 import { configOrExit, failedToStart } from './cli.js';
 import { runningEmbeddedDatabaseUrl } from './db/embedded-postgres-files.js';
 import { createLogger } from './logger.js';
+import { createMetrics } from './metrics/metrics.js';
 import { requeueFailed } from './processing/requeue-failed.js';
 
 /**
@@ -19,7 +20,7 @@ async function main() {
   const logger = createLogger({ level: config.logLevel });
   const resources = createResources(logger);
   try {
-    const { db, repository, processing } = await openCore({ ...config, databaseUrl }, { logger, onStatusChange: [], resources });
+    const { db, repository, processing } = await openCore({ ...config, databaseUrl }, { logger, metrics: createMetrics(), onStatusChange: [], resources });
     const requeued = await requeueFailed({ db, uploads: repository, jobs: processing.jobs }, { ids: ids.length > 0 ? ids : undefined, failedAfter: since });
     logger.info('failed uploads requeued for processing', { count: requeued.length, ids: requeued });
   } finally {

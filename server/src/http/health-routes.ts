@@ -3,9 +3,10 @@ import type { AppEnv } from './app-env.js';
 import type { Readiness } from './readiness.js';
 
 /**
- * /healthz: the process answers. /readyz: it can do its job (database and storage reachable), as
- * last probed in the background (readiness.ts). The HTTP server answers both before the app sees
- * them; these routes serve in-process requests (`app.request`) and document them.
+ * /healthz: the process answers. /readyz: it can do its job — database and storage reachable, and,
+ * with SCAN_MODE=required, clamd too — as last probed in the background (readiness.ts). The HTTP
+ * server answers both before the app sees them; these routes serve in-process requests
+ * (`app.request`) and document them.
  */
 export function createHealthRoutes({ readiness }: { readiness: Pick<Readiness, 'current'> }) {
   return new Hono<AppEnv>()

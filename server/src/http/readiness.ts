@@ -1,5 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import postgres from 'postgres';
+import type { ProcessingConfig } from '../config.js';
+import { clamdCommand } from '../processing/clamd-command.js';
 import type { Storage } from '../storage/storage.js';
 
 /**
@@ -17,9 +19,18 @@ import type { Storage } from '../storage/storage.js';
 const PROBE_TIMEOUT_MS = 2000;
 const PROBE_INTERVAL_MS = 1000;
 
+/** Each check: 'ok' or why not. `clamd` only with SCAN_MODE=required (no file can become ready without it). */
+type Probed = { database: string; storage: string; clamd?: string };
+
 export interface ReadinessReport {
   ready: boolean;
-  checks: { database: string; storage: string; shuttingDown: boolean };
+  checks: Probed & { shuttingDown: boolean };
+}
+
+/** clamd answers PING with PONG (on a connection of its own, never behind a scan). */
+async function pingClamd(clamd: ProcessingConfig['clamd']): Promise<void> {
+  const answer = await clamdCommand(clamd, 'PING', PROBE_TIMEOUT_MS);
+  if (answer !== 'PONG') throw new Error(`clamd answered PING with ${JSON.stringify(answer.slice(0, 80))}`);
 }
 
 async function probe(check: () => Promise<unknown>): Promise<'ok' | string> {
@@ -39,18 +50,24 @@ async function probe(check: () => Promise<unknown>): Promise<'ok' | string> {
   }
 }
 
-export function createReadiness({ databaseUrl, storage, isShuttingDown }: {
+export function createReadiness({ databaseUrl, storage, isShuttingDown, requiredScanner }: {
   databaseUrl: string;
   storage: Pick<Storage, 'check'>;
   isShuttingDown: () => boolean;
+  /** clamd's address when every file must be scanned (SCAN_MODE=required); else not checked. */
+  requiredScanner?: ProcessingConfig['clamd'];
 }) {
   const sql = postgres(databaseUrl, { max: 1, idle_timeout: 0, connect_timeout: 2, onnotice: () => {}, connection: { application_name: 'haul-readiness' } });
-  let last: { database: string; storage: string } | undefined;
+  let last: Probed | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const refresh = async () => {
-    const [database, store] = await Promise.all([probe(() => sql`SELECT 1`), probe(() => storage.check())]);
-    last = { database, storage: store };
+    const [database, store, clamd] = await Promise.all([
+      probe(() => sql`SELECT 1`),
+      probe(() => storage.check()),
+      requiredScanner ? probe(() => pingClamd(requiredScanner)) : undefined,
+    ]);
+    last = { database, storage: store, ...(clamd ? { clamd } : {}) };
   };
   const first = refresh();
   const loop = () => {
@@ -60,9 +77,9 @@ export function createReadiness({ databaseUrl, storage, isShuttingDown }: {
   };
   void first.then(loop);
 
-  const report = (probed: { database: string; storage: string }): ReadinessReport => {
+  const report = (probed: Probed): ReadinessReport => {
     const checks = { ...probed, shuttingDown: isShuttingDown() };
-    return { ready: checks.database === 'ok' && checks.storage === 'ok' && !checks.shuttingDown, checks };
+    return { ready: checks.database === 'ok' && checks.storage === 'ok' && (checks.clamd ?? 'ok') === 'ok' && !checks.shuttingDown, checks };
   };
   return {
     /** The last probe's result; before the first probe has finished, undefined. */

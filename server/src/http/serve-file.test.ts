@@ -1,3 +1,4 @@
+import { NO_MEDIA } from '@haul/api';
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
@@ -29,6 +30,7 @@ const upload = (over: Partial<UploadRecord> = {}): UploadRecord => ({
   processedAt: new Date('2030-01-01T00:00:02Z'),
   scope: null,
   deletedAt: null,
+  media: { ...NO_MEDIA },
   activeContent: null,
   ...over,
 });

@@ -14,9 +14,25 @@ export interface Inspection {
   scan: ScanVerdict | undefined;
   /** undefined: not an image we make previews of. */
   thumbnails: ThumbnailOutcome | undefined;
+  /** Seconds each stage took (for metrics); a stage that did not run is absent. */
+  timings: StageTimings;
   /** PDFs only: JavaScript, launch actions, embedded files found in the same pass (issue 13). */
   pdf: PdfActiveContent | undefined;
 }
+
+/**
+ * The stages run side by side in one pass, so their times overlap: `hash` is the CPU time spent
+ * hashing, `type` sniffing the first bytes, `scan` from opening the clamd stream to its verdict,
+ * `previews` from the decoder's start to the last preview.
+ */
+export interface StageTimings {
+  hash: number;
+  type: number;
+  scan?: number;
+  previews?: number;
+}
+
+const secondsSince = (start: number) => (performance.now() - start) / 1000;
 
 export interface InspectOptions {
   filename: string | null;
@@ -59,20 +75,30 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
   let thumbnails: ThumbnailJob | undefined;
   let pdf: PdfActiveContentScanner | undefined;
   let scanSettled = false;
+  const timings: StageTimings = { hash: 0, type: 0 };
+  const scanStart = performance.now();
   let decoderRejected = false;
   let scanCancelled = false;
   const scan = options.scanner ? await options.scanner.start() : undefined;
-  scan?.verdict.then(() => (scanSettled = true), () => (scanSettled = true));
+  const scanEnded = () => {
+    scanSettled = true;
+    timings.scan = secondsSince(scanStart);
+  };
+  scan?.verdict.then(scanEnded, scanEnded);
+  let previewStart = 0;
 
   const decideType = async (complete: boolean) => {
     typeKnown = true;
     const sample = Buffer.concat(head);
+    const typeStart = performance.now();
     detectedType = await detectType(sample, { complete, filename: options.filename });
+    timings.type = secondsSince(typeStart);
     if (detectedType === 'application/pdf') {
       pdf = new PdfActiveContentScanner();
       pdf.write(sample);
     }
     if (options.wantsThumbnails(detectedType)) {
+      previewStart = performance.now();
       thumbnails = createThumbnails({ sizes: options.thumbnailSizes, maxPixels: options.maxImagePixels });
       // A broken or hostile image is rejected whatever clamd says: its scan is cancelled (issue 13).
       void thumbnails.outcome.then((outcome) => (decoderRejected = outcome.kind === 'invalid'));
@@ -85,7 +111,9 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
     for await (const data of source) {
       const chunk = data as Buffer;
       size += chunk.length;
+      const hashStart = performance.now();
       hash.update(chunk);
+      timings.hash += secondsSince(hashStart);
       if (!typeKnown) {
         head.push(chunk);
         headBytes += chunk.length;
@@ -123,12 +151,6 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
     if (thumbnailOutcome?.kind === 'invalid') scan.cancel();
     else verdict = await scan.verdict;
   }
-  return {
-    size,
-    sha256: hash.digest('hex'),
-    detectedType,
-    scan: verdict,
-    thumbnails: thumbnailOutcome,
-    pdf: pdf?.finish(),
-  };
+  if (thumbnails) timings.previews = secondsSince(previewStart);
+  return { size, sha256: hash.digest('hex'), detectedType, scan: verdict, thumbnails: thumbnailOutcome, pdf: pdf?.finish(), timings };
 }

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import type { Inspection } from './inspect-file.js';
-import { decide, NOT_SCANNED } from './process-upload.js';
+import { ENCRYPTED_REASON } from '../uploads/encryption.js';
+import { decide, decideEncrypted, NOT_SCANNED } from './process-upload.js';
 
 const policy = loadConfig({ ALLOWED_TYPES: 'image,text', MAX_IMAGE_SIZE: '1MiB' }).processing;
 const photo = { filename: 'cat.png', filetype: 'image/png' };
 const inspected = (overrides: Partial<Inspection> = {}): Inspection => ({
-  size: 1000, sha256: 'f00d', detectedType: 'image/png', scan: { kind: 'clean' }, thumbnails: { kind: 'done', thumbnails: [] }, pdf: undefined, ...overrides,
+  size: 1000, sha256: 'f00d', detectedType: 'image/png', scan: { kind: 'clean' }, thumbnails: { kind: 'done', thumbnails: [], width: 1, height: 1, placeholder: 'AAAA' }, pdf: undefined, timings: { hash: 0, type: 0 }, ...overrides,
 });
 
 describe('decide (the processing verdict)', () => {
@@ -60,5 +61,16 @@ describe('decide (the processing verdict)', () => {
     expect(decide(photo, inspected({ scan: undefined, thumbnails: { kind: 'unsupported', reason: 'no preview: HEIC' } }), policy, false)).toMatchObject({
       status: 'ready', reason: `${NOT_SCANNED}; no preview: HEIC`,
     });
+  });
+});
+
+describe('decideEncrypted (end-to-end encrypted uploads)', () => {
+  it('ready unscanned with the reason; rejected when too large or when ENCRYPTED_UPLOADS became refuse', () => {
+    expect(decideEncrypted(1000, policy)).toEqual({ status: 'ready', reason: ENCRYPTED_REASON, detectedType: null, sha256: null, scanned: false });
+    const small = loadConfig({ MAX_FILE_SIZE_DEFAULT: '1KiB' }).processing;
+    expect(decideEncrypted(2048, small)).toMatchObject({ status: 'rejected', reason: expect.stringContaining('limit 1024') });
+    const refusing = loadConfig({ ENCRYPTED_UPLOADS: 'refuse' }).processing;
+    expect(decideEncrypted(10, refusing)).toMatchObject({ status: 'rejected', reason: expect.stringContaining('ENCRYPTED_UPLOADS=refuse') });
+    expect(() => loadConfig({ ENCRYPTED_UPLOADS: 'maybe' })).toThrow(/ENCRYPTED_UPLOADS/);
   });
 });

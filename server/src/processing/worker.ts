@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
+import type { ProcessingMetrics } from '../metrics/metrics.js';
 import type { JobQueue } from './job-queue.js';
 import { outageWaitMs, unavailableService } from './outage.js';
 import type { ProcessingRepository } from './processing-repository.js';
@@ -22,7 +23,7 @@ export const backoffMs = (attempt: number) => Math.min(MAX_BACKOFF_MS, 1000 * 2 
  * and goes on once the service is back, however long it was away. Runs inside the server by default
  * (WORKER=embedded) or alone (`npm run worker`); any number of workers may share a database.
  */
-export function createWorker({ db, jobs, processing, processUpload, events, concurrency, expressMaxSize, leaseMs, maxAttempts, logger }: {
+export function createWorker({ db, jobs, processing, processUpload, events, concurrency, expressMaxSize, leaseMs, maxAttempts, logger, metrics }: {
   db: Database;
   jobs: JobQueue;
   processing: ProcessingRepository;
@@ -34,6 +35,7 @@ export function createWorker({ db, jobs, processing, processUpload, events, conc
   leaseMs: number;
   maxAttempts: number;
   logger: Logger;
+  metrics: Pick<ProcessingMetrics, 'processingOutcomes'>;
 }) {
   const workerId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   let running = false;
@@ -76,6 +78,7 @@ export function createWorker({ db, jobs, processing, processUpload, events, conc
           await processing.fail(uploadId, reason, tx);
           await jobs.complete(uploadId, tx);
         });
+        metrics.processingOutcomes.inc({ status: 'failed' });
       } else {
         const delay = backoffMs(attempt);
         logger.warn('processing failed; will retry', { uploadId, attempt, retryInMs: Math.round(delay), reason });

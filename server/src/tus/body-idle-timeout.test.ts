@@ -6,7 +6,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function stage(idleMs: number) {
   const stops: BodyStopReason[] = [];
-  const context: BodyStageContext = { uploadId: 'u', offset: 0, size: 10, header: () => undefined, stop: (reason) => stops.push(reason) };
+  const context: BodyStageContext = { uploadId: 'u', offset: 0, size: 10, header: () => undefined, trailer: () => undefined, stop: (reason) => stops.push(reason), stopReason: () => undefined };
   return { transform: createBodyIdleTimeout(idleMs)(context)!, stops };
 }
 
