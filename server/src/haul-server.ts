@@ -130,7 +130,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   }), (e) => e.stop());
   const inflight = createInflightRequests();
   let shuttingDown = false;
-  const readiness = resources.add('readiness probes', createReadiness({
+  const readiness = resources.add('readiness probe', createReadiness({
     databaseUrl: db.url, storage, isShuttingDown: () => shuttingDown,
     requiredScanner: config.processing.scanMode === 'required' ? config.processing.clamd : undefined,
   }), (r) => r.stop());

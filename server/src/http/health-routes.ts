@@ -4,7 +4,7 @@ import type { Readiness } from './readiness.js';
 
 /**
  * /healthz: the process answers. /readyz: it can do its job — database and storage reachable, and,
- * with SCAN_MODE=required, clamd too — as last probed in the background (readiness.ts). The HTTP
+ * with SCAN_MODE=required, clamd too — probed on connections of their own (readiness.ts). The HTTP
  * server answers both before the app sees them; these routes serve in-process requests
  * (`app.request`) and document them.
  */

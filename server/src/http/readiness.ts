@@ -5,19 +5,20 @@ import { clamdCommand } from '../processing/clamd-command.js';
 import type { Storage } from '../storage/storage.js';
 
 /**
- * Liveness under load (issue 13, item 7): /healthz and /readyz answer in well under 100 ms however
- * many uploads run, because neither waits for anything when asked.
- * - Readiness is probed in the background, every PROBE_INTERVAL_MS: the database over a connection
- *   of its own (so the probe never queues behind the pool's upload work) and storage, each bounded
- *   by PROBE_TIMEOUT_MS. A request reads the last result.
- * - Both paths are answered by `answerProbes` in the HTTP server's request listener, before the
- *   app's middleware (request logging, CORS, audit, routing) and before any body is looked at.
- * The app keeps its own /healthz and /readyz routes (health-routes.ts), reading the same results,
- * for in-process use (`app.request`) and the OpenAPI document.
+ * Liveness under load (issue 13, item 7): /healthz and /readyz never queue behind database work or
+ * request bodies.
+ * - Both are answered by `answerProbes` in the HTTP server's request listener, before the app's
+ *   middleware (metrics, request logging, CORS, audit, routing). /healthz waits for nothing.
+ * - /readyz probes the database over a connection of its own (never behind the pool's upload
+ *   work), storage and — with SCAN_MODE=required — clamd, each bounded by PROBE_TIMEOUT_MS, on each
+ *   request (requests arriving together share one probe), so an outage shows at once.
+ * The app keeps its own /healthz and /readyz routes (health-routes.ts), answered the same way, for
+ * in-process use (`app.request`) and the OpenAPI document.
  */
 
 const PROBE_TIMEOUT_MS = 2000;
-const PROBE_INTERVAL_MS = 1000;
+/** A probe that started this recently is as good as a new one. */
+const JOIN_WINDOW_MS = 50;
 
 /** Each check: 'ok' or why not. `clamd` only with SCAN_MODE=required (no file can become ready without it). */
 type Probed = { database: string; storage: string; clamd?: string };
@@ -58,41 +59,38 @@ export function createReadiness({ databaseUrl, storage, isShuttingDown, required
   requiredScanner?: ProcessingConfig['clamd'];
 }) {
   const sql = postgres(databaseUrl, { max: 1, idle_timeout: 0, connect_timeout: 2, onnotice: () => {}, connection: { application_name: 'haul-readiness' } });
-  let last: Probed | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const refresh = async () => {
+  let running: { startedAt: number; result: Promise<Probed> } | undefined;
+  const probeAll = async (): Promise<Probed> => {
     const [database, store, clamd] = await Promise.all([
       probe(() => sql`SELECT 1`),
       probe(() => storage.check()),
       requiredScanner ? probe(() => pingClamd(requiredScanner)) : undefined,
     ]);
-    last = { database, storage: store, ...(clamd ? { clamd } : {}) };
+    return { database, storage: store, ...(clamd ? { clamd } : {}) };
   };
-  const first = refresh();
-  const loop = () => {
-    if (stopped) return;
-    timer = setTimeout(() => void refresh().finally(loop), PROBE_INTERVAL_MS);
-    timer.unref();
-  };
-  void first.then(loop);
-
   const report = (probed: Probed): ReadinessReport => {
     const checks = { ...probed, shuttingDown: isShuttingDown() };
     return { ready: checks.database === 'ok' && checks.storage === 'ok' && (checks.clamd ?? 'ok') === 'ok' && !checks.shuttingDown, checks };
   };
   return {
-    /** The last probe's result; before the first probe has finished, undefined. */
-    peek: (): ReadinessReport | undefined => (last ? report(last) : undefined),
-    /** The last probe's result, waiting for the first probe if need be. */
+    /**
+     * The result of a probe that started no earlier than now: requests arriving while one runs
+     * share it, so an outage shows at once and a burst of probes costs one.
+     */
     async current(): Promise<ReadinessReport> {
-      await first;
-      return report(last!);
+      const arrivedAt = performance.now();
+      if (!running || running.startedAt < arrivedAt - JOIN_WINDOW_MS) {
+        const result = probeAll();
+        const own = { startedAt: performance.now(), result };
+        running = own;
+        void result.finally(() => {
+          if (running === own) running = undefined;
+        });
+      }
+      return report(await running.result);
     },
     async stop(): Promise<void> {
-      stopped = true;
-      clearTimeout(timer);
-      await first;
+      await running?.result;
       await sql.end({ timeout: 1 });
     },
   };
@@ -106,14 +104,19 @@ const send = (res: ServerResponse, status: number, body: unknown) => {
   res.end(json);
 };
 
-/** The HTTP server's request listener: /healthz and /readyz answered at once, anything else by `app`. */
-export function answerProbes(readiness: Pick<Readiness, 'peek'>, app: RequestListener): RequestListener<typeof IncomingMessage, typeof ServerResponse> {
+/** The HTTP server's request listener: /healthz and /readyz answered before `app`, anything else by `app`. */
+export function answerProbes(readiness: Pick<Readiness, 'current'>, app: RequestListener): RequestListener<typeof IncomingMessage, typeof ServerResponse> {
   return (req, res) => {
     if (req.method === 'GET' || req.method === 'HEAD') {
       const path = req.url?.split('?')[0];
       if (path === '/healthz') return send(res, 200, { status: 'ok' });
-      const report = path === '/readyz' ? readiness.peek() : undefined;
-      if (report) return send(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'unavailable', checks: report.checks });
+      if (path === '/readyz') {
+        void readiness.current().then(
+          ({ ready, checks }) => send(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', checks }),
+          (error: unknown) => send(res, 503, { status: 'unavailable', error: error instanceof Error ? error.message : String(error) }),
+        );
+        return;
+      }
     }
     app(req, res);
   };
