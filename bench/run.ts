@@ -11,6 +11,7 @@ const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   'ingest-checksum': () => import('./ingest-checksum.js'),
   'ingest-disk': () => import('./ingest-disk.js'),
   'ingest-s3': () => import('./ingest-s3.js'),
+  liveness: () => import('./liveness.js'),
   parallel: () => import('./parallel.js'),
   wan: () => import('./wan.js'),
   load: () => import('./load.js'),

@@ -104,3 +104,35 @@ describe('a file clamd cannot finish', () => {
     expect(server.logs().match(new RegExp(`"upload processed","uploadId":"${id}"`, 'g'))).toHaveLength(1);
   });
 });
+
+describe('a scan clamd sits on', () => {
+  let clamd: OwnClamd;
+  let proxy: FlakyProxy;
+  let database: FreshDatabase;
+  let server: HaulServer;
+
+  beforeAll(async () => {
+    clamd = await ownClamd();
+    // Every connection to clamd goes silent after 256 KiB (a hung scan, as clamd under a file it
+    // cannot finish); a PING, a few bytes, still gets through: clamd is up, the file is the problem.
+    proxy = await startFlakyProxy({ target: `http://127.0.0.1:${clamd.port}`, stallRate: 1, budgetBytes: [256 * 1024, 256 * 1024] });
+    database = await freshDatabase(inject('databaseUrl'));
+    server = await startHaul({ env: processingEnv({ CLAMD_PORT: String(proxy.port), CLAMD_TIMEOUT_MS: '1500', DATABASE_URL: database.url }) });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await proxy?.close();
+    await clamd?.dispose();
+    await database?.drop();
+  });
+
+  it('past CLAMD_TIMEOUT_MS, with clamd still answering PING → rejected after one attempt', async () => {
+    const token = await server.token('alice');
+    const { id } = await uploadBuffer(server.tusEndpoint, token, asciiText(2 * 2 ** 20), { filename: 'stuck.txt', filetype: 'text/plain' });
+    const upload = await waitForUpload(server, token, id, { timeoutMs: 20_000 });
+    expect(upload).toMatchObject({ status: 'rejected', scanned: true });
+    expect(upload.reason).toMatch(/^the virus scanner could not finish checking this file: clamd timed out/);
+    expect(proxy.stats.stalled).toBe(1);
+    expect(server.logs()).not.toMatch(new RegExp(`will retry","uploadId":"${id}"`));
+  });
+});

@@ -9,6 +9,7 @@ import { cors } from './http/cors.js';
 import { createDemoRoutes } from './http/demo-routes.js';
 import { createDevRoutes } from './http/dev-routes.js';
 import { createHealthRoutes } from './http/health-routes.js';
+import type { Readiness } from './http/readiness.js';
 import { createServerConfigRoutes } from './http/server-config-routes.js';
 import { createOpenApiRoutes } from './http/openapi-routes.js';
 import type { InflightRequests } from './http/inflight.js';
@@ -64,6 +65,8 @@ export interface AppDeps {
   /** Erasure of everything of a user (DELETE /api/users/…). */
   erasure: Erasure;
   isShuttingDown: () => boolean;
+  /** Background readiness probes (http/readiness.ts), read by /readyz. */
+  readiness: Readiness;
   /** Prometheus metrics, served at GET /metrics (metrics/). */
   metrics: HaulMetrics;
 }
@@ -85,7 +88,7 @@ export function createApp(deps: AppDeps) {
       }
       await next();
     })
-    .route('/', createHealthRoutes({ ...deps, requiredScanner: config.processing.scanMode === 'required' ? config.processing.clamd : undefined }))
+    .route('/', createHealthRoutes(deps))
     .route('/', createMetricsRoutes({ metrics, token: config.metricsToken }))
     .route('/', createServerConfigRoutes({ config, capabilities: deps.storage.capabilities }))
     .route('/', createOpenApiRoutes())

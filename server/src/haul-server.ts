@@ -1,3 +1,4 @@
+import { createServer as createHttpServer, type RequestListener, type ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp, type HaulApp } from './app.js';
@@ -11,6 +12,7 @@ import { type BeforeCreateHook, createCreationPolicy } from './http/create-polic
 import { createAccess } from './http/access.js';
 import { createHookClient } from './http/hook-client.js';
 import { createInflightRequests } from './http/inflight.js';
+import { answerProbes, createReadiness } from './http/readiness.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type HaulMetrics } from './metrics/metrics.js';
 import { registerProcessMetrics } from './metrics/register.js';
@@ -134,11 +136,15 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   }), (e) => e.stop());
   const inflight = createInflightRequests();
   let shuttingDown = false;
+  const readiness = resources.add('readiness probe', createReadiness({
+    databaseUrl: db.url, storage, isShuttingDown: () => shuttingDown,
+    requiredScanner: config.processing.scanMode === 'required' ? config.processing.clamd : undefined,
+  }), (r) => r.stop());
   const app = createApp({
     config, logger, db, storage, auth, repository, lifecycle, offsets, inflight, finalUploads,
     processing: processing.processing, events, locker, links: await createLinkSigner(config),
     access, authorizeCreation, quotas, metrics, erasure,
-    isShuttingDown: () => shuttingDown,
+    isShuttingDown: () => shuttingDown, readiness,
   });
 
   let started = false;
@@ -155,7 +161,10 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
     if (http) throw new Error('this Haul server is already listening');
     if (shuttingDown) throw new Error('this Haul server has been closed');
     start();
-    const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
+    // /healthz and /readyz are answered before the app (readiness.ts): never behind upload work.
+    const createServer = ((options: ServerOptions, listener: RequestListener) =>
+      createHttpServer(options, answerProbes(readiness, listener))) as typeof createHttpServer;
+    const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, createServer });
     http = server;
     server.on('connection', (socket) => {
       metrics.connectionsOpen.inc();

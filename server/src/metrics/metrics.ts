@@ -45,6 +45,11 @@ export function createMetrics() {
       name: 'haul_processing_outcomes_total', help: 'Processed files, by the status they ended in (ready, rejected, infected, failed)',
       labelNames: ['status'] as const, registers,
     }),
+    processingServiceWaits: new Counter({
+      name: 'haul_processing_service_waits_total',
+      help: 'Times a file waited because a service it needs (clamd, storage, database) was unreachable: no attempt spent',
+      labelNames: ['service'] as const, registers,
+    }),
     s3RequestSeconds: new Histogram({
       name: 'haul_s3_request_duration_seconds', help: 'S3 requests by operation and outcome (ok, error), retries included',
       labelNames: ['operation', 'outcome'] as const, buckets: SECONDS_BUCKETS, registers,
@@ -61,6 +66,6 @@ export function createMetrics() {
 export type HaulMetrics = ReturnType<typeof createMetrics>;
 
 /** What processing reports (the server's embedded worker and the standalone one). */
-export type ProcessingMetrics = Pick<HaulMetrics, 'processingStageSeconds' | 'processingOutcomes'>;
+export type ProcessingMetrics = Pick<HaulMetrics, 'processingStageSeconds' | 'processingOutcomes' | 'processingServiceWaits'>;
 export type UploadMetrics = Pick<HaulMetrics, 'uploadsCreated' | 'uploadsFinished' | 'uploadsTerminated'>;
 export type WebhookMetrics = Pick<HaulMetrics, 'webhookDeliveries' | 'webhookFailures'>;

@@ -35,7 +35,7 @@ export function createWorker({ db, jobs, processing, processUpload, events, conc
   leaseMs: number;
   maxAttempts: number;
   logger: Logger;
-  metrics: Pick<ProcessingMetrics, 'processingOutcomes'>;
+  metrics: Pick<ProcessingMetrics, 'processingOutcomes' | 'processingServiceWaits'>;
 }) {
   const workerId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   let running = false;
@@ -67,6 +67,7 @@ export function createWorker({ db, jobs, processing, processUpload, events, conc
         since.waits++;
         outages.set(service, since);
         const delay = outageWaitMs(since.waits);
+        metrics.processingServiceWaits.inc({ service });
         logger.warn('a service processing needs is unavailable; the file waits without spending an attempt', {
           uploadId, service, unavailableForMs: Date.now() - since.at, retryInMs: Math.round(delay), reason,
         });

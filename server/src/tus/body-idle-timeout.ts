@@ -17,28 +17,34 @@ export function createBodyIdleTimeout(idleMs: number): BodyStage {
 }
 
 class BodyIdleTimeout extends Transform {
-  #timer: NodeJS.Timeout;
+  #timer: NodeJS.Timeout | undefined;
+  /** When the last chunk came: chunks only note the time; the one timer looks at it when it fires. */
+  #lastChunkAt = performance.now();
 
   constructor(
     private readonly idleMs: number,
     private readonly onIdle: () => void,
   ) {
     super();
-    this.#timer = this.#arm();
+    this.#arm(idleMs);
   }
 
-  #arm(): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      if (this.readableLength > 0 || this.writableLength > 0) this.#timer = this.#arm(); // waiting on the store
+  #arm(ms: number): void {
+    this.#timer = setTimeout(() => {
+      const quietFor = performance.now() - this.#lastChunkAt;
+      if (quietFor < this.idleMs) this.#arm(this.idleMs - quietFor);
+      else if (this.readableLength > 0 || this.writableLength > 0) {
+        // Waiting on the store, not the client: the client's idle time starts when we can take bytes again.
+        this.#lastChunkAt = performance.now();
+        this.#arm(this.idleMs);
+      }
       else this.onIdle();
-    }, this.idleMs);
-    timer.unref();
-    return timer;
+    }, Math.max(1, Math.ceil(ms)));
+    this.#timer.unref();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    clearTimeout(this.#timer);
-    this.#timer = this.#arm();
+    this.#lastChunkAt = performance.now();
     callback(null, chunk);
   }
 
