@@ -15,6 +15,8 @@ export const API_PATHS = {
   /** The OpenAPI 3.1 document of this API, and its readable reference page. */
   openapi: '/api/openapi.json',
   docs: '/api/docs',
+  /** `GET`: the caller's storage use against their quota. */
+  usage: '/api/usage',
 } as const;
 
 /** `GET` one upload's record, `PATCH` its scope, `DELETE` it. */
@@ -34,9 +36,15 @@ export const HEADERS = {
   haulUpload: 'Haul-Upload',
   haulUploadEvents: 'Haul-Upload-Events',
   requestId: 'X-Request-Id',
+  /** On a 413 QUOTA_EXCEEDED: the bytes the user may still store. */
+  quotaRemaining: 'Haul-Quota-Remaining',
   retryAfter: 'Retry-After',
   tusResumable: 'Tus-Resumable',
   uploadExpires: 'Upload-Expires',
+  /** tus checksum extension: `<algorithm> <base64 digest>` of a PATCH body (or its trailer). */
+  uploadChecksum: 'Upload-Checksum',
+  /** tus checksum extension: the algorithms the server verifies (OPTIONS). */
+  tusChecksumAlgorithm: 'Tus-Checksum-Algorithm',
 } as const;
 
 /** The values of `Haul-Upload` and `Haul-Upload-Events` for an upload. */

@@ -43,6 +43,18 @@ export const uploadSchema = z.object({
   sha256: z.string().nullable(),
   /** false: accepted without a malware scan (SCAN_MODE=off). */
   scanned: z.boolean().nullable(),
+  /**
+   * End-to-end encrypted by the client (the `encryption` metadata): the server holds only
+   * ciphertext, so it was not type-checked, scanned or thumbnailed (`scanned: false`, `reason` says so).
+   */
+  encrypted: z.boolean(),
+  /** The client's encryption header (wrapped key, format parameters), opaque to the server; null unless encrypted. */
+  encryption: z.string().nullable(),
+  /**
+   * true: a PDF with JavaScript, launch actions or embedded files (or one that could not be
+   * inspected completely) — served only as an attachment, never inline. null: not a PDF.
+   */
+  activeContent: z.boolean().nullable().describe('PDF with JavaScript, launch actions or embedded files: served only as an attachment; null when not a PDF'),
   /** The application scope from the `scope` metadata, if any. */
   scope: z.string().nullable(),
   thumbnails: z.array(thumbnailSchema),

@@ -18,18 +18,22 @@ export function parseByteSize(input: string): number | undefined {
   return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
-export const byteSize = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((value, ctx) => {
-      const bytes = parseByteSize(value);
-      if (bytes === undefined || bytes <= 0) {
-        ctx.addIssue({ code: 'custom', message: `expected a positive size such as 10GiB or 1048576, got "${value}"` });
-        return z.NEVER;
-      }
-      return bytes;
-    });
+const toByteSize = (value: string, ctx: z.RefinementCtx) => {
+  const bytes = parseByteSize(value);
+  if (bytes === undefined || bytes <= 0) {
+    ctx.addIssue({ code: 'custom', message: `expected a positive size such as 10GiB or 1048576, got "${value}"` });
+    return z.NEVER;
+  }
+  return bytes;
+};
+
+export const byteSize = (fallback: string) => z.string().default(fallback).transform(toByteSize);
+
+/** A size that may be left unset (or empty): undefined then. */
+export const optionalByteSize = z
+  .string()
+  .optional()
+  .transform((value, ctx) => (value === undefined || value.trim() === '' ? undefined : toByteSize(value, ctx)));
 
 export const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 

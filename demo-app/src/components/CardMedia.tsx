@@ -1,6 +1,7 @@
 import { type CSSProperties, useMemo, useRef } from 'react';
 import type { ThumbnailJson, UploadJson } from '@haul/client';
 import { useAuthorizedBlobUrl } from '../hooks/use-blob-url.js';
+import { useDecryptedPreview } from '../hooks/use-decrypted-preview.js';
 import { useNearViewport } from '../hooks/use-near-viewport.js';
 import { canPreview, extensionOf, fileKind } from '../lib/file-kind.js';
 import { cardAspectRatio, formatDuration, placeholderDataUrl } from '../lib/media.js';
@@ -34,17 +35,24 @@ export function CardMedia({ upload, onOpen }: { upload: UploadJson; onOpen: (ope
   const thumbnail = pickThumbnail(upload.thumbnails, CARD_THUMBNAIL_SIZE);
   const image = useAuthorizedBlobUrl(thumbnail?.url, near);
   const placeholder = useMemo(() => placeholderDataUrl(upload.media.placeholder), [upload.media.placeholder]);
+  const decrypted = useDecryptedPreview(upload, near);
   const kind = fileKind(upload);
   const name = displayName(upload);
   const { durationMs } = upload.media;
 
   const picture =
-    image.phase === 'loaded' && thumbnail ? (
+    decrypted.phase === 'loaded' ? (
+      <img data-testid="e2e-preview" src={decrypted.url} alt="" decoding="async" />
+    ) : image.phase === 'loaded' && thumbnail ? (
       <img data-testid="thumbnail" src={image.url} alt="" width={thumbnail.width} height={thumbnail.height} decoding="async" />
     ) : placeholder ? (
       <img data-testid="placeholder" className="media-blur" src={placeholder} alt="" />
     ) : (
-      <span className={image.phase === 'loading' ? 'media-placeholder is-loading' : 'media-placeholder'}>
+      <span
+        className={image.phase === 'loading' || decrypted.phase === 'loading' ? 'media-placeholder is-loading' : 'media-placeholder'}
+        data-testid={upload.encrypted ? `e2e-preview-${decrypted.phase}` : undefined}
+        title={decrypted.phase === 'failed' ? `Cannot decrypt the preview: ${decrypted.message}` : decrypted.phase === 'no-key' ? 'End-to-end encrypted: enter the passphrase to see it' : undefined}
+      >
         <FileIcon kind={kind} extension={extensionOf(upload.filename)} />
       </span>
     );

@@ -31,6 +31,7 @@ const upload = (over: Partial<UploadRecord> = {}): UploadRecord => ({
   scope: null,
   deletedAt: null,
   media: { ...NO_MEDIA },
+  activeContent: null,
   ...over,
 });
 
@@ -116,7 +117,12 @@ describe('contentDisposition', () => {
     ['image/svg+xml', 'attachment'], ['text/html', 'attachment'], ['image/tiff', 'attachment'], ['image/heic', 'attachment'],
     ['text/plain', 'attachment'], ['application/zip', 'attachment'], [null, 'attachment'],
   ])('%s → %s', (detectedType, disposition) => {
-    expect(contentDisposition(upload({ detectedType })).split(';')[0]).toBe(disposition);
+    expect(contentDisposition(upload({ detectedType, activeContent: detectedType === 'application/pdf' ? false : null })).split(';')[0]).toBe(disposition);
+  });
+
+  it('a PDF with active content — or never inspected for it — is only an attachment', () => {
+    expect(contentDisposition(upload({ detectedType: 'application/pdf', activeContent: true })).split(';')[0]).toBe('attachment');
+    expect(contentDisposition(upload({ detectedType: 'application/pdf', activeContent: null })).split(';')[0]).toBe('attachment');
   });
 });
 

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { FileStore } from '@tus/file-store';
 import { concatenateFiles } from './disk-concat.js';
+import { HaulFileStore } from './haul-file-store.js';
 import { createKeyLayout } from './key-layout.js';
 import { isNotFound, type Storage } from './storage.js';
 
@@ -14,7 +14,7 @@ export async function createDiskStorage(dataDir: string, expiryMs: number): Prom
   const directory = path.join(dataDir, 'files');
   const quarantineDir = path.join(dataDir, 'quarantine');
   await fsp.mkdir(directory, { recursive: true });
-  const store = new FileStore({ directory, expirationPeriodInMilliseconds: expiryMs });
+  const store = new HaulFileStore({ directory, expirationPeriodInMilliseconds: expiryMs });
   const layout = createKeyLayout('');
   const fileOf = (key: string) => {
     const file = path.resolve(directory, key);
@@ -27,6 +27,7 @@ export async function createDiskStorage(dataDir: string, expiryMs: number): Prom
     capabilities: { concatenation: true },
     store,
     layout,
+    writeVerified: (body, key, offset) => store.writeVerified(body, key, offset),
     check: async () => {
       await fsp.access(directory, fs.constants.W_OK);
     },
@@ -76,7 +77,9 @@ export async function createDiskStorage(dataDir: string, expiryMs: number): Prom
       const siblings = await fsp.readdir(dir).catch(() => [] as string[]);
       for (const name of siblings) {
         // `.replacing`: a location-stripped copy a crash left before its rename (Storage.replace).
-        if (name === `${base}.json` || name === `${base}.replacing` || name.startsWith(`${base}.thumb-`)) await fsp.rm(path.join(dir, name), { force: true });
+        if (name === `${base}.json` || name === `${base}.unverified` || name === `${base}.replacing` || name.startsWith(`${base}.thumb-`)) {
+          await fsp.rm(path.join(dir, name), { force: true });
+        }
       }
     },
   };

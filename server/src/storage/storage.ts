@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { type DataStore, ERRORS, type Upload } from '@tus/utils';
 import type { Config } from '../config.js';
+import type { HaulMetrics } from '../metrics/metrics.js';
 import { createDiskStorage } from './disk-storage.js';
 import type { KeyLayout } from './key-layout.js';
 import type { PartialObject } from './s3-concat.js';
@@ -21,6 +22,14 @@ export interface Storage {
   readonly capabilities: StorageCapabilities;
   readonly store: DataStore;
   readonly layout: KeyLayout;
+  /**
+   * Writes a body that counts only if it ends without error: the tus checksum extension's "the
+   * uploaded chunk MUST be discarded, and the upload and its offset MUST NOT be updated". If
+   * `body` fails (its checksum stage refuses it, the client goes away), storage is left exactly
+   * as before the call; otherwise as `store.write`. Disk writes in place and cuts a failed body
+   * off again (haul-file-store.ts); S3 stages the body first (s3-verified-write.ts).
+   */
+  writeVerified(body: Readable, key: string, offset: number): Promise<number>;
   /** Throws if the backend cannot be used right now (readiness probe). */
   check(): Promise<void>;
   /** The stored bytes of a finished upload (or the inclusive byte range of them), as a stream. */
@@ -62,7 +71,8 @@ export const isNotFound = (error: unknown) =>
   (typeof error === 'object' && error !== null && (error as { status_code?: number }).status_code === 404);
 
 /** Disk (DATA_DIR/files) by default; S3 when S3_BUCKET is set. */
-export function createStorage(config: Config): Promise<Storage> {
+/** `metrics` times S3 requests (haul_s3_request_duration_seconds); disk has nothing to time. */
+export function createStorage(config: Config, metrics?: Pick<HaulMetrics, 's3RequestSeconds'>): Promise<Storage> {
   const expiryMs = config.uploads.expirySeconds * 1000;
-  return config.s3 ? Promise.resolve(createS3Storage(config.s3, expiryMs)) : createDiskStorage(config.dataDir, expiryMs);
+  return config.s3 ? Promise.resolve(createS3Storage(config.s3, expiryMs, metrics)) : createDiskStorage(config.dataDir, expiryMs);
 }

@@ -4,9 +4,11 @@ import { userStorageKey } from '../auth/user.js';
 import { HaulError } from '../errors.js';
 import type { AuthorizeCreation } from '../http/create-policy.js';
 import type { Storage } from '../storage/storage.js';
+import { type EncryptedUploadsPolicy, isEncryptedRequest } from '../uploads/encryption.js';
 import { metadataForStorage, parseUploadMetadata, validateUploadMetadata } from '../uploads/metadata.js';
 import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
 import { newUploadId } from '../uploads/upload-id.js';
+import type { Quotas } from '../uploads/quota.js';
 import type { UploadRepository } from '../uploads/upload-repository.js';
 import type { BodyWriter } from './body-writer.js';
 import type { Concatenation } from './concatenation.js';
@@ -16,24 +18,30 @@ import { CLOSE_CONNECTION, type TusRequest, type TusResponse } from './request-c
 import { BodyStop } from './upload-body.js';
 import { withUploadLock } from './upload-lock.js';
 
+const CHECKSUM_REFUSALS = new Set<string>(['CHECKSUM_MISMATCH', 'INVALID_CHECKSUM']);
+
 export interface CreationLimits {
   maxSize: number;
   maxConcurrentPerUser: number;
   expirySeconds: number;
   /** How long a request holding the upload may finish its body once another asks for the lock. */
   lockDrainMs: number;
+  /** ENCRYPTED_UPLOADS: `refuse` answers 403 to an encrypted upload before anything is stored. */
+  encryptedUploads: EncryptedUploadsPolicy;
 }
 
 /**
  * POST /files: tus Creation, Creation With Upload and Creation Defer Length (and, through the
  * concatenation module, final uploads). Metadata is validated and the per-user cap checked
- * before anything is stored; the row is written first, then the storage, then the body.
+ * before anything is stored; the row is written first (with the owner's quota checked against
+ * its declared length: 413 QUOTA_EXCEEDED), then the storage, then the body.
  */
-export function createCreationHandler({ limits, storage, locker, repository, lifecycle, concatenation, writeBody, authorizeCreation }: {
+export function createCreationHandler({ limits, storage, locker, repository, quotas, lifecycle, concatenation, writeBody, authorizeCreation }: {
   limits: CreationLimits;
   storage: Pick<Storage, 'store' | 'layout'>;
   locker: Locker;
   repository: Pick<UploadRepository, 'countUnfinished'>;
+  quotas: Pick<Quotas, 'roomFor'>;
   lifecycle: Pick<UploadLifecycle, 'created' | 'finished'>;
   concatenation: Concatenation;
   writeBody: BodyWriter;
@@ -44,6 +52,10 @@ export function createCreationHandler({ limits, storage, locker, repository, lif
     const metadataHeader = request.header('upload-metadata');
     const raw = parseUploadMetadata(metadataHeader);
     const metadata = { fields: validateUploadMetadata(raw), raw };
+    if (limits.encryptedUploads === 'refuse' && isEncryptedRequest(raw)) {
+      // Refused first: neither a row nor a byte of a partial or a final upload is stored.
+      throw new HaulError('ENCRYPTED_UPLOADS_REFUSED');
+    }
     const concat = concatenation.parse(request.header('upload-concat'));
     if (concat?.kind === 'final') {
       await authorizeCreation({ user: request.user, metadata, uploadLength: null, concat: { kind: 'final', partialIds: concat.partialIds } });
@@ -80,6 +92,7 @@ export function createCreationHandler({ limits, storage, locker, repository, lif
 
     // Creation With Upload: the body is the upload's first bytes, sent like a PATCH body.
     const withBody = request.header('content-type') === OFFSET_OCTET_STREAM;
+    const location = new URL(`${TUS_PATH}/${id}`, request.origin).toString();
     const stop = new BodyStop();
     let offset: number;
     try {
@@ -89,9 +102,19 @@ export function createCreationHandler({ limits, storage, locker, repository, lif
           // The stores keep metadata as tus parses it (UTF-8 text); the row keeps it losslessly.
           const upload = new Upload({ id: key, size, offset: 0, metadata: raw.size > 0 ? Metadata.parse(metadataHeader) : undefined });
           await storage.store.create(upload);
-          return withBody ? writeBody(request, { id, key, offset: 0, size }, stop) : 0;
+          if (!withBody) return 0;
+          // A deferred length is counted by its bytes until declared: the body may fill the quota, no more.
+          const quotaRoom = size === undefined ? await quotas.roomFor(request.user.id, id) : undefined;
+          return writeBody(request, { id, key, offset: 0, size, quotaRoom }, stop);
         },
       );
+    } catch (error) {
+      // A first chunk refused by its checksum was discarded, but the upload exists (at offset 0):
+      // the answer says where, so the client can resume it instead of creating another.
+      if (error instanceof HaulError && CHECKSUM_REFUSALS.has(error.code)) {
+        throw new HaulError(error.code, error.message, { headers: { ...error.headers, Location: location, 'Upload-Offset': '0' } });
+      }
+      throw error;
     } finally {
       stop.dispose();
     }
@@ -102,7 +125,7 @@ export function createCreationHandler({ limits, storage, locker, repository, lif
       status: 201,
       headers: {
         // tus 1.0: "The Server MUST set the Location header to the URL of the created resource."
-        Location: new URL(`${TUS_PATH}/${id}`, request.origin).toString(),
+        Location: location,
         ...(withBody ? { 'Upload-Offset': String(offset) } : {}),
         ...(finished ? haulUploadHeaders(id) : uploadExpiresHeader(expiresAt)),
         ...(stop.reason ? CLOSE_CONNECTION : {}),

@@ -3,7 +3,7 @@ import type { Locker } from '@tus/utils';
 import { HaulError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
-import type { UploadRepository } from '../uploads/upload-repository.js';
+import type { Quotas } from '../uploads/quota.js';
 import type { BodyWriter } from './body-writer.js';
 import { checkNotExpired, uploadExpiresHeader } from './expiration.js';
 import { CLOSE_CONNECTION, type TusResponse, type TusUploadRequest } from './request-context.js';
@@ -16,14 +16,14 @@ import { withUploadLock } from './upload-lock.js';
  * request that writes the last byte records the upload as finished and says where it went
  * (Haul-Upload headers) — in its own response, before answering.
  */
-export function createPatchHandler({ maxSize, lockDrainMs, storage, locker, repository, lifecycle, writeBody, onFinished }: {
+export function createPatchHandler({ maxSize, lockDrainMs, storage, locker, quotas, lifecycle, writeBody, onFinished }: {
   maxSize: number;
   /** How long this request may finish its body once another asks for the lock. */
   lockDrainMs: number;
   storage: Pick<Storage, 'store'>;
   locker: Locker;
-  repository: Pick<UploadRepository, 'setSize'>;
-  lifecycle: Pick<UploadLifecycle, 'finished'>;
+  quotas: Pick<Quotas, 'roomFor'>;
+  lifecycle: Pick<UploadLifecycle, 'finished' | 'lengthDeclared'>;
   writeBody: BodyWriter;
   onFinished(id: string): void;
 }) {
@@ -52,7 +52,10 @@ export function createPatchHandler({ maxSize, lockDrainMs, storage, locker, repo
             throw new HaulError('OFFSET_MISMATCH', `Upload-Offset is ${claimed}, but the upload is at ${stored.offset}`);
           }
           const declared = await declareLength(request, stored);
-          const written = await writeBody(request, { id: upload.id, key, offset: stored.offset, size: declared }, stop);
+          // Still deferred: the body may not take the owner past their quota (its length, once declared, is checked itself).
+          const quotaRoom = declared === undefined ? await quotas.roomFor(upload.ownerId, upload.id) : undefined;
+          const target = { id: upload.id, key, offset: stored.offset, size: declared, quotaRoom: quotaRoom === undefined ? undefined : quotaRoom - stored.offset };
+          const written = await writeBody(request, target, stop);
           return { offset: written, size: declared };
         },
       ));
@@ -85,12 +88,16 @@ export function createPatchHandler({ maxSize, lockDrainMs, storage, locker, repo
   async function declareLength(request: TusUploadRequest, stored: { offset: number; size?: number }): Promise<number | undefined> {
     const header = request.header('upload-length');
     if (header === undefined) return stored.size;
+    // The same length again is no change: a chunk refused by its checksum (460) after it declared
+    // the length is resent with the same Upload-Length, and must be taken.
+    if (stored.size !== undefined && stored.size === Number(header)) return stored.size;
     if (stored.size !== undefined) throw new HaulError('UPLOAD_LENGTH_ALREADY_SET', `Upload-Length is already set to ${stored.size}`);
     const size = Number(header);
     if (size < stored.offset) throw new HaulError('INVALID_UPLOAD_LENGTH', `Upload-Length ${size} is below the current offset ${stored.offset}`);
     if (size > maxSize) throw new HaulError('UPLOAD_TOO_LARGE', `Upload-Length ${size} exceeds the maximum of ${maxSize} bytes`);
+    // Quota first (413 QUOTA_EXCEEDED leaves the length undeclared, so a smaller one can follow).
+    await lifecycle.lengthDeclared(request.upload, size);
     await storage.store.declareUploadLength(request.upload.storageKey, size);
-    await repository.setSize(request.upload.id, size);
     return size;
   }
 }

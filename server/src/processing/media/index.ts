@@ -35,7 +35,7 @@
  */
 export { canStripLocation, createLocationStripper, type LocationStripper, type StripReport } from './strip-location.js';
 export { decodeHeif, type HeifRaster } from './heif.js';
-export { readImageHeader, readImageHeaderFromFile, type HeaderRead, type ImageHeader } from './image-header.js';
+export { readImageHeader, readImageHeaderFromFile, readImageHeaderFromRanges, type HeaderRead, type ImageHeader } from './image-header.js';
 export { DEFAULT_LIMITS, type MediaResult } from './media-result.js';
 export { demuxerFor, mediaKindOf, type MediaKind } from './media-types.js';
 export { PdfActiveContentScanner, scanPdfActiveContent, type PdfActiveContent } from './pdf-active-content.js';
