@@ -6,6 +6,7 @@ import { HaulError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 import { metadataForStorage, type RawMetadata, type UploadMetadata, uploadMetadataHeader } from './metadata.js';
+import { checkDeclaredFile } from './declared-file.js';
 import type { Quotas } from './quota.js';
 import type { UploadLifecycle } from './upload-lifecycle.js';
 import { newUploadId } from './upload-id.js';
@@ -146,6 +147,7 @@ export function createFinalUploads({ config, db, storage, repository, quotas, li
         const ordered = partialIds.map((pid) => found.get(pid)!);
         const unfinished = ordered.filter((p) => p.status === 'uploading');
         checkSize(sizeOf(ordered), unfinished.length > 0 ? 'The known lengths of the partials' : 'The partials');
+        checkDeclaredFile({ size: sizeOf(ordered), filetype: metadata.fields.filetype, filename: metadata.fields.filename }, config);
         // The final upload's bytes take the place of its partials', unless those are kept too.
         await quotas.admit(tx, { ownerId: user.id, bytes: sizeOf(ordered), replacing: config.uploads.keepPartials ? [] : partialIds });
         const waiting = unfinished.length > 0;

@@ -350,6 +350,15 @@ export function createUploadRepository(db: Database, { onStatusChange = [], onCr
     },
 
     /** tus DELETE (or the files API deleting an unfinished upload): its bytes are gone. */
+    /** uploading → rejected by its first bytes (tus/content-check.ts), its bytes already removed. */
+    markRefused(id: string, reason: string, detectedType: string | null): Promise<StatusChange[]> {
+      return db.transaction(async (tx) => {
+        const changes = await changeStatus(tx, { ids: [id], to: 'rejected', reason, findings: { detectedType, sha256: null, scanned: false } });
+        await tx.query(`UPDATE uploads SET purged_at = now() WHERE id = $1`, [id]);
+        return changes;
+      });
+    },
+
     markTerminated(id: string): Promise<StatusChange[]> {
       return db.transaction((tx) => changeStatus(tx, { ids: [id], to: 'terminated' }));
     },
