@@ -245,37 +245,45 @@ describe('media previews: what goes wrong (disk)', () => {
     expect(result.media.pages).toBe(1);
     expect(result.thumbnails).toHaveLength(3);
     expect(pdfCalls).toBe(0);
+    // …and it is only ever downloaded, never shown inline (pdf-active-content.ts, serve-file.ts).
+    expect(result.reason).toMatch(/^active PDF, served only as an attachment \(it contains .*JavaScript/);
+    const served = await fetch(new URL(result.contentUrl!, server.url), { headers: bearer(token) });
+    expect(served.headers.get('content-disposition')).toMatch(/^attachment;/);
+    await served.arrayBuffer();
   });
 
   it('an encrypted PDF: with a user password, pages unknown and no preview; without one, previewed', async () => {
     const source = path.join(dir, 'plain.pdf');
     await fs.writeFile(source, writePdf({ pages: 2 }));
     const locked = await upload(await qpdf(source, 'locked.pdf', { userPassword: 'secret' }), 'locked.pdf', 'application/pdf');
-    expect(locked).toMatchObject({ status: 'ready', thumbnails: [], reason: 'no preview: the PDF needs a password to open' });
+    // Its active content cannot be ruled out either (cheap-verdict/pdf-active-content): an attachment, noted first.
+    expect(locked).toMatchObject({ status: 'ready', thumbnails: [], reason: expect.stringMatching(/no preview: the PDF needs a password to open$/) });
     expect(locked.media).toEqual({ width: null, height: null, durationMs: null, pages: null, placeholder: null });
     const open = await upload(await qpdf(source, 'owner-only.pdf', { userPassword: '' }), 'owner-only.pdf', 'application/pdf');
-    expect(open).toMatchObject({ status: 'ready', reason: null });
+    expect(open).toMatchObject({ status: 'ready', reason: expect.stringMatching(/^active PDF, served only as an attachment/) });
+    expect(open.reason).not.toMatch(/no preview/);
     expect(open.media.pages).toBe(2);
     expect(open.thumbnails).toHaveLength(3);
   });
 
   it('decompression bombs in each format: refused from the header, or rendered at a bounded size', async () => {
+    const small = await fs.readFile(await heifFromJpeg(dir, 'small', await phoneJpeg(64, 48)));
+    // Images are refused from their headers before any decoder runs (cheap-verdict.ts): HEIC too.
     for (const [data, name, type] of [
       [decompressionBombPng(200_000, 200_000), 'bomb.png', 'image/png'],
       [await jpegBomb(), 'bomb.jpg', 'image/jpeg'],
       [await webpBomb(), 'bomb.webp', 'image/webp'],
+      [declareSize(small, 50_000, 50_000), 'bomb.heic', 'image/heic'],
     ] as const) {
       const image = await upload(data, name, type);
       expect(image, name).toMatchObject({ status: 'rejected', detectedType: type, reason: expect.stringMatching(/exceed .*pixels/) });
     }
 
+    // A video frame: refused by the poster step from ffprobe's size, the upload stays ready.
     const frame = await upload(await makeFrameBomb(dir), 'bomb.mkv', 'video/x-matroska');
     expect(frame).toMatchObject({ status: 'ready', thumbnails: [], reason: 'no preview: video frames of 12000×12000 exceed 100000000 pixels' });
     expect(frame.media).toMatchObject({ width: 12000, height: 12000 });
 
-    const small = await fs.readFile(await heifFromJpeg(dir, 'small', await phoneJpeg(64, 48)));
-    const heic = await upload(declareSize(small, 50_000, 50_000), 'bomb.heic', 'image/heic');
-    expect(heic).toMatchObject({ status: 'ready', thumbnails: [], reason: 'no preview: image dimensions exceed 100000000 pixels (decompression bomb?)' });
 
     // A page 200 000 pt (69 m) wide: poppler renders it at 1280 px all the same.
     const started = Date.now();

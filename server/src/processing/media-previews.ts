@@ -35,7 +35,7 @@ export interface MediaFindings {
 export interface MediaPreviewOptions {
   sizes: readonly number[];
   maxPixels: number;
-  /** MEDIA_TIME_LIMIT_MS: the wall-clock limit of each decoder run (lowers DEFAULT_LIMITS). */
+  /** MEDIA_TIME_LIMIT_MS: the wall-clock limit of each decoder run (memory and output limits: DEFAULT_LIMITS). */
   timeLimitMs: number;
 }
 
@@ -50,7 +50,7 @@ export function mediaOfImage(previews: Previews): MediaJson {
   return { ...NO_MEDIA, width: previews.width ?? null, height: previews.height ?? null, placeholder: previews.placeholder };
 }
 
-const capped = (limits: SandboxLimits, timeLimitMs: number): SandboxLimits => ({ ...limits, timeoutMs: Math.min(limits.timeoutMs, timeLimitMs) });
+const timed = (limits: SandboxLimits, timeLimitMs: number): SandboxLimits => ({ ...limits, timeoutMs: timeLimitMs });
 const noPreview = (reason: string) => `no preview: ${reason}`;
 
 /** Runs `work` on a local path of the stored file: the file itself on disk, a temporary copy from S3. */
@@ -85,33 +85,33 @@ export async function describeMedia(file: string, detectedType: string, options:
 
   switch (kind) {
     case 'heif': {
-      const decoded = await decodeHeif(file, { maxPixels, maxSide, limits: capped(DEFAULT_LIMITS.heif, timeLimitMs) });
+      const decoded = await decodeHeif(file, { maxPixels, maxSide, limits: timed(DEFAULT_LIMITS.heif, timeLimitMs) });
       if (decoded.kind !== 'done') return withoutPreview({}, decoded);
       const previews = await picture(decoded.value.png, decoded.value.autoOrient);
       return previews.kind === 'done' ? fromRaster(previews.value, {}) : withoutPreview({}, previews);
     }
     case 'video':
     case 'audio': {
-      const probed = await probeMedia(file, detectedType, { limits: capped(DEFAULT_LIMITS.probe, timeLimitMs) });
+      const probed = await probeMedia(file, detectedType, { limits: timed(DEFAULT_LIMITS.probe, timeLimitMs) });
       if (probed.kind !== 'done') return withoutPreview({}, probed);
       const probe = probed.value;
       const facts = { width: probe.width, height: probe.height, durationMs: probe.durationMs };
       // An audio file, or a "video" with only a sound track: its duration is all there is.
       if (!probe.hasVideo) return { media: { ...NO_MEDIA, durationMs: probe.durationMs }, thumbnails: [], note: null };
-      const poster = await extractPoster(file, detectedType, probe, { maxPixels, maxSide, limits: capped(DEFAULT_LIMITS.poster, timeLimitMs) });
+      const poster = await extractPoster(file, detectedType, probe, { maxPixels, maxSide, limits: timed(DEFAULT_LIMITS.poster, timeLimitMs) });
       if (poster.kind !== 'done') return withoutPreview(facts, poster);
       // ffmpeg has applied the rotation: the poster is upright, its EXIF-free PNG needs no turning.
       const previews = await picture(poster.value, false);
       return previews.kind === 'done' ? fromRaster(previews.value, facts) : withoutPreview(facts, previews);
     }
     case 'pdf': {
-      const info = await readPdfInfo(file, { limits: capped(DEFAULT_LIMITS.pdfInfo, timeLimitMs) });
+      const info = await readPdfInfo(file, { limits: timed(DEFAULT_LIMITS.pdfInfo, timeLimitMs) });
       if (info.kind !== 'done') return withoutPreview({}, info);
       const facts = { pages: info.value.pages };
       if (info.value.passwordRequired) {
         return { media: { ...NO_MEDIA, ...facts }, thumbnails: [], note: noPreview('the PDF needs a password to open') };
       }
-      const page = await renderFirstPage(file, { maxSide, limits: capped(DEFAULT_LIMITS.pdfPage, timeLimitMs) });
+      const page = await renderFirstPage(file, { maxSide, limits: timed(DEFAULT_LIMITS.pdfPage, timeLimitMs) });
       if (page.kind !== 'done') return withoutPreview(facts, page);
       const previews = await picture(page.value, false);
       if (previews.kind !== 'done') return withoutPreview(facts, previews);

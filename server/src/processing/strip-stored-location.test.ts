@@ -54,6 +54,14 @@ describe('stripStoredLocation', () => {
     expect(await fs.readdir(path.join(dir, 'files', 'user'))).toEqual(['file-1']); // no temporary file left beside it
   });
 
+  it('a copy a crash left before its rename goes when the upload is removed', async () => {
+    await fs.writeFile(path.join(dir, 'files', key), Buffer.from('stored'));
+    await fs.writeFile(path.join(dir, 'files', `${key}.json`), JSON.stringify({ id: key, size: 6, offset: 6 })); // tus FileStore's record
+    await fs.writeFile(path.join(dir, 'files', `${key}.replacing`), Buffer.from('half a copy'));
+    await storage.remove(key);
+    expect(await fs.readdir(path.join(dir, 'files', 'user'))).toEqual([]);
+  });
+
   it('leaves formats without a location editor alone', async () => {
     expect(await stripStoredLocation({ storage, storageKey: key, detectedType: 'video/mp4', originalSha256: 'x' })).toEqual({ kind: 'not-applicable' });
   });

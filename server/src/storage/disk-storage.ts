@@ -81,7 +81,10 @@ export async function createDiskStorage(dataDir: string, expiryMs: number): Prom
       const base = path.basename(key);
       const siblings = await fsp.readdir(dir).catch(() => [] as string[]);
       for (const name of siblings) {
-        if (name === `${base}.json` || name === `${base}.unverified` || name.startsWith(`${base}.thumb-`)) await fsp.rm(path.join(dir, name), { force: true });
+        // `.replacing`: a location-stripped copy a crash left before its rename (Storage.replace).
+        if (name === `${base}.json` || name === `${base}.unverified` || name === `${base}.replacing` || name.startsWith(`${base}.thumb-`)) {
+          await fsp.rm(path.join(dir, name), { force: true });
+        }
       }
     },
   };
