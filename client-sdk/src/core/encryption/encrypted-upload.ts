@@ -57,7 +57,7 @@ export class SealedInput {
 }
 
 /** How the platform wants request bodies (see Platform). */
-type Bodies = Pick<Platform<unknown>, 'streamBody' | 'wholeBody'>;
+type Bodies = Pick<Platform<unknown>, 'streamBody' | 'wholeBody' | 'cryptoEngine'>;
 
 /** Sealed bytes [start, end), a piece at a time, each sealed only when the body wants it. */
 async function* sealedPieces(object: SealedObject, start: number, end: number): AsyncGenerator<Uint8Array> {
@@ -120,12 +120,12 @@ export function recordAlignedParts(object: Pick<SealedObject, 'size' | 'previewS
 }
 
 /** The earlier run's header, if it can be continued: same application key, and past the preview stream. */
-async function resumableHeader(ctx: UploadContext, previous: StoredUpload | undefined, options: UploadOptions): Promise<{ header: EncryptionHeader; fileKey: FileKey } | null> {
+async function resumableHeader(ctx: UploadContext, previous: StoredUpload | undefined, options: UploadOptions, engine: Bodies['cryptoEngine']): Promise<{ header: EncryptionHeader; fileKey: FileKey } | null> {
   const value = previous?.metadata[ENCRYPTION_METADATA_KEY];
   if (!previous || !value || !options.encryption) return null;
   try {
     const header = parseHeader(value);
-    const fileKey = await openFileKey(options.encryption.key, header);
+    const fileKey = await openFileKey(options.encryption.key, header, engine);
     if (header.preview > 0 && !previous.finalUrl) {
       const first = previous.parallelUploadUrls?.[0] ?? previous.uploadUrl;
       const offset = first ? await ctx.tus.offset(first) : null;
@@ -156,11 +156,11 @@ export async function planEncryptedUpload(
   const fingerprint = reserveFingerprint(ctx, prepared, options, parallel, { ...metadata, [ENCRYPTION_METADATA_KEY]: `v${FORMAT_VERSION}` });
   let previous = fingerprint && ctx.index ? await ctx.index.find(fingerprint) : undefined;
 
-  let resumed = await resumableHeader(ctx, previous, options);
+  let resumed = await resumableHeader(ctx, previous, options, bodies.cryptoEngine);
   let sealedPreview: Uint8Array | null = null;
   if (!resumed) {
     previous = undefined;
-    const fileKey = await newFileKey(encryption.key);
+    const fileKey = await newFileKey(encryption.key, bodies.cryptoEngine);
     const prefix = await randomBytes(NONCE_PREFIX_SIZE);
     const preview = encryption.preview === false ? null : await makePreview();
     if (preview) sealedPreview = await sealAll(fileKey.aes.cipher(previewPrefix(prefix)), preview.bytes);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HaulError } from '../errors.js';
 import { MIN_PART_SIZE } from '../parallel.js';
 import { recordAlignedParts } from './encrypted-upload.js';
-import { randomBytes } from './cipher.js';
+import { importAesKey, randomBytes } from './cipher.js';
 import { coveringRecords, plaintextSizeOf, previewPrefix, RECORD_SIZE, SEALED_RECORD_SIZE, sealedSize, TAG_SIZE } from './format.js';
 import { type FileKey, newFileKey, openFileKey } from './keys.js';
 import { openRecords, sealedObject, sealRange } from './records.js';
@@ -190,6 +190,25 @@ describe('multi-GiB files (streamed, never in memory)', () => {
       const sealed = await sealRange(object, covering.from, covering.to);
       const opened = openRecords(key.aes.cipher(prefix), layout, start, end, streamOf(sealed, 30_000));
       expect(new Uint8Array(await new Response(opened).arrayBuffer())).toEqual(await read(start, end));
+    }
+  });
+});
+
+describe('the two AES-GCM engines', () => {
+  it('node:crypto and WebCrypto seal records identically and open each other\'s', async () => {
+    const raw = await randomBytes(32);
+    const prefix = await randomBytes(7);
+    const node = (await importAesKey(raw, 'node')).cipher(prefix);
+    const web = (await importAesKey(raw)).cipher(prefix);
+    for (const size of [0, 1, RECORD_SIZE]) {
+      const plaintext = sample(size);
+      const sealed = await node.seal(3, size === RECORD_SIZE, plaintext);
+      expect(await web.seal(3, size === RECORD_SIZE, plaintext)).toEqual(sealed);
+      expect(await web.open(3, size === RECORD_SIZE, sealed)).toEqual(plaintext);
+      expect(await node.open(3, size === RECORD_SIZE, sealed)).toEqual(plaintext);
+      const flipped = sealed.slice();
+      flipped[0]! ^= 1;
+      expect((await failure(node.open(3, size === RECORD_SIZE, flipped))).message).toMatch(/record 3 failed authentication/);
     }
   });
 });
