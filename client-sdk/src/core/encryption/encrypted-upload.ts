@@ -78,8 +78,27 @@ const asBody = (bytes: Uint8Array): Uint8Array & { size: number } => Object.assi
 
 class SealedSource implements FileSource {
   readonly size: number;
+  /**
+   * The next request's records, sealed while this one is sent (whole bodies only): sealing and
+   * sending overlap, at the cost of one more chunk in memory. Used only if the next slice is
+   * exactly that range (after an error, tus-js-client asks from the server's offset instead).
+   */
+  private prefetched: { from: number; until: number; parts: Promise<Uint8Array[]> } | undefined;
   constructor(private readonly input: SealedInput) {
     this.size = input.end - input.start;
+  }
+
+  private async wholeParts(from: number, until: number): Promise<Uint8Array[]> {
+    const { object, end } = this.input;
+    const ahead = this.prefetched;
+    this.prefetched = undefined;
+    const parts = ahead && ahead.from === from && ahead.until === until ? ahead.parts : sealRangeParts(object, from, until);
+    if (until < end) {
+      const next = Math.min(end, until + (until - from));
+      this.prefetched = { from: until, until: next, parts: sealRangeParts(object, until, next) };
+      this.prefetched.parts.catch(() => {}); // a failure surfaces when (if) that range is asked for
+    }
+    return parts;
   }
 
   async slice(start: number, end: number) {
@@ -91,11 +110,13 @@ class SealedSource implements FileSource {
     const { bodies } = this.input;
     if (this.input.asParts) return { value: new SealedInput(object, from, until, bodies), done };
     if (bodies.streamBody) return { value: bodies.streamBody(sealedPieces(object, from, until), until - from), done };
-    if (bodies.wholeBody) return { value: bodies.wholeBody(await sealRangeParts(object, from, until)), done };
+    if (bodies.wholeBody) return { value: bodies.wholeBody(await this.wholeParts(from, until)), done };
     return { value: asBody(await sealRange(object, from, until)), done };
   }
 
-  close(): void {}
+  close(): void {
+    this.prefetched = undefined;
+  }
 }
 
 export const sealedFileReader: FileReader = {
