@@ -264,6 +264,7 @@ export function createClient<Input>(options: HaulClientOptions, platform: Platfo
   };
 
   const downloads = {
+    engine: platform.cryptoEngine,
     get: (id: string, signal?: AbortSignal) => api.get(id, signal),
     authorizedFetch: (url: string, init?: RequestInit) => http.authorizedFetch(/^[a-z][a-z0-9+.-]*:/i.test(url) ? url : api.url(url), init),
   };

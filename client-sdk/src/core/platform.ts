@@ -1,6 +1,7 @@
 import type { Upload } from 'tus-js-client';
 import type { Sha256 } from './checksum-http-stack.js';
 import type { Connectivity } from './connectivity.js';
+import type { CryptoEngine } from './encryption/cipher.js';
 import type { SealedInput } from './encryption/encrypted-upload.js';
 import type { ReadRange } from './encryption/records.js';
 import type { ResumeStorage } from './resume-storage.js';
@@ -59,6 +60,8 @@ export interface Platform<Input> {
    * copies a typed array costs). Default: one Uint8Array.
    */
   wholeBody?: (pieces: Uint8Array[]) => unknown;
+  /** Which AES-GCM implementation seals and opens records (default: WebCrypto where present). */
+  cryptoEngine?: CryptoEngine;
 }
 
 /** Builds a streamed request body of `size` bytes from `pieces`, read only as fast as they are sent. */

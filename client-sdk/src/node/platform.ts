@@ -115,6 +115,7 @@ export function nodePlatform({ cacheDir }: { cacheDir?: string } = {}): Platform
     defaultConnectivity: () => alwaysOnline,
     sha256: async (bytes) => createHash('sha256').update(bytes).digest(),
     // tus-js-client's Node HTTP stack pipes a Readable body, with `size` as its Content-Length.
+    cryptoEngine: 'node',
     streamBody: (pieces, size) => Object.assign(Readable.from(pieces, { objectMode: false }), { size }),
     preview: (input, prepared) => nodePreview(typeof input === 'string' || input instanceof URL ? input : null, prepared),
   };

@@ -1,6 +1,7 @@
 import type { UploadJson } from '@haul/api';
 import { errorFromResponse, HaulError } from '../errors.js';
 import { coveringRecords, fromBase64url, parsePreviewLayout, parseHeader, plaintextSizeOf, previewPrefix, type StreamLayout } from './format.js';
+import type { CryptoEngine } from './cipher.js';
 import { type EncryptionOptions, openFileKey } from './keys.js';
 import { openRecords } from './records.js';
 
@@ -27,6 +28,8 @@ export interface DownloadOptions {
 }
 
 export interface DownloadDeps {
+  /** The platform's choice of AES-GCM implementation for records. */
+  engine?: CryptoEngine;
   get(id: string, signal?: AbortSignal): Promise<UploadJson>;
   authorizedFetch(url: string, init?: RequestInit): Promise<Response>;
 }
@@ -64,7 +67,7 @@ function skipBytes(body: ReadableStream<Uint8Array>, count: number): ReadableStr
 export async function downloadDecrypted(deps: DownloadDeps, id: string, options: DownloadOptions): Promise<ReadableStream<Uint8Array>> {
   const upload = await deps.get(id, options.signal);
   const header = parseHeader(upload.encryption);
-  const fileKey = await openFileKey(options.encryption.key, header);
+  const fileKey = await openFileKey(options.encryption.key, header, deps.engine);
   if (upload.size === null) throw new HaulError('UPLOAD_NOT_READY', `upload ${id} has no size yet`, { retryable: true });
   const layout: StreamLayout = { start: header.preview, plaintextSize: plaintextSizeOf(upload.size - header.preview) };
   const start = Math.max(0, Math.floor(options.range?.start ?? 0));
@@ -82,7 +85,7 @@ export async function previewDecrypted(deps: DownloadDeps, id: string, options: 
   const upload = await deps.get(id, options.signal);
   const header = parseHeader(upload.encryption);
   if (header.preview === 0) return null;
-  const fileKey = await openFileKey(options.encryption.key, header);
+  const fileKey = await openFileKey(options.encryption.key, header, deps.engine);
   const layout = parsePreviewLayout(header);
   const sealed = await fetchStored(deps, upload, 0, header.preview, options.signal);
   const stream = openRecords(fileKey.aes.cipher(previewPrefix(fromBase64url(header.nonce))), layout, 0, layout.plaintextSize, sealed);

@@ -57,7 +57,7 @@ export class SealedInput {
 }
 
 /** How the platform wants request bodies (see Platform). */
-type Bodies = Pick<Platform<unknown>, 'streamBody' | 'wholeBody'>;
+type Bodies = Pick<Platform<unknown>, 'streamBody' | 'wholeBody' | 'cryptoEngine'>;
 
 /** Sealed bytes [start, end), a piece at a time, each sealed only when the body wants it. */
 async function* sealedPieces(object: SealedObject, start: number, end: number): AsyncGenerator<Uint8Array> {
@@ -78,8 +78,27 @@ const asBody = (bytes: Uint8Array): Uint8Array & { size: number } => Object.assi
 
 class SealedSource implements FileSource {
   readonly size: number;
+  /**
+   * The next request's records, sealed while this one is sent (whole bodies only): sealing and
+   * sending overlap, at the cost of one more chunk in memory. Used only if the next slice is
+   * exactly that range (after an error, tus-js-client asks from the server's offset instead).
+   */
+  private prefetched: { from: number; until: number; parts: Promise<Uint8Array[]> } | undefined;
   constructor(private readonly input: SealedInput) {
     this.size = input.end - input.start;
+  }
+
+  private async wholeParts(from: number, until: number): Promise<Uint8Array[]> {
+    const { object, end } = this.input;
+    const ahead = this.prefetched;
+    this.prefetched = undefined;
+    const parts = ahead && ahead.from === from && ahead.until === until ? ahead.parts : sealRangeParts(object, from, until);
+    if (until < end) {
+      const next = Math.min(end, until + (until - from));
+      this.prefetched = { from: until, until: next, parts: sealRangeParts(object, until, next) };
+      this.prefetched.parts.catch(() => {}); // a failure surfaces when (if) that range is asked for
+    }
+    return parts;
   }
 
   async slice(start: number, end: number) {
@@ -91,11 +110,13 @@ class SealedSource implements FileSource {
     const { bodies } = this.input;
     if (this.input.asParts) return { value: new SealedInput(object, from, until, bodies), done };
     if (bodies.streamBody) return { value: bodies.streamBody(sealedPieces(object, from, until), until - from), done };
-    if (bodies.wholeBody) return { value: bodies.wholeBody(await sealRangeParts(object, from, until)), done };
+    if (bodies.wholeBody) return { value: bodies.wholeBody(await this.wholeParts(from, until)), done };
     return { value: asBody(await sealRange(object, from, until)), done };
   }
 
-  close(): void {}
+  close(): void {
+    this.prefetched = undefined;
+  }
 }
 
 export const sealedFileReader: FileReader = {
@@ -120,12 +141,12 @@ export function recordAlignedParts(object: Pick<SealedObject, 'size' | 'previewS
 }
 
 /** The earlier run's header, if it can be continued: same application key, and past the preview stream. */
-async function resumableHeader(ctx: UploadContext, previous: StoredUpload | undefined, options: UploadOptions): Promise<{ header: EncryptionHeader; fileKey: FileKey } | null> {
+async function resumableHeader(ctx: UploadContext, previous: StoredUpload | undefined, options: UploadOptions, engine: Bodies['cryptoEngine']): Promise<{ header: EncryptionHeader; fileKey: FileKey } | null> {
   const value = previous?.metadata[ENCRYPTION_METADATA_KEY];
   if (!previous || !value || !options.encryption) return null;
   try {
     const header = parseHeader(value);
-    const fileKey = await openFileKey(options.encryption.key, header);
+    const fileKey = await openFileKey(options.encryption.key, header, engine);
     if (header.preview > 0 && !previous.finalUrl) {
       const first = previous.parallelUploadUrls?.[0] ?? previous.uploadUrl;
       const offset = first ? await ctx.tus.offset(first) : null;
@@ -156,11 +177,11 @@ export async function planEncryptedUpload(
   const fingerprint = reserveFingerprint(ctx, prepared, options, parallel, { ...metadata, [ENCRYPTION_METADATA_KEY]: `v${FORMAT_VERSION}` });
   let previous = fingerprint && ctx.index ? await ctx.index.find(fingerprint) : undefined;
 
-  let resumed = await resumableHeader(ctx, previous, options);
+  let resumed = await resumableHeader(ctx, previous, options, bodies.cryptoEngine);
   let sealedPreview: Uint8Array | null = null;
   if (!resumed) {
     previous = undefined;
-    const fileKey = await newFileKey(encryption.key);
+    const fileKey = await newFileKey(encryption.key, bodies.cryptoEngine);
     const prefix = await randomBytes(NONCE_PREFIX_SIZE);
     const preview = encryption.preview === false ? null : await makePreview();
     if (preview) sealedPreview = await sealAll(fileKey.aes.cipher(previewPrefix(prefix)), preview.bytes);

@@ -1,5 +1,5 @@
 import { HaulError } from '../errors.js';
-import { type AesKey, importAesKey, randomBytes } from './cipher.js';
+import { type AesKey, type CryptoEngine, importAesKey, randomBytes } from './cipher.js';
 import { type EncryptionHeader, FILE_KEY_SIZE, fromBase64url, toBase64url } from './format.js';
 
 /**
@@ -75,17 +75,17 @@ async function wrapWith(appKey: Uint8Array | CryptoKey, fileKey: Uint8Array): Pr
 }
 
 /** A fresh random per-file key, wrapped with the application's key. */
-export async function newFileKey(key: EncryptionKey): Promise<FileKey> {
+export async function newFileKey(key: EncryptionKey, engine: CryptoEngine = 'auto'): Promise<FileKey> {
   const raw = await randomBytes(FILE_KEY_SIZE);
   const wrapped = isWrapper(key) ? await key.wrap(raw.slice()) : await wrapWith(key, raw);
   if (typeof wrapped !== 'string' || wrapped.length === 0) throw new HaulError('INVALID_INPUT', 'encryption.key.wrap() must return a non-empty string', { retryable: false });
-  const aes = await importAesKey(raw);
+  const aes = await importAesKey(raw, engine);
   raw.fill(0);
   return { aes, wrapped, wrap: isWrapper(key) ? 'app' : 'A256GCM' };
 }
 
 /** The per-file key of `header`, unwrapped with the application's key (DECRYPTION_FAILED if it is the wrong one). */
-export async function openFileKey(key: EncryptionKey, header: Pick<EncryptionHeader, 'key' | 'wrap'>): Promise<FileKey> {
+export async function openFileKey(key: EncryptionKey, header: Pick<EncryptionHeader, 'key' | 'wrap'>, engine: CryptoEngine = 'auto'): Promise<FileKey> {
   let raw: Uint8Array;
   if (header.wrap === 'app') {
     if (!isWrapper(key)) throw new HaulError('DECRYPTION_FAILED', 'this file key was wrapped by an application function: pass a KeyWrapper as encryption.key', { retryable: false });
@@ -104,6 +104,6 @@ export async function openFileKey(key: EncryptionKey, header: Pick<EncryptionHea
     }
   }
   if (raw.length !== FILE_KEY_SIZE) throw new HaulError('DECRYPTION_FAILED', `the unwrapped file key has ${raw.length} bytes, not ${FILE_KEY_SIZE}`, { retryable: false });
-  const aes = await importAesKey(raw);
+  const aes = await importAesKey(raw, engine);
   return { aes, wrapped: header.key, wrap: header.wrap };
 }
