@@ -99,6 +99,9 @@ export const categoryOf = (mime: string): string | undefined =>
 
 export const isImage = (mime: string) => categoryOf(mime) === 'image';
 
+/** The MIME types an ALLOWED_TYPES-style entry names: a category's, or the one type given. */
+export const typesNamedBy = (entry: string): readonly string[] => CATEGORIES[entry] ?? [entry];
+
 export const isExecutable = (mime: string) => EXECUTABLE.has(mime);
 
 /** Whether ALLOWED_TYPES takes `mime` (a detected type, or a declared one by its canonical name). */

@@ -320,8 +320,12 @@ export function createUploadRepository(db: Database, { onStatusChange = [], onCr
       return rows.map((r) => ({ id: r.id as string, storageKey: r.storage_key as string }));
     },
 
+    /** Its bytes are gone: so are its previews' rows. */
     async markPurged(id: string): Promise<void> {
-      await db.query(`UPDATE uploads SET purged_at = now() WHERE id = $1`, [id]);
+      await db.transaction(async (tx) => {
+        await tx.query(`UPDATE uploads SET purged_at = now() WHERE id = $1`, [id]);
+        await tx.query(`DELETE FROM thumbnails WHERE upload_id = $1`, [id]);
+      });
     },
   };
 }
