@@ -117,10 +117,19 @@ export function createFinalUploads({ config, db, storage, repository, quotas, li
     const found = new Map((await finals.findMany(partialIds)).map((p) => [p.id, p]));
     const partials = partialIds.map((id) => found.get(id)).filter((p): p is UploadRecord => p?.status === 'part_received');
     const size = sizeOf(partials);
-    if (partials.length !== partialIds.length || size > config.uploads.maxSize) {
+    // The whole length is known only now: checked as it would have been at creation.
+    const refusal = (() => {
+      try {
+        checkDeclaredFile({ size, filetype: final.filetype, filename: final.filename }, config);
+        return undefined;
+      } catch (error) {
+        return error instanceof HaulError ? error.message : 'refused';
+      }
+    })();
+    if (partials.length !== partialIds.length || size > config.uploads.maxSize || refusal) {
       const reason = partials.length !== partialIds.length
         ? 'a partial upload was removed before assembly'
-        : `the partials add up to ${size} bytes; the maximum is ${config.uploads.maxSize}`;
+        : refusal ?? `the partials add up to ${size} bytes; the maximum is ${config.uploads.maxSize}`;
       await repository.abandonFinal(final.id, reason);
       logger.warn('final upload abandoned', { uploadId: final.id, reason });
       return;

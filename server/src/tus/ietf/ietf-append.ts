@@ -5,7 +5,9 @@ import type { Storage } from '../../storage/storage.js';
 import type { UploadLifecycle } from '../../uploads/upload-lifecycle.js';
 import type { Quotas } from '../../uploads/quota.js';
 import type { UploadRecord } from '../../uploads/upload-repository.js';
+import type { DeclaredFile } from '../../uploads/declared-file.js';
 import { contentLengthOf } from '../body-limit.js';
+import { FileRefused, writeOrRefuse } from '../content-check.js';
 import type { BodyWriter } from '../body-writer.js';
 import { checkNotExpired } from '../expiration.js';
 import { CLOSE_CONNECTION } from '../request-context.js';
@@ -29,13 +31,15 @@ const isFinished = (upload: UploadRecord) => upload.status !== 'uploading';
  * body writer (so the same stages, limits and offset tracking). The request that completes the
  * upload records it as finished and answers with where it went (Haul-Upload headers).
  */
-export function createIetfAppendHandler({ maxSize, lockDrainMs, storage, locker, quotas, lifecycle, writeBody, onFinished }: {
+export function createIetfAppendHandler({ maxSize, checkDeclared, lockDrainMs, storage, locker, quotas, lifecycle, writeBody, onFinished }: {
   maxSize: number;
+  /** What processing would refuse anyway, told when a length becomes known (uploads/declared-file.ts). */
+  checkDeclared(file: DeclaredFile): void;
   lockDrainMs: number;
-  storage: Pick<Storage, 'store'>;
+  storage: Pick<Storage, 'store' | 'remove'>;
   locker: Locker;
   quotas: Pick<Quotas, 'roomFor'>;
-  lifecycle: Pick<UploadLifecycle, 'finished' | 'lengthDeclared'>;
+  lifecycle: Pick<UploadLifecycle, 'finished' | 'lengthDeclared' | 'refused'>;
   writeBody: BodyWriter;
   onFinished(id: string): void;
 }) {
@@ -77,11 +81,12 @@ export function createIetfAppendHandler({ maxSize, lockDrainMs, storage, locker,
           if (length !== undefined && stored.size === undefined) await declare(upload, length);
           // Still deferred: the body may not take the owner past their quota (as a tus PATCH).
           const quotaRoom = length === undefined ? await quotas.roomFor(upload.ownerId, upload.id) : undefined;
-          const written = await writeBody(request, {
+          // A body the content check refuses: bytes removed, upload rejected, as in tus.
+          const written = await writeOrRefuse(() => writeBody(request, {
             id: upload.id, key: upload.storageKey, offset: stored.offset, size: length,
             quotaRoom: quotaRoom === undefined ? undefined : quotaRoom - stored.offset,
             declared: { filename: upload.filename, filetype: upload.filetype, partial: upload.concatRole === 'partial', encrypted: encryptionHeaderOf(upload.metadata) !== null },
-          }, stop);
+          }, stop), { id: upload.id, key: upload.storageKey, storage, lifecycle });
           // A complete body of unknown length (chunked, no Upload-Length): its end is the length.
           if (complete && length === undefined && stop.reason === undefined) {
             length = written;
@@ -90,6 +95,10 @@ export function createIetfAppendHandler({ maxSize, lockDrainMs, storage, locker,
           return { offset: written, size: length };
         },
       ));
+    } catch (error) {
+      // Refused and removed: the cached record (tus-route's recent uploads) is stale now.
+      if (error instanceof FileRefused) onFinished(upload.id);
+      throw error;
     } finally {
       stop.dispose();
     }
@@ -123,6 +132,7 @@ export function createIetfAppendHandler({ maxSize, lockDrainMs, storage, locker,
   /** Records a length first indicated by this request (≤ MAX_UPLOAD_SIZE, within the quota), in row and storage. */
   async function declare(upload: UploadRecord, length: number): Promise<void> {
     if (length > maxSize) throw new HaulError('UPLOAD_TOO_LARGE', `The upload's length ${length} exceeds the maximum of ${maxSize} bytes`);
+    checkDeclared({ size: length, filetype: upload.filetype, filename: upload.filename });
     // Quota first (413 QUOTA_EXCEEDED leaves the length undeclared, as in tus).
     await lifecycle.lengthDeclared(upload, length);
     await storage.store.declareUploadLength(upload.storageKey, length);

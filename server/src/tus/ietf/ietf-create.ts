@@ -11,7 +11,9 @@ import type { Quotas } from '../../uploads/quota.js';
 import type { UploadLifecycle } from '../../uploads/upload-lifecycle.js';
 import { newUploadId } from '../../uploads/upload-id.js';
 import type { UploadRepository } from '../../uploads/upload-repository.js';
+import type { DeclaredFile } from '../../uploads/declared-file.js';
 import { contentLengthOf } from '../body-limit.js';
+import { writeOrRefuse } from '../content-check.js';
 import type { BodyWriter } from '../body-writer.js';
 import type { CreationLimits } from '../create.js';
 import { CLOSE_CONNECTION, type TusRequest } from '../request-context.js';
@@ -34,13 +36,15 @@ export interface IetfRequest extends TusRequest {
  * the application's creation policy — then the row, the storage, the 104 with the upload's
  * URL, and the body. The upload is the same record a tus client would have created.
  */
-export function createIetfCreationHandler({ limits, storage, locker, repository, quotas, lifecycle, writeBody, authorizeCreation }: {
+export function createIetfCreationHandler({ limits, checkDeclared, storage, locker, repository, quotas, lifecycle, writeBody, authorizeCreation }: {
   limits: CreationLimits;
-  storage: Pick<Storage, 'store' | 'layout'>;
+  /** What processing would refuse anyway, told before a byte is stored (uploads/declared-file.ts). */
+  checkDeclared(file: DeclaredFile): void;
+  storage: Pick<Storage, 'store' | 'layout' | 'remove'>;
   locker: Locker;
   repository: Pick<UploadRepository, 'countUnfinished'>;
   quotas: Pick<Quotas, 'roomFor'>;
-  lifecycle: Pick<UploadLifecycle, 'created' | 'finished' | 'lengthDeclared'>;
+  lifecycle: Pick<UploadLifecycle, 'created' | 'finished' | 'lengthDeclared' | 'refused'>;
   writeBody: BodyWriter;
   authorizeCreation: AuthorizeCreation;
 }) {
@@ -52,6 +56,7 @@ export function createIetfCreationHandler({ limits, storage, locker, repository,
     const size = lengthOf({ offset: 0, complete, contentLength, uploadLength: sfNonNegativeInteger(request.header('upload-length')) });
     const metadata = representationMetadata(request.header);
     const fields = validateUploadMetadata(metadata.raw);
+    if (limits.encryptedUploads === 'refuse' && isEncryptedRequest(metadata.raw)) throw new HaulError('ENCRYPTED_UPLOADS_REFUSED');
 
     if ((await repository.countUnfinished(request.user.id)) >= limits.maxConcurrentPerUser) {
       throw new HaulError('TOO_MANY_UPLOADS', undefined, { headers: { 'Retry-After': '30' } });
@@ -61,6 +66,7 @@ export function createIetfCreationHandler({ limits, storage, locker, repository,
     if (size !== undefined && size > limits.maxSize) {
       throw new HaulError('UPLOAD_TOO_LARGE', `The upload's length ${size} exceeds the maximum of ${limits.maxSize} bytes`);
     }
+    checkDeclared({ size, filetype: fields.filetype, filename: fields.filename });
     await authorizeCreation({ user: request.user, metadata: { fields, raw: metadata.raw }, uploadLength: size ?? null, concat: undefined });
 
     const id = newUploadId();
@@ -87,11 +93,13 @@ export function createIetfCreationHandler({ limits, storage, locker, repository,
           });
           // A deferred length is counted by its bytes until declared: the body may fill the quota, no more.
           const quotaRoom = size === undefined ? await quotas.roomFor(request.user.id, id) : undefined;
-          const written = await writeBody(request, {
+          // A body whose first bytes the content check refuses is removed and the upload rejected, as in tus.
+          const written = await writeOrRefuse(() => writeBody(request, {
             id, key, offset: 0, size, quotaRoom, declared: { filename: fields.filename ?? null, filetype: fields.filetype ?? null, partial: false, encrypted: isEncryptedRequest(metadata.raw) },
-          }, stop);
+          }, stop), { id, key, storage, lifecycle });
           // A complete body of unknown length (chunked, no Upload-Length): its end is the length.
           if (complete && size === undefined && stop.reason === undefined) {
+            checkDeclared({ size: written, filetype: fields.filetype, filename: fields.filename });
             await lifecycle.lengthDeclared({ id, ownerId: request.user.id }, written);
             await storage.store.declareUploadLength(key, written);
             length = written;

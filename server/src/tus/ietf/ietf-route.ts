@@ -8,6 +8,7 @@ import type { AppEnv } from '../../http/app-env.js';
 import { authenticate } from '../../http/authenticate.js';
 import type { AuthorizeCreation } from '../../http/create-policy.js';
 import type { Storage } from '../../storage/storage.js';
+import { checkDeclaredFile, type DeclaredFile, effectiveMaxSize } from '../../uploads/declared-file.js';
 import type { Quotas } from '../../uploads/quota.js';
 import type { UploadLifecycle } from '../../uploads/upload-lifecycle.js';
 import type { UploadRecord, UploadRepository } from '../../uploads/upload-repository.js';
@@ -56,13 +57,16 @@ export function createIetfRoute(deps: {
   onFinished(id: string): void;
 }) {
   const { uploads } = deps.config;
+  // As tus (Tus-Max-Size): the largest file that can end up ready, announced as max-size.
+  const maxSize = effectiveMaxSize(deps.config);
+  const checkDeclared = (file: DeclaredFile) => checkDeclaredFile(file, deps.config);
   const create = createIetfCreationHandler({
-    limits: { maxSize: uploads.maxSize, maxConcurrentPerUser: uploads.maxConcurrentPerUser, expirySeconds: uploads.expirySeconds, lockDrainMs: deps.lockDrainMs, encryptedUploads: uploads.encryptedUploads },
-    storage: deps.storage, locker: deps.locker, repository: deps.repository, quotas: deps.quotas, lifecycle: deps.lifecycle,
+    limits: { maxSize, maxConcurrentPerUser: uploads.maxConcurrentPerUser, expirySeconds: uploads.expirySeconds, lockDrainMs: deps.lockDrainMs, encryptedUploads: uploads.encryptedUploads },
+    checkDeclared, storage: deps.storage, locker: deps.locker, repository: deps.repository, quotas: deps.quotas, lifecycle: deps.lifecycle,
     writeBody: deps.writeBody, authorizeCreation: deps.authorizeCreation,
   });
   const append = createIetfAppendHandler({
-    maxSize: uploads.maxSize, lockDrainMs: deps.lockDrainMs, storage: deps.storage, locker: deps.locker,
+    maxSize, checkDeclared, lockDrainMs: deps.lockDrainMs, storage: deps.storage, locker: deps.locker,
     quotas: deps.quotas, lifecycle: deps.lifecycle, writeBody: deps.writeBody, onFinished: deps.onFinished,
   });
 
@@ -85,7 +89,7 @@ export function createIetfRoute(deps: {
         'Upload-Offset': offset,
         ...completeHeader(complete),
         ...(length === undefined ? {} : { 'Upload-Length': length }),
-        'Upload-Limit': uploadLimit(request.version, { maxSize: uploads.maxSize, lifetimeSeconds: lifetime }),
+        'Upload-Limit': uploadLimit(request.version, { maxSize, lifetimeSeconds: lifetime }),
         'Cache-Control': 'no-store',
       },
     };
@@ -98,7 +102,7 @@ export function createIetfRoute(deps: {
    * SHOULD be included in the response to an OPTIONS request if limits apply."
    */
   function options(version: InteropVersion, tus: TusResponse): IetfResponse {
-    return { status: 204, headers: { ...tus.headers, 'Accept-Patch': PARTIAL_UPLOAD, 'Upload-Limit': uploadLimit(version, { maxSize: uploads.maxSize }) } };
+    return { status: 204, headers: { ...tus.headers, 'Accept-Patch': PARTIAL_UPLOAD, 'Upload-Limit': uploadLimit(version, { maxSize }) } };
   }
 
   /** An error as problem details; 413 carries the limits ("MUST include the Upload-Limit header"). */
@@ -116,7 +120,7 @@ export function createIetfRoute(deps: {
       Object.assign(body, { type: PROBLEM_TYPES.completedUpload, title: 'upload is already completed' });
     }
     const headers: Record<string, string> = { ...error.headers, 'Content-Type': 'application/problem+json' };
-    if (error.status === 413 && version !== undefined) headers['Upload-Limit'] = uploadLimit(version, { maxSize: uploads.maxSize });
+    if (error.status === 413 && version !== undefined) headers['Upload-Limit'] = uploadLimit(version, { maxSize });
     return c.body(JSON.stringify(body), error.status as 400, headers);
   }
 
