@@ -51,7 +51,11 @@ export const uploadCreateHookResponseSchema = z.discriminatedUnion('allow', [
   z.object({
     allow: z.literal(true),
     /** Limits for this upload, tighter than the server's own. */
-    limits: z.object({ maxSize: z.number().int().min(0).optional() }).optional(),
+    limits: z.object({
+      maxSize: z.number().int().min(0).optional(),
+      /** This user's storage quota in bytes, replacing QUOTA_BYTES for them from now on. */
+      quotaBytes: z.number().int().min(0).optional(),
+    }).optional(),
   }),
   z.object({
     allow: z.literal(false),

@@ -12,4 +12,5 @@ export * from './server-config-schema.js';
 export * from './upload-id.js';
 export * from './upload-schema.js';
 export * from './upload-status.js';
+export * from './usage-schema.js';
 export * from './webhook-schema.js';

@@ -15,6 +15,10 @@ export const API_PATHS = {
   /** The OpenAPI 3.1 document of this API, and its readable reference page. */
   openapi: '/api/openapi.json',
   docs: '/api/docs',
+  /** `GET`: the caller's storage use against their quota. */
+  usage: '/api/usage',
+  /** `DELETE /api/users/me` (the caller) or `/api/users/<id>` (a service): erase everything of a user. */
+  users: '/api/users',
 } as const;
 
 /** `GET` one upload's record, `PATCH` its scope, `DELETE` it. */
@@ -34,6 +38,8 @@ export const HEADERS = {
   haulUpload: 'Haul-Upload',
   haulUploadEvents: 'Haul-Upload-Events',
   requestId: 'X-Request-Id',
+  /** On a 413 QUOTA_EXCEEDED: the bytes the user may still store. */
+  quotaRemaining: 'Haul-Quota-Remaining',
   retryAfter: 'Retry-After',
   tusResumable: 'Tus-Resumable',
   uploadExpires: 'Upload-Expires',

@@ -27,6 +27,8 @@ Options:
   --no-checksum         send requests without Upload-Checksum (default: each is
                         checksummed with sha256 and resent if it arrives corrupted)
   --metadata KEY=VALUE  extra upload metadata (repeatable)
+  --encryption-key-file PATH
+                        encrypt end to end with the 32-byte key in PATH (raw bytes)
   --no-resume           neither resume nor remember uploads
   --cache-dir DIR       where resume state is kept (env HAUL_CACHE_DIR)
   --stall-timeout SEC   abort and retry a request without progress for this long (default 30)
@@ -145,6 +147,7 @@ async function main(argv: string[]): Promise<number> {
         'no-checksum': { type: 'boolean', default: false },
         'cache-dir': { type: 'string' },
         'stall-timeout': { type: 'string' },
+        'encryption-key-file': { type: 'string' },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -174,6 +177,9 @@ async function main(argv: string[]): Promise<number> {
     if (eq <= 0) throw new UsageError(`--metadata takes KEY=VALUE, got "${pair}"`);
     metadata[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
+
+  const keyFile = values['encryption-key-file'];
+  const encryptionKey = keyFile === undefined ? undefined : readKey(keyFile);
 
   const client = createHaulClient({
     endpoint,
@@ -212,6 +218,7 @@ async function main(argv: string[]): Promise<number> {
         waitForProcessing: values.wait,
         terminateOnAbort: false,
         resume: !values['no-resume'],
+        encryption: encryptionKey ? { key: encryptionKey } : undefined,
         onStateChange: (next) => {
           state = next;
           progress.update(handle.progress, state);
@@ -247,6 +254,17 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   return failures === 0 ? 0 : 1;
+}
+
+function readKey(file: string): Uint8Array {
+  let key: Buffer;
+  try {
+    key = fs.readFileSync(file);
+  } catch (error) {
+    throw new UsageError(`--encryption-key-file: ${(error as Error).message}`);
+  }
+  if (key.length !== 32) throw new UsageError(`--encryption-key-file must hold exactly 32 bytes, not ${key.length}`);
+  return new Uint8Array(key);
 }
 
 /** Exit once stdout has drained (process.exit could cut piped output short); force it if something lingers. */

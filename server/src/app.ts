@@ -21,15 +21,21 @@ import { serviceAudit } from './http/service-audit.js';
 import type { LinkSigner } from './auth/link-signer.js';
 import type { Locker } from '@tus/utils';
 import { createUploadRoutes } from './http/upload-routes.js';
+import { createUserRoutes } from './http/user-routes.js';
 import type { ProcessingRepository } from './processing/processing-repository.js';
 import type { StatusEvents } from './processing/status-events.js';
 import type { Logger } from './logger.js';
+import { countRequests } from './metrics/http-metrics.js';
+import type { HaulMetrics } from './metrics/metrics.js';
+import { createMetricsRoutes } from './metrics/metrics-route.js';
 import type { Storage } from './storage/storage.js';
 import { createTusRoute } from './tus/tus-route.js';
 import type { BodyStage } from './tus/upload-body.js';
 import type { FinalUploads } from './uploads/final-upload.js';
 import type { OffsetTracker } from './uploads/offset-tracker.js';
 import type { UploadLifecycle } from './uploads/upload-lifecycle.js';
+import type { Erasure } from './uploads/erasure.js';
+import type { Quotas } from './uploads/quota.js';
 import type { UploadRepository } from './uploads/upload-repository.js';
 
 export interface AppDeps {
@@ -54,7 +60,12 @@ export interface AppDeps {
   access: Access;
   /** Scope membership and the pre-create hook when an upload is created (http/create-policy.ts). */
   authorizeCreation: AuthorizeCreation;
+  quotas: Quotas;
+  /** Erasure of everything of a user (DELETE /api/users/…). */
+  erasure: Erasure;
   isShuttingDown: () => boolean;
+  /** Prometheus metrics, served at GET /metrics (metrics/). */
+  metrics: HaulMetrics;
 }
 
 /** The HTTP surface: one Hono app, errors answered in one place. */
@@ -62,7 +73,9 @@ export function createApp(deps: AppDeps) {
   const { config, logger } = deps;
   const { access } = deps;
   const audit = createAudit({ db: deps.db, trustProxy: config.trustProxy });
+  const { metrics } = deps;
   const app = new Hono<AppEnv>()
+    .use(countRequests(metrics))
     .use(requestLog({ logger }))
     .use(cors({ origins: config.corsOrigins }))
     .use(serviceAudit({ audit }))
@@ -72,20 +85,26 @@ export function createApp(deps: AppDeps) {
       }
       await next();
     })
-    .route('/', createHealthRoutes(deps))
+    .route('/', createHealthRoutes({ ...deps, requiredScanner: config.processing.scanMode === 'required' ? config.processing.clamd : undefined }))
+    .route('/', createMetricsRoutes({ metrics, token: config.metricsToken }))
     .route('/', createServerConfigRoutes({ config, capabilities: deps.storage.capabilities }))
     .route('/', createOpenApiRoutes())
     .route('/', createDevRoutes({ issuer: deps.auth.devIssuer }))
     .route('/', createTusRoute({ ...deps, verifier: deps.auth.verifier }))
     .route('/', createUploadRoutes({ ...deps, verifier: deps.auth.verifier, access }))
     .route('/', createFilesRoutes({ ...deps, verifier: deps.auth.verifier, uploads: deps.repository, access, audit }))
+    .route('/', createUserRoutes({ verifier: deps.auth.verifier, quotas: deps.quotas, erasure: deps.erasure }))
     .route('/', createDemoRoutes({ config }));
 
-  app.notFound((c) => c.json(new HaulError('NOT_FOUND').toJSON(), 404));
+  app.notFound((c) => {
+    metrics.errors.inc({ code: 'NOT_FOUND' });
+    return c.json(new HaulError('NOT_FOUND').toJSON(), 404);
+  });
 
   app.onError((error, c) => {
     const haul =
       error instanceof HaulError ? error : new HaulError('INTERNAL', ERROR_CODES.INTERNAL.message, { cause: error });
+    metrics.errors.inc({ code: haul.code });
     if (haul.status >= 500) c.get('logger')?.error('request failed', { err: error });
     const headers: Record<string, string> = { ...haul.headers };
     // tus clients expect Tus-Resumable on every response of the tus endpoint, errors included.

@@ -18,18 +18,22 @@ export function parseByteSize(input: string): number | undefined {
   return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
-export const byteSize = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((value, ctx) => {
-      const bytes = parseByteSize(value);
-      if (bytes === undefined || bytes <= 0) {
-        ctx.addIssue({ code: 'custom', message: `expected a positive size such as 10GiB or 1048576, got "${value}"` });
-        return z.NEVER;
-      }
-      return bytes;
-    });
+const toByteSize = (value: string, ctx: z.RefinementCtx) => {
+  const bytes = parseByteSize(value);
+  if (bytes === undefined || bytes <= 0) {
+    ctx.addIssue({ code: 'custom', message: `expected a positive size such as 10GiB or 1048576, got "${value}"` });
+    return z.NEVER;
+  }
+  return bytes;
+};
+
+export const byteSize = (fallback: string) => z.string().default(fallback).transform(toByteSize);
+
+/** A size that may be left unset (or empty): undefined then. */
+export const optionalByteSize = z
+  .string()
+  .optional()
+  .transform((value, ctx) => (value === undefined || value.trim() === '' ? undefined : toByteSize(value, ctx)));
 
 export const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 
@@ -43,3 +47,33 @@ export const optionalString = z
   .string()
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+/** "image=604800,application/pdf=86400" → [["image", 604800], …] (empty or unset: none). */
+export const secondsByName = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const entries: Array<[string, number]> = [];
+    for (const item of value.split(',').map((i) => i.trim()).filter(Boolean)) {
+      const match = /^([^=\s]+)\s*=\s*(\d+)$/.exec(item);
+      if (!match) {
+        ctx.addIssue({ code: 'custom', message: `expected name=seconds pairs separated by commas, got "${item}"` });
+        return z.NEVER;
+      }
+      entries.push([match[1]!, Number(match[2])]);
+    }
+    return entries;
+  });
+
+/** Seconds that may be left unset: undefined then. */
+export const optionalSeconds = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    if (value === undefined || value.trim() === '') return undefined;
+    if (!/^\d+$/.test(value.trim())) {
+      ctx.addIssue({ code: 'custom', message: `expected a whole number of seconds, got "${value}"` });
+      return z.NEVER;
+    }
+    return Number(value);
+  });

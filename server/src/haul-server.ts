@@ -12,9 +12,14 @@ import { createAccess } from './http/access.js';
 import { createHookClient } from './http/hook-client.js';
 import { createInflightRequests } from './http/inflight.js';
 import { createLogger, type Logger } from './logger.js';
+import { createMetrics, type HaulMetrics } from './metrics/metrics.js';
+import { registerProcessMetrics } from './metrics/register.js';
 import { PostgresLocker } from './tus/postgres-locker.js';
 import { createExpiryJob } from './uploads/expiry-job.js';
 import { createFinalUploads } from './uploads/final-upload.js';
+import { createQuotas } from './uploads/quota.js';
+import { createRetention } from './uploads/retention.js';
+import { createErasure } from './uploads/erasure.js';
 import { createOffsetTracker } from './uploads/offset-tracker.js';
 import type { StatusChangeHook } from './uploads/status-change.js';
 import { createUploadLifecycle } from './uploads/upload-lifecycle.js';
@@ -24,6 +29,8 @@ import type { WebhookSender } from './webhooks/delivery.js';
 export interface HaulServerOverrides {
   /** Where logs go. Default: JSON lines on stdout at LOG_LEVEL. */
   logger?: Logger;
+  /** The time retention measures against (a fake clock in tests). Default: the system clock. */
+  clock?: () => Date;
   /**
    * Who is a member of an application scope (the `scope` metadata, e.g. a conversation id), when
    * the token's scopes claim does not already say so. Members read the scope's uploads and create
@@ -59,6 +66,8 @@ export interface HaulServer {
   readonly logger: Logger;
   /** The database Haul uses (migrated): for health checks, reports, tests. Its tables are Haul's. */
   readonly db: Database;
+  /** This server's Prometheus metrics (served at GET /metrics); its own registry, not prom-client's global one. */
+  readonly metrics: HaulMetrics;
   /** Starts the background work: the processing worker (WORKER=embedded), the expiry sweep, webhook delivery. */
   start(): void;
   /** `start()`, then serves HTTP on HOST:PORT (PORT=0: any free port) until `close()`. */
@@ -90,27 +99,36 @@ export async function createHaulServer(config: Config, overrides: HaulServerOver
 }
 
 async function compose(config: Config, overrides: HaulServerOverrides, logger: Logger, resources: Resources): Promise<HaulServer> {
+  const metrics = createMetrics();
   const { db, storage, events, repository, processing, webhooks } = await openCore(config, {
-    logger, onStatusChange: overrides.onStatusChange ?? [], resources, webhookSender: overrides.webhookSender,
+    logger, metrics, onStatusChange: overrides.onStatusChange ?? [], resources, webhookSender: overrides.webhookSender,
   });
   // The application's answers: functions given here, else its HTTP hook (HOOKS_URL), else none.
   const hooks = config.hooks ? createHookClient({ hooks: config.hooks, logger }) : undefined;
   const membership: ScopeReadPolicy | undefined = overrides.scopeReadPolicy ?? (hooks && ((user, scope) => hooks.isMember(user, scope)));
   const beforeCreate: BeforeCreateHook | undefined = overrides.beforeCreate ?? (hooks && (({ user, upload }) => hooks.beforeCreate(user, upload)));
   const access = createAccess({ uploads: repository, membership });
-  const authorizeCreation = createCreationPolicy({ access, uploads: repository, beforeCreate });
+  const quotas = createQuotas({ db, defaultLimit: config.uploads.quotaBytes });
+  const authorizeCreation = createCreationPolicy({ access, uploads: repository, quotas, beforeCreate });
   const auth = await createAuth(config);
   const offsets = resources.add('offset tracker', createOffsetTracker({ repository, intervalMs: config.uploads.offsetFlushIntervalMs, logger }), (o) => o.stop());
-  const lifecycle = createUploadLifecycle({ db, repository, offsets, jobs: processing.jobs, events, logger });
+  const lifecycle = createUploadLifecycle({
+    db, repository, quotas, offsets, jobs: processing.jobs, events, logger, metrics,
+    // A finished partial may complete a final upload created before it (concatenation-unfinished).
+    onPartReceived: (partialId) => finalUploads.partialReceived(partialId),
+  });
+  registerProcessMetrics(metrics, { config, db, logger });
   // Uploads are locked in PostgreSQL (the embedded cluster too), so other instances and workers can share it.
   const locker = resources.add('tus locker', new PostgresLocker(db.url, logger), (l) => l.close());
   await locker.start();
-  const finalUploads = createFinalUploads({ config, db, storage, repository, lifecycle, logger });
+  const finalUploads = createFinalUploads({ config, db, storage, repository, quotas, lifecycle, logger });
   const worker = config.processing.worker === 'embedded'
     ? resources.add('processing worker', await processing.createWorker(), (w) => w.stop())
     : undefined;
+  const retention = createRetention({ db, repository, config: config.retention, now: overrides.clock ?? (() => new Date()) });
+  const erasure = createErasure({ db, storage, locker, offsets, logger });
   const expiry = resources.add('expiry sweep', createExpiryJob({
-    repository, storage, locker, offsets, events, logger,
+    repository, retention, erasure, storage, locker, offsets, events, logger,
     intervalMs: config.uploads.expirySweepIntervalSeconds * 1000,
     expiryMs: config.uploads.expirySeconds * 1000,
   }), (e) => e.stop());
@@ -119,7 +137,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   const app = createApp({
     config, logger, db, storage, auth, repository, lifecycle, offsets, inflight, finalUploads,
     processing: processing.processing, events, locker, links: await createLinkSigner(config),
-    access, authorizeCreation,
+    access, authorizeCreation, quotas, metrics, erasure,
     isShuttingDown: () => shuttingDown,
   });
 
@@ -139,6 +157,10 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
     start();
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
     http = server;
+    server.on('connection', (socket) => {
+      metrics.connectionsOpen.inc();
+      socket.once('close', () => metrics.connectionsOpen.dec());
+    });
     // Uploads are long requests: no overall request timeout, but drop connections that go silent.
     if ('requestTimeout' in server) {
       server.requestTimeout = 0;
@@ -174,7 +196,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
 
   let closing: Promise<void> | undefined;
   return {
-    app, config, logger, db,
+    app, config, logger, db, metrics,
     start,
     listen,
     close: () => (closing ??= shutdown()),

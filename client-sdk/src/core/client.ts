@@ -3,6 +3,7 @@ import { defaultOptions as tusDefaults, type HttpStack } from 'tus-js-client';
 import { type CreateLinkOptions, HaulApi, type ListOptions } from './api.js';
 import { type GetToken, TokenSource } from './auth.js';
 import { alwaysOnline, type Connectivity } from './connectivity.js';
+import { type DownloadOptions, downloadDecrypted, previewDecrypted } from './encryption/encrypted-download.js';
 import { HaulError } from './errors.js';
 import { createHttpClient, type FetchFunction } from './http-client.js';
 import type { Platform } from './platform.js';
@@ -185,6 +186,30 @@ export interface HaulClient<Input> {
    */
   serverConfig(options?: { signal?: AbortSignal }): Promise<ServerConfigJson>;
   /**
+   * The plaintext of an end-to-end encrypted upload (or of `range`), streamed and verified
+   * record by record: a tampered, reordered or truncated record errors the stream with its
+   * index (`DECRYPTION_FAILED`) before any of its bytes is passed on; so does a wrong key.
+   *
+   * @example
+   * ```ts
+   * const stream = await client.download(id, { encryption: { key } });
+   * const blob = await new Response(stream).blob();            // browser
+   * Readable.fromWeb(stream).pipe(fs.createWriteStream(path)); // Node
+   * ```
+   */
+  download(id: string, options: DownloadOptions): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * The preview the SDK made on the client and uploaded encrypted with the file, decrypted;
+   * null when there is none (not an image or video, or no way to make one).
+   *
+   * @example
+   * ```ts
+   * const preview = await client.preview(id, { encryption: { key } });
+   * if (preview) img.src = URL.createObjectURL(preview);
+   * ```
+   */
+  preview(id: string, options: Omit<DownloadOptions, 'range'>): Promise<Blob | null>;
+  /**
    * Options for uploaders built on tus-js-client, such as Uppy's Tus plugin: Haul's endpoint,
    * this client's tokens (refreshed on 401), retry back-off, resume across reloads, parallel
    * parts, and an optional simulated slow network.
@@ -238,6 +263,11 @@ export function createClient<Input>(options: HaulClientOptions, platform: Platfo
     active: new Set<string>(),
   };
 
+  const downloads = {
+    get: (id: string, signal?: AbortSignal) => api.get(id, signal),
+    authorizedFetch: (url: string, init?: RequestInit) => http.authorizedFetch(/^[a-z][a-z0-9+.-]*:/i.test(url) ? url : api.url(url), init),
+  };
+
   return {
     endpoint,
     apiBaseUrl,
@@ -275,6 +305,8 @@ export function createClient<Input>(options: HaulClientOptions, platform: Platfo
       return http.authorizedFetch(target, init);
     },
     serverConfig: (o) => api.serverConfig(o?.signal),
+    download: (id, o) => downloadDecrypted(downloads, id, o),
+    preview: (id, o) => previewDecrypted(downloads, id, o),
     tusOptions: (request) => haulTusOptions(context, request),
   };
 }

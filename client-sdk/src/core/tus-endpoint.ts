@@ -37,6 +37,8 @@ export interface TusEndpoint {
   supportsConcatenation(): Promise<boolean>;
   /** HEAD: is the upload at `url` complete? False when it cannot be told. */
   isComplete(url: string): Promise<boolean>;
+  /** HEAD: the bytes the server holds of the upload at `url`; null when it cannot be told (gone, no answer). */
+  offset(url: string): Promise<number | null>;
   /** DELETE (tus termination) of one upload URL; an upload already gone counts as done. Never rejects. */
   terminate(url: string): Promise<void>;
 }
@@ -65,6 +67,16 @@ export function createTusEndpoint({ endpoint, http, api }: { endpoint: string; h
         return response.ok && offset !== null && offset === response.headers.get(TUS_HEADERS.uploadLength);
       } catch {
         return false;
+      }
+    },
+
+    async offset(url) {
+      try {
+        const { response } = await http.send(url, { method: 'HEAD', headers: tusHeaders });
+        const offset = Number.parseInt(response.headers.get(TUS_HEADERS.uploadOffset) ?? '', 10);
+        return response.ok && Number.isFinite(offset) ? offset : null;
+      } catch {
+        return null;
       }
     },
 

@@ -18,7 +18,10 @@ const CONCURRENT_FILES = 3;
 export function restrictionsFrom(config: ServerConfigJson): Partial<Restrictions> {
   return {
     maxFileSize: Math.max(config.maxImageSize, config.maxFileSize),
-    allowedFileTypes: [...config.allowedTypes.mimeTypes, ...config.allowedTypes.extensions.map((ext) => (ext.startsWith('.') ? ext : `.${ext}`))],
+    // ALLOWED_TYPES=*: anything (the server still refuses executables by content).
+    allowedFileTypes: config.allowedTypes.categories.includes('*')
+      ? undefined
+      : [...config.allowedTypes.mimeTypes, ...config.allowedTypes.extensions.map((ext) => (ext.startsWith('.') ? ext : `.${ext}`))],
   };
 }
 

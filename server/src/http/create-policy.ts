@@ -2,6 +2,7 @@ import { scopeSchema, type UploadCreateHookRequest, type UploadCreateHookRespons
 import type { User } from '../auth/user.js';
 import { HaulError } from '../errors.js';
 import { metadataForStorage, type RawMetadata, type UploadMetadata } from '../uploads/metadata.js';
+import type { Quotas } from '../uploads/quota.js';
 import type { UploadRepository } from '../uploads/upload-repository.js';
 import type { Access } from './access.js';
 
@@ -53,10 +54,12 @@ const clientMessage = (message: string | undefined) => message?.replace(/[\p{Cc}
  * its refusal is a 403 UPLOAD_REFUSED carrying its message; its `maxSize` is enforced here for a
  * declared length (a deferred length is refused, since it could not be held to it). A hook that
  * fails refuses the upload (503 HOOK_UNAVAILABLE, which tus clients retry): never allowed by accident.
+ * Its `quotaBytes` becomes the user's quota (in place of QUOTA_BYTES) before this upload is counted.
  */
-export function createCreationPolicy({ access, uploads, beforeCreate }: {
+export function createCreationPolicy({ access, uploads, quotas, beforeCreate }: {
   access: Pick<Access, 'scope'>;
   uploads: Pick<UploadRepository, 'find'>;
+  quotas: Pick<Quotas, 'setLimit'>;
   beforeCreate: BeforeCreateHook | undefined;
 }) {
   /** A final upload's length: the sum of the caller's listed partials (unusable ones are refused later). */
@@ -96,6 +99,7 @@ export function createCreationPolicy({ access, uploads, beforeCreate }: {
     });
     if (!verdict.allow) throw new HaulError('UPLOAD_REFUSED', clientMessage(verdict.message));
     const limits = verdict.limits ?? {};
+    if (limits.quotaBytes !== undefined) await quotas.setLimit(user.id, limits.quotaBytes);
     if (limits.maxSize !== undefined) {
       if (size === null) {
         throw new HaulError('INVALID_UPLOAD_LENGTH', `Declare the length of this upload (Upload-Length): the application limits it to ${limits.maxSize} bytes`);

@@ -1,7 +1,7 @@
 import {
   API_PATHS, createLinkRequestSchema, devTokenRequestSchema, devTokenResponseSchema, ERROR_CODE_LIST, linkSchema,
   scopeMembershipHookRequestSchema, scopeMembershipHookResponseSchema, scopeSchema, serverConfigSchema, updateUploadRequestSchema,
-  uploadCreateHookRequestSchema, uploadCreateHookResponseSchema, uploadListSchema, uploadSchema, UPLOAD_STATUSES,
+  uploadCreateHookRequestSchema, uploadCreateHookResponseSchema, mediaSchema, uploadListSchema, uploadSchema, UPLOAD_STATUSES, usageSchema,
   WEBHOOK_EVENT_TYPES, WEBHOOK_HEADERS, webhookEventSchema,
 } from '@haul/api';
 import { z } from 'zod';
@@ -17,15 +17,20 @@ export const errorBodySchema = z.object({ code: z.enum(ERROR_CODE_LIST), message
 const healthSchema = z.object({ status: z.literal('ok') });
 const readinessSchema = z.object({
   status: z.enum(['ready', 'unavailable']),
-  checks: z.object({ database: z.string(), storage: z.string(), shuttingDown: z.boolean() }),
+  checks: z.object({
+    database: z.string(), storage: z.string(),
+    /** With SCAN_MODE=required only. */
+    clamd: z.string().optional(),
+    shuttingDown: z.boolean(),
+  }),
 });
 
 /** Bodies Haul sends (as it sends them: unknown keys never appear). */
 const RESPONSES = {
-  Upload: uploadSchema, UploadList: uploadListSchema, Link: linkSchema, ServerConfig: serverConfigSchema,
+  Upload: uploadSchema, UploadMedia: mediaSchema, UploadList: uploadListSchema, Link: linkSchema, ServerConfig: serverConfigSchema,
   DevToken: devTokenResponseSchema, Error: errorBodySchema, Health: healthSchema, Readiness: readinessSchema,
   WebhookEvent: webhookEventSchema, ScopeMembershipHookRequest: scopeMembershipHookRequestSchema,
-  UploadCreateHookRequest: uploadCreateHookRequestSchema,
+  UploadCreateHookRequest: uploadCreateHookRequestSchema, Usage: usageSchema,
 };
 /** Bodies Haul reads (as it accepts them). */
 const REQUESTS = {
@@ -62,6 +67,22 @@ const file = (description: string) => ({
 function paths(): JsonObject {
   return {
     [API_PATHS.config]: { get: { summary: 'Public server settings: limits, accepted types, auth mode', responses: { 200: ok('The settings', 'ServerConfig'), ...errors } } },
+    [API_PATHS.usage]: {
+      get: { summary: "The caller's storage use against their quota (QUOTA_BYTES or the application's limit)", security: secured, responses: { 200: ok('Usage', 'Usage'), ...errors } },
+    },
+    [`${API_PATHS.users}/me`]: {
+      delete: {
+        summary: "Erase everything of the caller: files, previews, quarantine, unfinished uploads, resume data; audit rows anonymised",
+        security: secured, responses: { 204: { description: 'Nothing of the user remains' }, ...errors },
+      },
+    },
+    [`${API_PATHS.users}/{id}`]: {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', minLength: 1, maxLength: 255 } }],
+      delete: {
+        summary: "Erase everything of a user (services only); restartable: call again after an interruption",
+        security: secured, responses: { 204: { description: 'Nothing of the user remains' }, ...errors },
+      },
+    },
     [API_PATHS.devToken]: {
       post: {
         summary: 'A development token for any user, member of the given scopes (AUTH_MODE=dev only)',
@@ -134,7 +155,13 @@ function paths(): JsonObject {
     [API_PATHS.openapi]: { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } } },
     [API_PATHS.docs]: { get: { summary: 'This document as a readable page', responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } } },
     '/healthz': { get: { summary: 'The process answers', responses: { 200: ok('Alive', 'Health') } } },
-    '/readyz': { get: { summary: 'Database and storage reachable', responses: { 200: ok('Ready', 'Readiness'), 503: ok('Not ready', 'Readiness') } } },
+    '/readyz': { get: { summary: 'Database and storage reachable (and clamd, with SCAN_MODE=required)', responses: { 200: ok('Ready', 'Readiness'), 503: ok('Not ready', 'Readiness') } } },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics (text exposition); with METRICS_TOKEN set, only for Authorization: Bearer <METRICS_TOKEN>',
+        responses: { 200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } }, 401: ok('No or another token', 'Error') },
+      },
+    },
   };
 }
 

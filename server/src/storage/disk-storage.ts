@@ -35,6 +35,19 @@ export async function createDiskStorage(dataDir: string, expiryMs: number): Prom
       const handle = await fsp.open(fileOf(key), 'r');
       return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
     },
+    localPath: (key) => fileOf(key),
+    replace: async (key, file) => {
+      const target = fileOf(key);
+      const next = `${target}.replacing`;
+      await fsp.copyFile(file, next);
+      const handle = await fsp.open(next, 'r+');
+      try {
+        await handle.sync(); // the new bytes are on disk before the name points at them
+      } finally {
+        await handle.close();
+      }
+      await fsp.rename(next, target);
+    },
     putDerived: async (key, body) => {
       await fsp.mkdir(path.dirname(fileOf(key)), { recursive: true });
       await fsp.writeFile(`${fileOf(key)}.tmp`, body);
@@ -46,6 +59,11 @@ export async function createDiskStorage(dataDir: string, expiryMs: number): Prom
       await fsp.rename(fileOf(key), target).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') throw error;
       });
+    },
+    removeQuarantined: async (key) => {
+      const target = path.resolve(quarantineDir, key);
+      if (!target.startsWith(`${path.resolve(quarantineDir)}${path.sep}`)) throw new Error('storage key outside the quarantine directory');
+      await fsp.rm(target, { force: true });
     },
     concatenate: async (final, partials) => {
       await concatenateFiles(directory, final.id, partials.map((p) => p.key));

@@ -4,13 +4,17 @@ import { userStorageKey } from '../auth/user.js';
 import { HaulError } from '../errors.js';
 import type { AuthorizeCreation } from '../http/create-policy.js';
 import type { Storage } from '../storage/storage.js';
+import { type EncryptedUploadsPolicy, isEncryptedRequest } from '../uploads/encryption.js';
 import { metadataForStorage, parseUploadMetadata, validateUploadMetadata } from '../uploads/metadata.js';
 import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
 import { newUploadId } from '../uploads/upload-id.js';
+import type { DeclaredFile } from '../uploads/declared-file.js';
+import type { Quotas } from '../uploads/quota.js';
 import type { UploadRepository } from '../uploads/upload-repository.js';
 import type { BodyWriter } from './body-writer.js';
 import type { Concatenation } from './concatenation.js';
 import { uploadExpiresHeader } from './expiration.js';
+import { writeOrRefuse } from './content-check.js';
 import { OFFSET_OCTET_STREAM } from './protocol.js';
 import { CLOSE_CONNECTION, type TusRequest, type TusResponse } from './request-context.js';
 import { BodyStop } from './upload-body.js';
@@ -24,19 +28,24 @@ export interface CreationLimits {
   expirySeconds: number;
   /** How long a request holding the upload may finish its body once another asks for the lock. */
   lockDrainMs: number;
+  /** ENCRYPTED_UPLOADS: `refuse` answers 403 to an encrypted upload before anything is stored. */
+  encryptedUploads: EncryptedUploadsPolicy;
 }
 
 /**
  * POST /files: tus Creation, Creation With Upload and Creation Defer Length (and, through the
  * concatenation module, final uploads). Metadata is validated and the per-user cap checked
- * before anything is stored; the row is written first, then the storage, then the body.
+ * before anything is stored; the row is written first (with the owner's quota checked against
+ * its declared length: 413 QUOTA_EXCEEDED), then the storage, then the body.
  */
-export function createCreationHandler({ limits, storage, locker, repository, lifecycle, concatenation, writeBody, authorizeCreation }: {
+export function createCreationHandler({ limits, checkDeclared, storage, locker, repository, quotas, lifecycle, concatenation, writeBody, authorizeCreation }: {
   limits: CreationLimits;
-  storage: Pick<Storage, 'store' | 'layout'>;
+  checkDeclared(file: DeclaredFile): void;
+  storage: Pick<Storage, 'store' | 'layout' | 'remove'>;
   locker: Locker;
   repository: Pick<UploadRepository, 'countUnfinished'>;
-  lifecycle: Pick<UploadLifecycle, 'created' | 'finished'>;
+  quotas: Pick<Quotas, 'roomFor'>;
+  lifecycle: Pick<UploadLifecycle, 'created' | 'finished' | 'refused'>;
   concatenation: Concatenation;
   writeBody: BodyWriter;
   /** The application's say (scope membership, pre-create hook): asked before anything is stored. */
@@ -46,6 +55,10 @@ export function createCreationHandler({ limits, storage, locker, repository, lif
     const metadataHeader = request.header('upload-metadata');
     const raw = parseUploadMetadata(metadataHeader);
     const metadata = { fields: validateUploadMetadata(raw), raw };
+    if (limits.encryptedUploads === 'refuse' && isEncryptedRequest(raw)) {
+      // Refused first: neither a row nor a byte of a partial or a final upload is stored.
+      throw new HaulError('ENCRYPTED_UPLOADS_REFUSED');
+    }
     const concat = concatenation.parse(request.header('upload-concat'));
     if (concat?.kind === 'final') {
       await authorizeCreation({ user: request.user, metadata, uploadLength: null, concat: { kind: 'final', partialIds: concat.partialIds } });
@@ -68,6 +81,8 @@ export function createCreationHandler({ limits, storage, locker, repository, lif
     if (size !== undefined && size > limits.maxSize) {
       throw new HaulError('UPLOAD_TOO_LARGE', `Upload-Length ${size} exceeds the maximum of ${limits.maxSize} bytes`);
     }
+    // What processing would refuse anyway (a type, a name, a size over its category's or the scanner's limit) is refused now.
+    checkDeclared({ size, filetype: metadata.fields.filetype, filename: metadata.fields.filename });
     await authorizeCreation({
       user: request.user, metadata, uploadLength: size ?? null, concat: concat?.kind === 'partial' ? { kind: 'partial' } : undefined,
     });
@@ -92,7 +107,11 @@ export function createCreationHandler({ limits, storage, locker, repository, lif
           // The stores keep metadata as tus parses it (UTF-8 text); the row keeps it losslessly.
           const upload = new Upload({ id: key, size, offset: 0, metadata: raw.size > 0 ? Metadata.parse(metadataHeader) : undefined });
           await storage.store.create(upload);
-          return withBody ? writeBody(request, { id, key, offset: 0, size }, stop) : 0;
+          if (!withBody) return 0;
+          // A deferred length is counted by its bytes until declared: the body may fill the quota, no more.
+          const quotaRoom = size === undefined ? await quotas.roomFor(request.user.id, id) : undefined;
+          const declared = { filename: metadata.fields.filename ?? null, filetype: metadata.fields.filetype ?? null, partial: concat?.kind === 'partial', encrypted: isEncryptedRequest(raw) };
+          return writeOrRefuse(() => writeBody(request, { id, key, offset: 0, size, quotaRoom, declared }, stop), { id, key, storage, lifecycle });
         },
       );
     } catch (error) {

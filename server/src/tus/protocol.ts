@@ -23,7 +23,9 @@ const CORE_EXTENSIONS = [
  */
 export const tusExtensions = (capabilities: StorageCapabilities): string[] => [
   ...CORE_EXTENSIONS,
-  ...(capabilities.concatenation ? ['concatenation'] : []),
+  // concatenation-unfinished: "This feature MUST be explicitly announced by the Server by adding
+  // concatenation-unfinished to the Tus-Extension header." (concatenation-unfinished.ts)
+  ...(capabilities.concatenation ? ['concatenation', 'concatenation-unfinished'] : []),
 ];
 
 export const TUS_METHODS = ['POST', 'HEAD', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -33,6 +35,8 @@ export const TUS_REQUEST_HEADERS: readonly string[] = [
   'Authorization', 'Content-Type', 'Tus-Resumable', 'Upload-Concat', 'Upload-Defer-Length', 'Upload-Length',
   'Upload-Metadata', 'Upload-Offset', HEADERS.uploadChecksum, 'X-HTTP-Method-Override', 'X-Requested-With', 'X-Forwarded-Host',
   'X-Forwarded-Proto', 'Forwarded', HEADERS.requestId,
+  // The IETF resumable-upload draft at the same URL (ietf/).
+  'Upload-Complete', 'Upload-Draft-Interop-Version', 'Content-Disposition',
 ];
 
 /** Response headers a browser tus client must be able to read (Access-Control-Expose-Headers). */
@@ -40,6 +44,8 @@ export const TUS_RESPONSE_HEADERS: readonly string[] = [
   'Location', 'Tus-Extension', 'Tus-Max-Size', HEADERS.tusChecksumAlgorithm, 'Tus-Resumable', 'Tus-Version', 'Upload-Concat', 'Upload-Defer-Length',
   'Upload-Length', 'Upload-Metadata', 'Upload-Offset', HEADERS.uploadExpires, HEADERS.requestId, HEADERS.retryAfter,
   HEADERS.haulUpload, HEADERS.haulUploadEvents,
+  // The IETF resumable-upload draft at the same URL (ietf/).
+  'Upload-Complete', 'Upload-Limit', 'Accept-Patch',
 ];
 
 /** How long a browser may cache a preflight answer. */

@@ -31,6 +31,8 @@ export interface BodyStageContext {
   readonly offset: number;
   /** The upload's length, if declared. */
   readonly size: number | undefined;
+  /** What the upload says it is (its metadata), and whether it is a part of a parallel upload. */
+  readonly upload?: { readonly filename: string | null; readonly filetype: string | null; readonly partial: boolean; readonly encrypted: boolean };
   /** A request header (lower-case name), e.g. a digest header. */
   header(name: string): string | undefined;
   /** A trailer of the request (lower-case name); known once the body has ended (e.g. in a stage's flush). */
@@ -97,13 +99,14 @@ class BodyLimiter extends Transform {
     private readonly limit: number,
     private readonly start: number,
     private readonly onProgress: (offset: number) => void,
+    private readonly overLimit: () => HaulError,
   ) {
     super();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     if (this.received + chunk.length > this.limit) {
-      callback(new HaulError('UPLOAD_TOO_LARGE', `The body exceeds the ${this.limit} bytes this request may still add`));
+      callback(this.overLimit());
       return;
     }
     this.received += chunk.length;
@@ -122,8 +125,9 @@ export interface ReceiveBodyOptions {
   key: string;
   /** The upload's current offset: where the body's first byte goes. */
   offset: number;
-  /** At most this many bytes may arrive (else 413). */
+  /** At most this many bytes may arrive (else `overLimit()`, by default a 413 UPLOAD_TOO_LARGE). */
   limit: number;
+  overLimit?: () => HaulError;
   stop: BodyStop;
   stages: readonly BodyStage[];
   context: Omit<BodyStageContext, 'stop' | 'stopReason' | 'trailer'>;
@@ -133,7 +137,8 @@ export interface ReceiveBodyOptions {
 /** Streams the body into the store; returns the upload's new offset. */
 export async function receiveBody(options: ReceiveBodyOptions): Promise<number> {
   const { source, write, key, offset, limit, stop, stages, context, onProgress } = options;
-  const limiter = new BodyLimiter(limit, offset, onProgress);
+  const overLimit = options.overLimit ?? (() => new HaulError('UPLOAD_TOO_LARGE', `The body exceeds the ${limit} bytes this request may still add`));
+  const limiter = new BodyLimiter(limit, offset, onProgress, overLimit);
   const stageContext: BodyStageContext = {
     ...context,
     // Node fills `trailers` when the request's 'end' is emitted, before the body's last stage flushes.

@@ -1,4 +1,4 @@
-import { type INITIAL_STATUSES, type ProcessingOutcomeStatus, statusesLeadingTo, type UploadStatus } from '@haul/api';
+import { type INITIAL_STATUSES, PROCESSING_OUTCOMES, type ProcessingOutcomeStatus, statusesLeadingTo, type UploadStatus } from '@haul/api';
 import type { Queryable } from '../db/database.js';
 import { toDate, toNumber } from '../db/database.js';
 
@@ -34,6 +34,8 @@ export interface ProcessingFindings {
   detectedType: string | null;
   sha256: string | null;
   scanned: boolean | null;
+  /** A PDF with JavaScript, launch actions or embedded files (served only as an attachment); null: not a PDF. */
+  activeContent?: boolean | null;
 }
 
 /** Statuses a change can lead to (the initial ones are only ever inserted). */
@@ -74,6 +76,7 @@ function columnsSetBy(request: StatusChangeRequest, param: (value: unknown) => s
       return [
         `detected_type = ${param(detectedType)}::text`, `sha256 = ${param(sha256)}::text`,
         `scanned = ${param(scanned)}::boolean`, 'processed_at = now()',
+        `active_content = ${param(request.findings.activeContent ?? null)}::boolean`,
       ];
     }
     // Termination follows the removal of the bytes (tus DELETE): nothing is left to purge.
@@ -88,7 +91,8 @@ function columnsSetBy(request: StatusChangeRequest, param: (value: unknown) => s
 function statusChangeQuery(request: StatusChangeRequest): { text: string; params: unknown[] } {
   const params: unknown[] = [];
   const param = (value: unknown) => `$${params.push(value)}`;
-  const from = param(statusesLeadingTo(request.to));
+  // Expiry by `expires_at` is for unfinished uploads only; finished files expire by retention (uploads/retention.ts), by id.
+  const from = param(statusesLeadingTo(request.to).filter((status) => !('pastExpiry' in request && (PROCESSING_OUTCOMES as readonly string[]).includes(status))));
   const to = param(request.to);
   const reason = param(request.reason ?? null);
   // Rows are locked in a fixed order, so two changes over overlapping sets cannot deadlock.

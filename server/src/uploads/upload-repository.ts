@@ -1,4 +1,4 @@
-import type { UploadStatus } from '@haul/api';
+import type { MediaJson, UploadStatus } from '@haul/api';
 import type { Database, Queryable, Row } from '../db/database.js';
 import { toDate, toDateOrNull, toNumber, toNumberOrNull } from '../db/database.js';
 import type { StoredMetadataValue } from './metadata.js';
@@ -24,6 +24,11 @@ export interface UploadRecord {
   concatRole: ConcatRole | null;
   /** A final upload's partials, in order. */
   partialIds: string[] | null;
+  /**
+   * A final upload's assembly began (null while an `assembling` final upload still waits for
+   * partials that are uploading: tus concatenation-unfinished).
+   */
+  assemblyStartedAt?: Date | null;
   detectedType: string | null;
   sha256: string | null;
   statusReason: string | null;
@@ -32,6 +37,10 @@ export interface UploadRecord {
   /** Application scope from the `scope` metadata (who else may read: see http/access.ts). */
   scope: string | null;
   deletedAt: Date | null;
+  /** What processing learnt about a picture, video, sound or PDF (migration 000009); all null otherwise. */
+  media: MediaJson;
+  /** A PDF with active content (JavaScript, launch actions, embedded files); null: not inspected. */
+  activeContent: boolean | null;
 }
 
 export interface NewUpload {
@@ -61,7 +70,8 @@ export interface UploadRepositoryHooks {
 
 const COLUMNS = `id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset, status,
   created_at, updated_at, finished_at, expires_at, concat_role, partial_ids, detected_type, sha256, status_reason,
-  scanned, processed_at, scope, deleted_at`;
+  scanned, processed_at, scope, deleted_at, media_width, media_height, media_duration_ms, media_pages, media_placeholder,
+  assembly_started_at, active_content`;
 
 function toRecord(row: Row): UploadRecord {
   return {
@@ -87,6 +97,15 @@ function toRecord(row: Row): UploadRecord {
     processedAt: toDateOrNull(row.processed_at),
     scope: (row.scope as string | null) ?? null,
     deletedAt: toDateOrNull(row.deleted_at),
+    media: {
+      width: toNumberOrNull(row.media_width),
+      height: toNumberOrNull(row.media_height),
+      durationMs: toNumberOrNull(row.media_duration_ms),
+      pages: toNumberOrNull(row.media_pages),
+      placeholder: (row.media_placeholder as string | null) ?? null,
+    },
+    assemblyStartedAt: toDateOrNull(row.assembly_started_at),
+    activeContent: (row.active_content as boolean | null) ?? null,
   };
 }
 
@@ -189,8 +208,8 @@ export function createUploadRepository(db: Database, { onStatusChange = [], onCr
       return toNumber(rows[0]?.n ?? 0);
     },
 
-    async setSize(id: string, size: number): Promise<void> {
-      await db.query(`UPDATE uploads SET size = $2, updated_at = now() WHERE id = $1 AND size IS NULL`, [id, size]);
+    async setSize(id: string, size: number, tx: Queryable = db): Promise<void> {
+      await tx.query(`UPDATE uploads SET size = $2, updated_at = now() WHERE id = $1 AND size IS NULL`, [id, size]);
     },
 
     /** Applies many offsets in one statement; offsets only ever move forward. */
@@ -227,17 +246,90 @@ export function createUploadRepository(db: Database, { onStatusChange = [], onCr
       return rows.map(toRecord);
     },
 
-    /** A final upload whose bytes are about to be assembled; it expires if assembly never ends. */
-    async insertFinal(upload: NewUpload & { partialIds: readonly string[]; size: number }, tx: Queryable): Promise<void> {
+    /**
+     * A final upload whose bytes are about to be assembled (it expires if assembly never ends),
+     * or — `waiting` — whose partials are still uploading (it expires with the first of them).
+     */
+    async insertFinal(
+      upload: Omit<NewUpload, 'size'> & { partialIds: readonly string[]; size: number | null; waiting: boolean },
+      tx: Queryable,
+    ): Promise<void> {
       await withHooks(onCreate, tx, (q) => q.query(
         `INSERT INTO uploads (id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset,
-           status, expires_at, concat_role, partial_ids, scope)
-         VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, 0, 'assembling', $8, 'final', $9::text[], CASE WHEN jsonb_typeof(($6::text::jsonb)->'scope') = 'string' THEN ($6::text::jsonb)->>'scope' END)`,
+           status, expires_at, concat_role, partial_ids, scope, assembly_started_at)
+         VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, 0, 'assembling', $8, 'final', $9::text[], CASE WHEN jsonb_typeof(($6::text::jsonb)->'scope') = 'string' THEN ($6::text::jsonb)->>'scope' END,
+           CASE WHEN $10::boolean THEN NULL ELSE now() END)`,
         [
           upload.id, upload.ownerId, upload.storageKey, upload.filename ?? null, upload.filetype ?? null,
-          JSON.stringify(upload.metadata), upload.size, upload.expiresAt.toISOString(), upload.partialIds,
+          JSON.stringify(upload.metadata), upload.size, upload.expiresAt.toISOString(), upload.partialIds, upload.waiting,
         ],
       ), () => upload.id);
+    },
+
+    /**
+     * The caller's final upload made of exactly these partials, in this order: one being
+     * assembled or waiting for its partials, or — `consumed` (partials are removed after
+     * assembly) — one already received or processed. Nothing for one that expired or was
+     * terminated: that attempt is over and a new one may start.
+     */
+    async findFinalOf(ownerId: string, partialIds: readonly string[], { consumed }: { consumed: boolean }, tx: Queryable): Promise<UploadRecord | undefined> {
+      const rows = await tx.query(
+        `SELECT ${COLUMNS} FROM uploads
+         WHERE owner_id = $1 AND concat_role = 'final' AND partial_ids = $2::text[] AND deleted_at IS NULL
+           AND (status = 'assembling' OR ($3::boolean AND status NOT IN ('expired', 'terminated')))
+         ORDER BY created_at DESC LIMIT 1`,
+        [ownerId, partialIds, consumed],
+      );
+      return rows[0] ? toRecord(rows[0]) : undefined;
+    },
+
+    /** Ids among `partialIds` that a final upload still waiting for its partials already lists. */
+    async listedByWaitingFinals(partialIds: readonly string[], tx: Queryable): Promise<string[]> {
+      const rows = await tx.query(
+        `SELECT DISTINCT unnest(partial_ids) AS id FROM uploads
+         WHERE status = 'assembling' AND assembly_started_at IS NULL AND partial_ids && $1::text[]`,
+        [partialIds],
+      );
+      return rows.map((r) => r.id as string).filter((id) => partialIds.includes(id));
+    },
+
+    /**
+     * The waiting final upload listing `partialId` whose partials are now all finished, claimed
+     * for assembly (assembly_started_at set, expiry moved to `assemblyDeadline`) — by exactly one
+     * caller: the claim is one UPDATE, and a second claimant re-checks the row after the first
+     * commits. Called after the partial's own change committed, so whoever finishes last sees
+     * every partial finished.
+     */
+    async claimWaitingFinal(partialId: string, assemblyDeadline: Date): Promise<UploadRecord | undefined> {
+      const rows = await db.query(
+        `UPDATE uploads AS f SET assembly_started_at = now(), expires_at = $2, updated_at = now()
+         WHERE f.status = 'assembling' AND f.assembly_started_at IS NULL AND f.partial_ids @> ARRAY[$1::text]
+           AND NOT EXISTS (SELECT 1 FROM uploads p WHERE p.id = ANY(f.partial_ids) AND p.status <> 'part_received')
+         RETURNING f.*`,
+        [partialId, assemblyDeadline.toISOString()],
+      );
+      return rows[0] ? toRecord(rows[0]) : undefined;
+    },
+
+    /** The uploads with these ids (any owner), in no particular order. */
+    async findMany(ids: readonly string[]): Promise<UploadRecord[]> {
+      const rows = await db.query(`SELECT ${COLUMNS} FROM uploads WHERE id = ANY($1::text[])`, [ids]);
+      return rows.map(toRecord);
+    },
+
+    /**
+     * Cancels a final upload still waiting for its partials (tus DELETE): false if its assembly
+     * has begun meanwhile (the row lock orders this against claimWaitingFinal).
+     */
+    async terminateWaitingFinal(id: string): Promise<StatusChange[] | undefined> {
+      return db.transaction(async (tx) => {
+        const [row] = await tx.query(
+          `SELECT id FROM uploads WHERE id = $1 AND status = 'assembling' AND assembly_started_at IS NULL FOR UPDATE`,
+          [id],
+        );
+        if (!row) return undefined;
+        return changeStatus(tx, { ids: [id], to: 'terminated' });
+      });
     },
 
     /**
@@ -258,6 +350,15 @@ export function createUploadRepository(db: Database, { onStatusChange = [], onCr
     },
 
     /** tus DELETE (or the files API deleting an unfinished upload): its bytes are gone. */
+    /** uploading → rejected by its first bytes (tus/content-check.ts), its bytes already removed. */
+    markRefused(id: string, reason: string, detectedType: string | null): Promise<StatusChange[]> {
+      return db.transaction(async (tx) => {
+        const changes = await changeStatus(tx, { ids: [id], to: 'rejected', reason, findings: { detectedType, sha256: null, scanned: false } });
+        await tx.query(`UPDATE uploads SET purged_at = now() WHERE id = $1`, [id]);
+        return changes;
+      });
+    },
+
     markTerminated(id: string): Promise<StatusChange[]> {
       return db.transaction((tx) => changeStatus(tx, { ids: [id], to: 'terminated' }));
     },
@@ -285,8 +386,12 @@ export function createUploadRepository(db: Database, { onStatusChange = [], onCr
       return rows.map((r) => ({ id: r.id as string, storageKey: r.storage_key as string }));
     },
 
+    /** Its bytes are gone: so are its previews' rows. */
     async markPurged(id: string): Promise<void> {
-      await db.query(`UPDATE uploads SET purged_at = now() WHERE id = $1`, [id]);
+      await db.transaction(async (tx) => {
+        await tx.query(`UPDATE uploads SET purged_at = now() WHERE id = $1`, [id]);
+        await tx.query(`DELETE FROM thumbnails WHERE upload_id = $1`, [id]);
+      });
     },
   };
 }
