@@ -11,7 +11,7 @@ import {
 } from './helpers/fixtures.js';
 import { type HaulServer, processingEnv, startHaul } from './helpers/haul-server.js';
 import { localS3 } from './helpers/s3.js';
-import { createUpload, patch, uploadBuffer } from './helpers/tus.js';
+import { createUpload, encodeMetadata, patch, request, TUS, uploadBuffer } from './helpers/tus.js';
 import { expectHistory, fetchUpload, getUpload, historyOf, readSse, waitForUpload } from './helpers/uploads-api.js';
 
 /**
@@ -244,10 +244,15 @@ describe.each(backends)('processing on $name', (backend) => {
       await expectHistory(database.sql, id, 'ready', /no preview/);
     });
 
-    it('a PNG larger than MAX_IMAGE_SIZE → rejected', async () => {
+    it('a PNG larger than MAX_IMAGE_SIZE → refused at creation if declared an image (413), else rejected by processing', async () => {
       const png = await noisePng(800, 600);
       expect(png.length).toBeGreaterThan(MAX_IMAGE_SIZE);
-      const { id } = await uploadBuffer(server.tusEndpoint, token, png, { filename: 'big.png', filetype: 'image/png' });
+      const declared = await request({
+        method: 'POST', url: server.tusEndpoint, token,
+        headers: { ...TUS, 'Upload-Length': png.length, 'Upload-Metadata': encodeMetadata({ filename: 'big.png', filetype: 'image/png' }) },
+      });
+      expect([declared.status, declared.json().code]).toEqual([413, 'UPLOAD_TOO_LARGE']);
+      const { id } = await uploadBuffer(server.tusEndpoint, token, png, { filename: 'big.png' });
       const upload = await waitForUpload(server, token, id);
       expect(upload).toMatchObject({ status: 'rejected', detectedType: 'image/png', thumbnails: [] });
       expect(upload.reason).toContain(`at most ${MAX_IMAGE_SIZE} bytes`);

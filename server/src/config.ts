@@ -96,6 +96,9 @@ const configSchema = z
       }),
     S3_PART_SIZE: byteSize('8MiB'),
     S3_USE_TAGS: bool(false),
+    /** Server-side encryption of every object Haul writes: SSE-S3 (AES256) or SSE-KMS (aws:kms, with S3_SSE_KMS_KEY_ID or the bucket's key). */
+    S3_SSE: optionalString.pipe(z.enum(['AES256', 'aws:kms']).optional()),
+    S3_SSE_KMS_KEY_ID: optionalString,
     ...integrationEnv,
   })
   .superRefine((env, ctx) => {
@@ -128,6 +131,9 @@ const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['THUMBNAIL_SIZES'], message: 'comma-separated pixel sizes, e.g. 160,480,1280' });
         break;
       }
+    }
+    if (env.S3_SSE_KMS_KEY_ID && env.S3_SSE !== 'aws:kms') {
+      ctx.addIssue({ code: 'custom', path: ['S3_SSE_KMS_KEY_ID'], message: 'needs S3_SSE=aws:kms' });
     }
     if (env.S3_PART_SIZE < 5 * 2 ** 20) {
       ctx.addIssue({ code: 'custom', path: ['S3_PART_SIZE'], message: 'S3 parts must be at least 5MiB' });
@@ -237,6 +243,7 @@ const configSchema = z
             prefix: env.S3_PREFIX,
             partSize: env.S3_PART_SIZE,
             useTags: env.S3_USE_TAGS,
+            sse: env.S3_SSE ? { algorithm: env.S3_SSE, kmsKeyId: env.S3_SSE_KMS_KEY_ID } : undefined,
           }
         : undefined,
     };

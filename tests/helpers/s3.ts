@@ -23,7 +23,7 @@ export function localS3() {
     S3_SECRET_ACCESS_KEY: need('S3_SECRET_ACCESS_KEY'),
     S3_FORCE_PATH_STYLE: 'true',
   };
-  const client: S3 = createS3Client({
+  const config = {
     endpoint: settings.S3_ENDPOINT,
     region: settings.S3_REGION,
     bucket: settings.S3_BUCKET,
@@ -33,11 +33,15 @@ export function localS3() {
     prefix: '',
     partSize: 8 * 2 ** 20,
     useTags: false,
-  });
+    sse: undefined,
+  };
+  const client: S3 = createS3Client(config);
   const bucket = settings.S3_BUCKET;
 
   return {
     client,
+    /** The S3 settings of the local store, as the server's config has them (no prefix). */
+    config,
     bucket,
     /** Server environment for a fresh prefix. */
     env(prefix = `t-${randomBytes(4).toString('hex')}/`) {

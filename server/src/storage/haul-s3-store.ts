@@ -3,7 +3,7 @@ import type { Part } from '@aws-sdk/client-s3';
 import { type MetadataValue, S3Store } from '@tus/s3-store';
 import { ERRORS, TUS_RESUMABLE, Upload } from '@tus/utils';
 import type { S3Config } from '../config.js';
-import { addContentMd5ToDeleteObjects, s3ClientConfig } from './s3-client.js';
+import { addContentMd5ToDeleteObjects, addServerSideEncryption, s3ClientConfig } from './s3-client.js';
 import { concatenateObjects, type PartialObject } from './s3-concat.js';
 import { contentTypeOf, isS3NotFound, NoCache, PART_START, sumSizes, type WriteInProgress } from './s3-store-support.js';
 
@@ -26,6 +26,7 @@ export class HaulS3Store extends S3Store {
       cache: new NoCache(),
     });
     addContentMd5ToDeleteObjects(this.client);
+    addServerSideEncryption(this.client, config.sse);
   }
 
   override async create(upload: Upload): Promise<Upload> {

@@ -43,8 +43,32 @@ export function addContentMd5ToDeleteObjects(client: S3): void {
   );
 }
 
+/** The commands that create objects: parts of a multipart upload (UploadPart, UploadPartCopy) are encrypted as their upload was created. */
+const OBJECT_WRITES = new Set(['PutObjectCommand', 'CreateMultipartUploadCommand', 'CopyObjectCommand']);
+
+/**
+ * S3_SSE: every object Haul writes — uploads (multipart, `.part`, `.info`), previews,
+ * concatenated finals, quarantined copies — asks for server-side encryption, on the one client
+ * every write goes through. Downloads (presigned GETs included) need nothing for SSE-S3/KMS.
+ */
+export function addServerSideEncryption(client: S3, sse: S3Config['sse']): void {
+  if (!sse) return;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== undefined && OBJECT_WRITES.has(context.commandName)) {
+        const input = args.input as { ServerSideEncryption?: string; SSEKMSKeyId?: string };
+        input.ServerSideEncryption = sse.algorithm;
+        if (sse.kmsKeyId) input.SSEKMSKeyId = sse.kmsKeyId;
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'haulServerSideEncryption', override: true },
+  );
+}
+
 export function createS3Client(config: S3Config): S3 {
   const client = new S3(s3ClientConfig(config));
   addContentMd5ToDeleteObjects(client);
+  addServerSideEncryption(client, config.sse);
   return client;
 }

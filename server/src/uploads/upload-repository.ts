@@ -287,9 +287,8 @@ export function createUploadRepository(db: Database, { onStatusChange = [], onCr
     /** uploading → rejected by its first bytes (tus/content-check.ts), its bytes already removed. */
     markRefused(id: string, reason: string, detectedType: string | null): Promise<StatusChange[]> {
       return db.transaction(async (tx) => {
-        const changes = await changeStatus(tx, { ids: [id], to: 'rejected', reason, findings: { detectedType, sha256: null, scanned: false } });
-        await tx.query(`UPDATE uploads SET purged_at = now() WHERE id = $1`, [id]);
-        return changes;
+        await tx.query(`UPDATE uploads SET purged_at = now() WHERE id = $1 AND status = 'uploading'`, [id]);
+        return changeStatus(tx, { ids: [id], to: 'rejected', reason, findings: { detectedType, sha256: null, scanned: false } });
       });
     },
 
@@ -322,10 +321,7 @@ export function createUploadRepository(db: Database, { onStatusChange = [], onCr
 
     /** Its bytes are gone: so are its previews' rows. */
     async markPurged(id: string): Promise<void> {
-      await db.transaction(async (tx) => {
-        await tx.query(`UPDATE uploads SET purged_at = now() WHERE id = $1`, [id]);
-        await tx.query(`DELETE FROM thumbnails WHERE upload_id = $1`, [id]);
-      });
+      await db.query(`WITH previews AS (DELETE FROM thumbnails WHERE upload_id = $1) UPDATE uploads SET purged_at = now() WHERE id = $1`, [id]);
     },
   };
 }
