@@ -96,7 +96,7 @@ describe('demo app: end-to-end encrypted files in a conversation', () => {
     await setPassphrase(bob, 'correct horse battery staple');
     const preview = galleryItem(bob, 'team-photo.png').getByTestId('e2e-preview');
     await preview.waitFor({ timeout: 20_000 });
-    expect(await preview.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+    expect(await preview.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
     await screenshot(bob, '21-e2e-member-decrypts');
     for (const [name, file] of [['team-secret.txt', notes], ['team-photo.png', photo]] as const) {
       const [download] = await Promise.all([bob.waitForEvent('download'), galleryItem(bob, name).getByTestId('download').click()]);

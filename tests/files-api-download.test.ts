@@ -224,7 +224,11 @@ describe.each(VIAS)('headers of file responses (%s)', (via) => {
 describe('uploads that are not downloadable', () => {
   it('rejected (an ELF executable named a.png), infected (EICAR) → 403 UPLOAD_NOT_DOWNLOADABLE; in progress → 409', async () => {
     const [elf, eicar, created] = await Promise.all([
-      uploadBuffer(server.tusEndpoint, alice, elfBinary(), { filename: 'a.png', filetype: 'image/png' }),
+      // Refused from its first bytes (415), so rejected without ever being processed.
+      createUpload(server.tusEndpoint, alice, { length: 4096, metadata: { filename: 'a.png', filetype: 'image/png' } }).then(async (upload) => {
+        expect((await patch(upload.url, alice, 0, elfBinary(4096))).status).toBe(415);
+        return upload;
+      }),
       uploadBuffer(server.tusEndpoint, alice, eicarFile(), { filename: 'eicar.txt', filetype: 'text/plain' }),
       createUpload(server.tusEndpoint, alice, { length: 100, metadata: { filename: 'later.txt' } }),
     ]);

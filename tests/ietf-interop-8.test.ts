@@ -237,6 +237,15 @@ describe('IETF resumable uploads, interop 8: a raw client step by step', () => {
     expect(res.json<{ code: string }>().code).toBe('UNSUPPORTED_INTEROP_VERSION');
   });
 
+  it("goes through tus's creation policy: a scope the caller is not a member of is refused before anything is stored", async () => {
+    const scope = Buffer.from('conv:ietf-not-a-member').toString('base64');
+    const res = await exchange('POST', server.tusEndpoint, token, { 'Upload-Complete': '?1', 'Upload-Metadata': `filename ${Buffer.from('s.txt').toString('base64')},scope ${scope}` }, Buffer.from('secret'));
+    expect(res.status).toBe(403);
+    expect(res.json<{ code: string }>().code).toBe('SCOPE_FORBIDDEN');
+    expect(res.interim).toEqual([]);
+    expect(await sql`SELECT 1 FROM uploads WHERE scope = 'conv:ietf-not-a-member'`).toHaveLength(0);
+  });
+
   it('cancels with DELETE: the resource is gone afterwards', async () => {
     const created = await exchange('POST', server.tusEndpoint, token, { 'Upload-Complete': '?0', 'Upload-Length': 10 }, Buffer.from('abc'));
     const location = created.header('location')!;

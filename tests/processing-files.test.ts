@@ -12,7 +12,7 @@ import {
 import { type HaulServer, processingEnv, startHaul } from './helpers/haul-server.js';
 import { localS3 } from './helpers/s3.js';
 import { createUpload, patch, uploadBuffer } from './helpers/tus.js';
-import { expectHistory, fetchUpload, getUpload, readSse, waitForUpload } from './helpers/uploads-api.js';
+import { expectHistory, fetchUpload, getUpload, historyOf, readSse, waitForUpload } from './helpers/uploads-api.js';
 
 /**
  * What processing makes of real files, end to end: the built server, real clamd (EICAR test
@@ -148,14 +148,20 @@ describe.each(backends)('processing on $name', (backend) => {
         detected: 'text/html',
         reason: /text\/html/,
       },
-    ])('$name → rejected, the reason naming what it really is', async ({ data, filename, filetype, detected, reason }) => {
+    ])('$name → refused from its first bytes (415), rejected, the reason naming what it really is', async ({ data, filename, filetype, detected, reason }) => {
       const content = await data();
-      const { id } = await uploadBuffer(server.tusEndpoint, token, content, { filename, filetype });
+      // Reject early (tus/content-check.ts): the PATCH carrying its first bytes is refused; nothing is stored or scanned.
+      const { id, url } = await createUpload(server.tusEndpoint, token, { length: content.length, metadata: { filename, filetype } });
+      const refused = await patch(url, token, 0, content);
+      expect([refused.status, refused.json().code]).toEqual([415, 'FILE_NOT_ACCEPTED']);
+      expect(refused.json().message).toMatch(reason);
       const upload = await waitForUpload(server, token, id);
       expect(upload).toMatchObject({ status: 'rejected', detectedType: detected, declaredType: filetype, scanned: false, thumbnails: [] });
+      expect(await backend.inStorage(server, 'alice', id)).toBe(false);
       expect(upload.reason).toMatch(reason);
       expect((await thumbnail(id, 160)).status).toBe(404);
-      await expectHistory(database.sql, id, 'rejected', reason);
+      // Never received nor processed: rejected straight from uploading.
+      expect((await historyOf(database.sql, id)).map((h) => [h.status, h.reason])).toEqual([['rejected', expect.stringMatching(reason)]]);
     });
   });
 

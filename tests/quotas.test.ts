@@ -1,12 +1,6 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type UsageJson, usageSchema } from '@haul/api';
-import { loadConfig } from '../server/src/config.js';
-import { createHaulServer, type HaulServer as Library, type HaulServerOverrides } from '../server/src/haul-server.js';
-import { silentLogger } from '../server/src/logger.js';
-import { type FreshDatabase, freshDatabase } from './helpers/database.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HaulServerOverrides } from '../server/src/haul-server.js';
+import { startLibraryServer, stopAll } from './helpers/library-server.js';
 import { waitFor } from './helpers/wait.js';
 import { createPartial, createUpload, patch, postFinal, request, terminate, TUS } from './helpers/tus.js';
 
@@ -19,23 +13,8 @@ import { createPartial, createUpload, patch, postFinal, request, terminate, TUS 
  */
 
 const QUOTA = 1000;
-const running: Array<{ haul: Library; db: FreshDatabase; dataDir: string }> = [];
-
-async function start(env: Record<string, string> = {}, overrides: HaulServerOverrides = {}) {
-  const db = await freshDatabase(inject('databaseUrl'));
-  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'haul-quota-'));
-  const haul = await createHaulServer(
-    loadConfig({ DATA_DIR: dataDir, DATABASE_URL: db.url, PORT: '0', WORKER: 'off', SCAN_MODE: 'off', DEMO_DIR: '', QUOTA_BYTES: String(QUOTA), ...env }),
-    { logger: silentLogger, ...overrides },
-  );
-  running.push({ haul, db, dataDir });
-  const { url } = await haul.listen();
-  const token = async (user: string) =>
-    ((await (await fetch(`${url}/api/dev/token`, { method: 'POST', body: JSON.stringify({ user }) })).json()) as { token: string }).token;
-  const usage = async (tokenValue: string): Promise<UsageJson> =>
-    usageSchema.strict().parse(await (await fetch(`${url}/api/usage`, { headers: { Authorization: `Bearer ${tokenValue}` } })).json());
-  return { url, endpoint: `${url}/files/`, token, usage };
-}
+const start = (env: Record<string, string> = {}, overrides: HaulServerOverrides = {}) =>
+  startLibraryServer({ QUOTA_BYTES: String(QUOTA), ...env }, overrides);
 
 const post = (endpoint: string, token: string, headers: Record<string, string | number>) =>
   request({ method: 'POST', url: endpoint, token, headers: { ...TUS, ...headers } });
@@ -45,13 +24,7 @@ beforeAll(async () => {
   server = await start();
 });
 
-afterAll(async () => {
-  for (const { haul, db, dataDir } of running) {
-    await haul.close();
-    await db.drop();
-    await fs.rm(dataDir, { recursive: true, force: true });
-  }
-});
+afterAll(stopAll);
 
 describe('QUOTA_BYTES', () => {
   it('allows exactly reaching the quota, refuses one byte more with what is left, and frees room on termination', async () => {

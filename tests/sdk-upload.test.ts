@@ -356,10 +356,15 @@ describe('SDK waitForReady with scanning (clamd)', () => {
     expect(again.code).toBe('UPLOAD_INFECTED');
   });
 
-  it('a spoofed type (an ELF executable named and declared as PNG): UPLOAD_REJECTED', async () => {
-    const { id } = await haul.upload(elfBinary(), { metadata: { filename: 'photo.png', filetype: 'image/png' }, waitForProcessing: false }).uploaded;
+  it('a spoofed type (an ELF executable named and declared as PNG): refused from its first bytes, not retried; then UPLOAD_REJECTED', async () => {
+    const handle = haul.upload(elfBinary(), { metadata: { filename: 'photo.png', filetype: 'image/png' }, waitForProcessing: false });
+    const refused = await rejection(handle.uploaded);
+    expect(refused).toMatchObject({ code: 'FILE_NOT_ACCEPTED', status: 415, retryable: false });
+    expect(refused.message).toMatch(/executable/);
+    expect(handle.state).toBe('failed');
+    const { id } = (await haul.list({ status: 'rejected' })).items.find((u) => u.filename === 'photo.png')!;
     const error = await rejection(haul.waitForReady(id));
     expect(error).toMatchObject({ code: 'UPLOAD_REJECTED', retryable: false });
-    expect(error.upload).toMatchObject({ id, status: 'rejected', detectedType: expect.any(String) });
+    expect(error.upload).toMatchObject({ id, status: 'rejected', detectedType: 'application/x-elf' });
   });
 });

@@ -47,6 +47,7 @@ describe('tus conformance', () => {
     // "The Tus-Extension response header MUST be a comma-separated list of the extensions supported by the Server."
     expect(listOf(options.header('tus-extension'))).toEqual([
       'creation', 'creation-with-upload', 'creation-defer-length', 'termination', 'expiration', 'checksum', 'checksum-trailer', 'concatenation',
+      'concatenation-unfinished',
     ]);
     expect(options.header('tus-version')).toBe('1.0.0');
     expect(options.header('access-control-max-age')).toBe('86400');

@@ -75,7 +75,9 @@ describe('every event of an upload, signed', () => {
   });
 
   it('rejected, deleted (files API and tus termination) — and no events for partial uploads', async () => {
-    const elf = await uploadBuffer(server.tusEndpoint, alice, elfBinary(), { filename: 'tool.bin' });
+    // Refused from its first bytes (415): rejected straight from uploading, never received.
+    const elf = await createUpload(server.tusEndpoint, alice, { length: 4096, metadata: { filename: 'tool.bin' } });
+    expect((await patch(elf.url, alice, 0, elfBinary(4096))).status).toBe(415);
     expect((await waitForUpload(server, alice, elf.id)).status).toBe('rejected');
     const text = await uploadReady(server, alice, asciiText(500), { filename: 'notes.txt' });
     expect((await fetch(`${server.url}/api/uploads/${text.id}`, { method: 'DELETE', headers: bearer(alice) })).status).toBe(204);
@@ -89,7 +91,7 @@ describe('every event of an upload, signed', () => {
     await eventually('rejected', () => typesOf(elf.id).includes('upload.rejected'));
     await eventually('deleted', () => typesOf(text.id).includes('upload.deleted'));
     await eventually('terminated', () => typesOf(unfinished.id).includes('upload.deleted'));
-    expect(typesOf(elf.id)).toEqual(['upload.created', 'upload.received', 'upload.rejected']);
+    expect(typesOf(elf.id)).toEqual(['upload.created', 'upload.rejected']);
     expect(typesOf(text.id)).toEqual(['upload.created', 'upload.received', 'upload.ready', 'upload.deleted']);
     expect(typesOf(unfinished.id)).toEqual(['upload.created', 'upload.deleted']);
     await new Promise((r) => setTimeout(r, 1500));

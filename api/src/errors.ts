@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   OFFSET_MISMATCH: { status: 409, retryable: true, message: 'Upload-Offset does not match the current offset' },
   UPLOAD_LOCKED: { status: 423, retryable: true, message: 'Another request is writing to this upload; retry shortly' },
   UPLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'Upload exceeds the maximum size' },
+  FILE_NOT_ACCEPTED: { status: 415, retryable: false, message: 'This file is not accepted here' },
   QUOTA_EXCEEDED: { status: 413, retryable: false, message: 'Your storage quota is used up; delete files to make room' },
   UPLOAD_LENGTH_ALREADY_SET: { status: 400, retryable: false, message: 'Upload-Length is already set' },
   UPLOAD_FINISHED: { status: 400, retryable: false, message: 'Upload is already complete' },

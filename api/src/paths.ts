@@ -17,6 +17,8 @@ export const API_PATHS = {
   docs: '/api/docs',
   /** `GET`: the caller's storage use against their quota. */
   usage: '/api/usage',
+  /** `DELETE /api/users/me` (the caller) or `/api/users/<id>` (a service): erase everything of a user. */
+  users: '/api/users',
 } as const;
 
 /** `GET` one upload's record, `PATCH` its scope, `DELETE` it. */

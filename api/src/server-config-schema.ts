@@ -9,16 +9,16 @@ export const serverConfigSchema = z.object({
   /** `dev`: get a token from POST /api/dev/token; `jwt`: bring your own. */
   authMode: z.enum(['dev', 'jwt']),
   tusEndpoint: z.string(),
-  /** Tus-Max-Size: the largest upload accepted at all. */
+  /** Tus-Max-Size: the largest file that can be accepted (MAX_UPLOAD_SIZE, the allowed types' and the scanner's limits). */
   maxUploadSize: z.number().int(),
   /** Images larger than this are rejected after upload. */
   maxImageSize: z.number().int(),
   /** Other files larger than this are rejected after upload. */
   maxFileSize: z.number().int(),
   allowedTypes: z.object({
-    /** ALLOWED_TYPES as configured: categories (image, pdf, …) and exact MIME types. */
+    /** ALLOWED_TYPES as configured: categories (image, pdf, …) and exact MIME types; `*`: anything but executables. */
     categories: z.array(z.string()),
-    /** Every MIME type a browser may declare for an accepted file (aliases included). */
+    /** Every MIME type a browser may declare for an accepted file (aliases included); empty with `*`. */
     mimeTypes: z.array(z.string()),
     /** Every file extension (with the dot) that agrees with an accepted type. */
     extensions: z.array(z.string()),

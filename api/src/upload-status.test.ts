@@ -17,12 +17,13 @@ describe('upload status machine', () => {
     expect([...reached].sort()).toEqual([...UPLOAD_STATUSES].sort());
   });
 
-  it('terminal statuses change only when the owner terminates the upload, or an operator requeues a failed one', () => {
+  it('terminal statuses change only when the owner terminates the upload, retention expires it, or an operator requeues a failed one', () => {
     for (const status of TERMINAL_STATUSES) {
-      const allowed = status === 'failed' ? ['terminated', 'processing'] : ['terminated'];
+      const allowed = status === 'failed' ? ['terminated', 'expired', 'processing'] : ['terminated', 'expired'];
       expect(UPLOAD_TRANSITIONS[status].filter((to) => !allowed.includes(to))).toEqual([]);
     }
     expect(canTransition('failed', 'processing')).toBe(true);
+    for (const outcome of PROCESSING_OUTCOMES) expect(canTransition(outcome, 'expired'), outcome).toBe(true);
   });
 
   it('every upload a client can address can be terminated (tus DELETE), a final upload waiting for its partials too', () => {
@@ -34,9 +35,10 @@ describe('upload status machine', () => {
     expect(canTransition('expired', 'terminated')).toBe(false);
   });
 
-  it('processing ends in one of its outcomes (unless terminated), and only processing sets them', () => {
+  it('processing ends in one of its outcomes (unless terminated), and only processing sets them…', () => {
     expect([...UPLOAD_TRANSITIONS.processing].sort()).toEqual([...PROCESSING_OUTCOMES, 'terminated'].sort());
-    for (const outcome of PROCESSING_OUTCOMES) expect(statusesLeadingTo(outcome)).toEqual(['processing']);
+    // …but a file its first bytes show to be forbidden is rejected while still uploading (tus/content-check.ts).
+    for (const outcome of PROCESSING_OUTCOMES) expect(statusesLeadingTo(outcome)).toEqual(outcome === 'rejected' ? ['uploading', 'processing'] : ['processing']);
   });
 
   it('no status changes to itself', () => {

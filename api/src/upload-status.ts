@@ -3,7 +3,8 @@
  * server performs changes only through this table (one repository function, which also writes
  * the change to `upload_events`); the database's CHECK constraint is tested against it.
  *
- *   uploading ──► received ──► processing ──► ready | rejected | infected | failed
+ *   uploading ──► received ──► processing ──► ready | rejected | infected | failed ──► expired
+ *       │ ╲ ╲─► rejected        (its first bytes show a forbidden or spoofed file: refused at once)   (retention)
  *       │ ╲
  *       │  ╲─► part_received ──► concatenated      (tus Concatenation: a finished partial, then used)
  *       │                   ╲──► expired
@@ -25,18 +26,19 @@ export type UploadStatus = (typeof UPLOAD_STATUSES)[number];
 export const INITIAL_STATUSES = ['uploading', 'assembling'] as const satisfies readonly UploadStatus[];
 
 export const UPLOAD_TRANSITIONS: { readonly [From in UploadStatus]: readonly UploadStatus[] } = {
-  uploading: ['received', 'part_received', 'expired', 'terminated'],
+  uploading: ['received', 'part_received', 'rejected', 'expired', 'terminated'],
   part_received: ['concatenated', 'expired', 'terminated'],
   // Terminated only while it waits for partials still uploading (tus concatenation-unfinished):
   // once its assembly began it cannot be addressed until it is assembled.
   assembling: ['received', 'expired', 'terminated'],
   received: ['processing', 'terminated'],
   processing: ['ready', 'rejected', 'infected', 'failed', 'terminated'],
-  ready: ['terminated'],
-  rejected: ['terminated'],
-  infected: ['terminated'],
+  // expired: removed by retention (RETENTION_SECONDS and the shorter periods of the others).
+  ready: ['expired', 'terminated'],
+  rejected: ['expired', 'terminated'],
+  infected: ['expired', 'terminated'],
   // processing: only by an operator's `npm run requeue-failed` (files failed by an outage).
-  failed: ['processing', 'terminated'],
+  failed: ['processing', 'expired', 'terminated'],
   concatenated: [],
   expired: [],
   terminated: [],
@@ -50,8 +52,8 @@ export const statusesLeadingTo = (to: UploadStatus): UploadStatus[] =>
   UPLOAD_STATUSES.filter((from) => canTransition(from, to));
 
 /**
- * Statuses after which nothing changes by itself any more (only the owner's termination can
- * follow): a client watching an upload (SSE, `waitForReady`) stops at one of these.
+ * Statuses after which nothing changes by itself any more (only the owner's termination, or
+ * retention's expiry, can follow): a client watching an upload (SSE, `waitForReady`) stops at one of these.
  */
 export const TERMINAL_STATUSES = ['ready', 'rejected', 'infected', 'failed', 'concatenated', 'expired', 'terminated'] as const satisfies readonly UploadStatus[];
 

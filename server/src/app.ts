@@ -35,6 +35,7 @@ import type { BodyStage } from './tus/upload-body.js';
 import type { FinalUploads } from './uploads/final-upload.js';
 import type { OffsetTracker } from './uploads/offset-tracker.js';
 import type { UploadLifecycle } from './uploads/upload-lifecycle.js';
+import type { Erasure } from './uploads/erasure.js';
 import type { Quotas } from './uploads/quota.js';
 import type { UploadRepository } from './uploads/upload-repository.js';
 
@@ -61,6 +62,8 @@ export interface AppDeps {
   /** Scope membership and the pre-create hook when an upload is created (http/create-policy.ts). */
   authorizeCreation: AuthorizeCreation;
   quotas: Quotas;
+  /** Erasure of everything of a user (DELETE /api/users/…). */
+  erasure: Erasure;
   isShuttingDown: () => boolean;
   /** Background readiness probes (http/readiness.ts), read by /readyz. */
   readiness: Readiness;
@@ -93,7 +96,7 @@ export function createApp(deps: AppDeps) {
     .route('/', createTusRoute({ ...deps, verifier: deps.auth.verifier }))
     .route('/', createUploadRoutes({ ...deps, verifier: deps.auth.verifier, access }))
     .route('/', createFilesRoutes({ ...deps, verifier: deps.auth.verifier, uploads: deps.repository, access, audit }))
-    .route('/', createUserRoutes({ verifier: deps.auth.verifier, quotas: deps.quotas }))
+    .route('/', createUserRoutes({ verifier: deps.auth.verifier, quotas: deps.quotas, erasure: deps.erasure }))
     .route('/', createDemoRoutes({ config }));
 
   app.notFound((c) => {

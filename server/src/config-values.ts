@@ -47,3 +47,33 @@ export const optionalString = z
   .string()
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+/** "image=604800,application/pdf=86400" → [["image", 604800], …] (empty or unset: none). */
+export const secondsByName = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const entries: Array<[string, number]> = [];
+    for (const item of value.split(',').map((i) => i.trim()).filter(Boolean)) {
+      const match = /^([^=\s]+)\s*=\s*(\d+)$/.exec(item);
+      if (!match) {
+        ctx.addIssue({ code: 'custom', message: `expected name=seconds pairs separated by commas, got "${item}"` });
+        return z.NEVER;
+      }
+      entries.push([match[1]!, Number(match[2])]);
+    }
+    return entries;
+  });
+
+/** Seconds that may be left unset: undefined then. */
+export const optionalSeconds = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    if (value === undefined || value.trim() === '') return undefined;
+    if (!/^\d+$/.test(value.trim())) {
+      ctx.addIssue({ code: 'custom', message: `expected a whole number of seconds, got "${value}"` });
+      return z.NEVER;
+    }
+    return Number(value);
+  });

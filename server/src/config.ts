@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { bool, byteSize, int, optionalByteSize, optionalString } from './config-values.js';
+import { bool, byteSize, int, optionalByteSize, optionalSeconds, optionalString, secondsByName } from './config-values.js';
 import { checkIntegrationEnv, integrationConfig, integrationEnv } from './config-integration.js';
 
 export { parseByteSize } from './config-values.js';
@@ -45,6 +45,13 @@ const configSchema = z
     KEEP_PARTIALS: bool(false),
     ENCRYPTED_UPLOADS: z.enum(['allow', 'refuse']).default('allow'),
     SHUTDOWN_GRACE_SECONDS: int(10, 0),
+    /** Retention of finished files (ready): unset keeps them; per type (category or MIME type) and per scope prefix where set. */
+    RETENTION_SECONDS: optionalSeconds,
+    RETENTION_SECONDS_BY_TYPE: secondsByName,
+    RETENTION_SECONDS_BY_SCOPE: secondsByName,
+    REJECTED_RETENTION_SECONDS: int(7 * 24 * 3600, 1),
+    QUARANTINE_RETENTION_SECONDS: int(30 * 24 * 3600, 1),
+    AUDIT_RETENTION_SECONDS: int(365 * 24 * 3600, 1),
     CORS_ORIGINS: z.string().default('*'),
     TRUST_PROXY: bool(false),
     /** The built demo app (demo-app/dist) served at `/`; "" serves none. */
@@ -170,6 +177,14 @@ const configSchema = z
         /** End-to-end encrypted uploads (the `encryption` metadata): stored unscanned, or refused at creation. */
         encryptedUploads: env.ENCRYPTED_UPLOADS,
       },
+      retention: {
+        readySeconds: env.RETENTION_SECONDS,
+        byType: env.RETENTION_SECONDS_BY_TYPE,
+        byScopePrefix: env.RETENTION_SECONDS_BY_SCOPE,
+        rejectedSeconds: env.REJECTED_RETENTION_SECONDS,
+        quarantineSeconds: env.QUARANTINE_RETENTION_SECONDS,
+        auditSeconds: env.AUDIT_RETENTION_SECONDS,
+      },
       processing: {
         /**
          * `required`: every file is scanned by clamd, fail closed. `off`: explicitly unscanned.
@@ -231,6 +246,7 @@ const configSchema = z
 export type Config = z.output<typeof configSchema>;
 export type ProcessingConfig = Config['processing'];
 export type S3Config = NonNullable<Config['s3']>;
+export type RetentionConfig = Config['retention'];
 
 
 export class ConfigError extends Error {

@@ -20,6 +20,8 @@ import { PostgresLocker } from './tus/postgres-locker.js';
 import { createExpiryJob } from './uploads/expiry-job.js';
 import { createFinalUploads } from './uploads/final-upload.js';
 import { createQuotas } from './uploads/quota.js';
+import { createRetention } from './uploads/retention.js';
+import { createErasure } from './uploads/erasure.js';
 import { createOffsetTracker } from './uploads/offset-tracker.js';
 import type { StatusChangeHook } from './uploads/status-change.js';
 import { createUploadLifecycle } from './uploads/upload-lifecycle.js';
@@ -29,6 +31,8 @@ import type { WebhookSender } from './webhooks/delivery.js';
 export interface HaulServerOverrides {
   /** Where logs go. Default: JSON lines on stdout at LOG_LEVEL. */
   logger?: Logger;
+  /** The time retention measures against (a fake clock in tests). Default: the system clock. */
+  clock?: () => Date;
   /**
    * Who is a member of an application scope (the `scope` metadata, e.g. a conversation id), when
    * the token's scopes claim does not already say so. Members read the scope's uploads and create
@@ -123,8 +127,10 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   const worker = config.processing.worker === 'embedded'
     ? resources.add('processing worker', await processing.createWorker(), (w) => w.stop())
     : undefined;
+  const retention = createRetention({ db, repository, config: config.retention, now: overrides.clock ?? (() => new Date()) });
+  const erasure = createErasure({ db, storage, locker, offsets, logger });
   const expiry = resources.add('expiry sweep', createExpiryJob({
-    repository, storage, locker, offsets, events, logger,
+    repository, retention, erasure, storage, locker, offsets, events, logger,
     intervalMs: config.uploads.expirySweepIntervalSeconds * 1000,
     expiryMs: config.uploads.expirySeconds * 1000,
   }), (e) => e.stop());
@@ -137,7 +143,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   const app = createApp({
     config, logger, db, storage, auth, repository, lifecycle, offsets, inflight, finalUploads,
     processing: processing.processing, events, locker, links: await createLinkSigner(config),
-    access, authorizeCreation, quotas, metrics,
+    access, authorizeCreation, quotas, metrics, erasure,
     isShuttingDown: () => shuttingDown, readiness,
   });
 

@@ -20,13 +20,13 @@ export async function errorCode(response: Response): Promise<string> {
 }
 
 /** GET /api/uploads/:id, whatever it answers. */
-export async function getUpload(server: HaulServer, token: string, id: string): Promise<{ status: number; body: unknown }> {
+export async function getUpload(server: Pick<HaulServer, 'url'>, token: string, id: string): Promise<{ status: number; body: unknown }> {
   const response = await fetch(`${server.url}/api/uploads/${id}`, { headers: bearer(token) });
   return { status: response.status, body: await response.json() };
 }
 
 /** GET /api/uploads/:id, which must answer 200 with exactly the published schema. */
-export async function fetchUpload(server: HaulServer, token: string, id: string): Promise<UploadJson> {
+export async function fetchUpload(server: Pick<HaulServer, 'url'>, token: string, id: string): Promise<UploadJson> {
   const { status, body } = await getUpload(server, token, id);
   if (status !== 200) throw new Error(`GET upload ${id}: ${status} ${JSON.stringify(body)}`);
   return uploadSchema.strict().parse(body);
@@ -36,7 +36,7 @@ const decided = (upload: UploadJson) => (PROCESSING_OUTCOMES as readonly string[
 
 /** Polls the API until `done(upload)` (default: processing has decided: ready, rejected, infected or failed). */
 export async function waitForUpload(
-  server: HaulServer,
+  server: Pick<HaulServer, 'url'>,
   token: string,
   id: string,
   { timeoutMs = 30_000, done = decided }: { timeoutMs?: number; done?: (upload: UploadJson) => boolean } = {},

@@ -31,7 +31,7 @@ describe('retry policy', () => {
     for (const outcome of [new TypeError('fetch failed'), new HaulError('TIMEOUT', 'stalled'), answer(500), answer(502), answer(503), answer(409), answer(423), answer(429)]) {
       expect(decide(outcome, context({ attempt: 1 }))).toEqual({ action: 'retry', delayMs: 100 });
     }
-    for (const status of [400, 403, 404, 405, 410, 412, 413, 416, 501]) expect(decide(answer(status), context())).toEqual({ action: 'stop' });
+    for (const status of [400, 403, 404, 405, 410, 412, 413, 415, 416, 501]) expect(decide(answer(status), context())).toEqual({ action: 'stop' });
   });
 
   it('resends a chunk answered 460 (corrupted on the way) at once, maxChecksumResends times in a row, then stops', () => {

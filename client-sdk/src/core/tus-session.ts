@@ -37,7 +37,14 @@ export class TusSession {
     events: TusSessionEvents,
   ) {
     const { parts } = plan;
-    this.urlStorage = new UploadUrlStorage(plan.fingerprint ? ctx.index : null);
+    // A parallel upload's final upload is created as soon as its partials exist, where the server
+    // allows (concatenation-unfinished): assembly then starts the moment the last byte lands.
+    this.urlStorage = new UploadUrlStorage(plan.fingerprint ? ctx.index : null, (urls) => {
+      // Known for termination: an aborted upload cancels its waiting final upload too.
+      void ctx.tus.createFinalEarly?.(urls, plan.metadata).then((url) => {
+        if (url) this.createdUrls.add(url);
+      });
+    });
     // The platform builds of tus-js-client take Node streams and React Native files too (see TusSource).
     this.tus = new Upload(plan.prepared.source as TusDeclaredSource, {
       endpoint: ctx.endpoint,

@@ -70,6 +70,19 @@ function paths(): JsonObject {
     [API_PATHS.usage]: {
       get: { summary: "The caller's storage use against their quota (QUOTA_BYTES or the application's limit)", security: secured, responses: { 200: ok('Usage', 'Usage'), ...errors } },
     },
+    [`${API_PATHS.users}/me`]: {
+      delete: {
+        summary: "Erase everything of the caller: files, previews, quarantine, unfinished uploads, resume data; audit rows anonymised",
+        security: secured, responses: { 204: { description: 'Nothing of the user remains' }, ...errors },
+      },
+    },
+    [`${API_PATHS.users}/{id}`]: {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', minLength: 1, maxLength: 255 } }],
+      delete: {
+        summary: "Erase everything of a user (services only); restartable: call again after an interruption",
+        security: secured, responses: { 204: { description: 'Nothing of the user remains' }, ...errors },
+      },
+    },
     [API_PATHS.devToken]: {
       post: {
         summary: 'A development token for any user, member of the given scopes (AUTH_MODE=dev only)',

@@ -21,7 +21,9 @@ export function serviceAudit({ audit }: { audit: Pick<Audit, 'record'> }): Middl
     const status = c.env?.outgoing?.headersSent ? c.env.outgoing.statusCode : c.res.status;
     await audit
       .record(c, 'service_request', UPLOAD_IN_PATH.exec(c.req.path)?.[1] ?? null, {
-        service: user.service, method: c.req.method, path: c.req.path, query: url.search.slice(0, 500) || null, status,
+        // An erasure's own record must not name whom it erased (user_erasures is that record).
+        service: user.service, method: c.req.method, path: c.req.path.startsWith('/api/users/') ? '/api/users/{id}' : c.req.path,
+        query: url.search.slice(0, 500) || null, status,
       })
       .catch((err: unknown) => c.get('logger')?.error('could not audit a service request', { err, service: user.service }));
   };

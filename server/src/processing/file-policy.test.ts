@@ -51,6 +51,23 @@ describe('judgeFile', () => {
   });
 });
 
+describe('ALLOWED_TYPES=*', () => {
+  const any = { ...policy, allowedTypes: ['*'] };
+  it('takes anything, recognisable or not, within the size limits', () => {
+    expect(judge({ detected: undefined, filename: 'set.parquet', declared: 'application/x-parquet' }, any)).toEqual({ ok: true });
+    expect(judge({ detected: 'application/zip', filename: 'backup.bin' }, any)).toEqual({ ok: true });
+    expect(judge({ detected: undefined, size: 5001 }, any)).toMatchObject({ ok: false, reason: expect.stringContaining('at most 5000') });
+  });
+  it('still refuses executables, and a name or declared type it knows that disagrees with the content', () => {
+    expect(judge({ detected: 'application/x-elf' }, any)).toMatchObject({ ok: false, reason: expect.stringContaining('executable') });
+    expect(judge({ detected: 'application/pdf', filename: 'cat.png' }, any)).toEqual({ ok: false, reason: 'named .png but the content is application/pdf' });
+    expect(judge({ detected: 'application/pdf', declared: 'image/png' }, any)).toMatchObject({ ok: false });
+  });
+  it('lists no types to clients (none to check against)', () => {
+    expect(acceptedTypes(['*'])).toEqual({ mimeTypes: [], extensions: [] });
+  });
+});
+
 describe('acceptedTypes', () => {
   it('spells the allowlist the way browsers describe files: MIME types with aliases, and extensions', () => {
     const { mimeTypes, extensions } = acceptedTypes(['image', 'application/zip']);

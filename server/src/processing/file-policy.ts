@@ -3,8 +3,10 @@ import type { ProcessingConfig } from '../config.js';
 
 /**
  * What Haul accepts, by category. A detected MIME type belongs to at most one category; the
- * allowlist (ALLOWED_TYPES) names categories or exact MIME types.
+ * allowlist (ALLOWED_TYPES) names categories or exact MIME types, or is `*`: anything,
+ * recognisable or not, except executables and active content (for backups, datasets).
  */
+export const ANY_TYPE = '*';
 const CATEGORIES: Record<string, readonly string[]> = {
   image: ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif', 'image/heic', 'image/heif', 'image/bmp', 'image/tiff'],
   pdf: ['application/pdf'],
@@ -97,6 +99,32 @@ export const categoryOf = (mime: string): string | undefined =>
 
 export const isImage = (mime: string) => categoryOf(mime) === 'image';
 
+/** The MIME types an ALLOWED_TYPES-style entry names: a category's, or the one type given. */
+export const typesNamedBy = (entry: string): readonly string[] => CATEGORIES[entry] ?? [entry];
+
+export const isExecutable = (mime: string) => EXECUTABLE.has(mime);
+
+/** Whether ALLOWED_TYPES takes `mime` (a detected type, or a declared one by its canonical name). */
+export function isAllowed(mime: string, allowedTypes: readonly string[]): boolean {
+  if (EXECUTABLE.has(mime)) return false;
+  if (allowedTypes.includes(ANY_TYPE)) return true;
+  const category = categoryOf(mime);
+  return allowedTypes.includes(mime) || (category !== undefined && allowedTypes.includes(category));
+}
+
+/** A declared (browser) type by its canonical name: `image/jpg` → `image/jpeg`; unknown ones as given. */
+export function canonicalType(declared: string): string {
+  if (categoryOf(declared) !== undefined || EXECUTABLE.has(declared)) return declared;
+  return Object.keys(ALIASES).find((mime) => categoryOf(mime) !== undefined && ALIASES[mime]!.includes(declared)) ?? declared;
+}
+
+const KNOWN_EXTENSIONS = new Set(Object.values(EXTENSIONS).flat());
+const KNOWN_TYPES = new Set(Object.entries(ALIASES).flatMap(([mime, aliases]) => [mime, ...aliases]).concat(Object.values(CATEGORIES).flat()));
+
+/** Whether a name (by its extension) or a declared type claims a type Haul knows: only such a claim can be false. */
+export const claimsKnownType = ({ filename, declared }: { filename?: string | null; declared?: string | null }): boolean =>
+  filename ? KNOWN_EXTENSIONS.has(path.extname(filename).slice(1).toLowerCase()) : declared ? KNOWN_TYPES.has(declared.split(';')[0]!.trim().toLowerCase()) : false;
+
 export type Verdict = { ok: true } | { ok: false; reason: string };
 
 /**
@@ -108,22 +136,30 @@ export function judgeFile(
   { detected, declared, filename, size }: { detected: string | undefined; declared: string | null; filename: string | null; size: number },
   policy: Pick<ProcessingConfig, 'allowedTypes' | 'maxImageSize' | 'maxFileSize'>,
 ): Verdict {
-  if (detected === undefined) return { ok: false, reason: 'the file type could not be recognised from its content' };
+  const anything = policy.allowedTypes.includes(ANY_TYPE);
+  if (detected === undefined) {
+    return anything ? withinSize(undefined, size, policy) : { ok: false, reason: 'the file type could not be recognised from its content' };
+  }
   if (EXECUTABLE.has(detected)) return { ok: false, reason: `executable or active content (${detected}) is not accepted` };
-  const category = categoryOf(detected);
-  const allowed = policy.allowedTypes.includes(detected) || (category !== undefined && policy.allowedTypes.includes(category));
-  if (!allowed) return { ok: false, reason: `files of type ${detected} are not accepted` };
+  if (!isAllowed(detected, policy.allowedTypes)) return { ok: false, reason: `files of type ${detected} are not accepted` };
 
+  // With `*`, a name or declared type Haul knows nothing about claims nothing; one it knows must agree.
   const declaredType = declared?.split(';')[0]!.trim().toLowerCase();
-  if (declaredType && declaredType !== 'application/octet-stream' && declaredType !== detected && !ALIASES[detected]?.includes(declaredType)) {
+  if (declaredType && declaredType !== 'application/octet-stream' && declaredType !== detected && !ALIASES[detected]?.includes(declaredType)
+    && !(anything && !KNOWN_TYPES.has(declaredType))) {
     return { ok: false, reason: `declared as ${declaredType} but the content is ${detected}` };
   }
   const extension = filename ? path.extname(filename).slice(1).toLowerCase() : '';
-  if (extension && !(EXTENSIONS[detected] ?? []).includes(extension)) {
+  if (extension && !(EXTENSIONS[detected] ?? []).includes(extension) && !(anything && !KNOWN_EXTENSIONS.has(extension))) {
     return { ok: false, reason: `named .${extension} but the content is ${detected}` };
   }
+  return withinSize(detected, size, policy);
+}
+
+function withinSize(detected: string | undefined, size: number, policy: Pick<ProcessingConfig, 'maxImageSize' | 'maxFileSize'>): Verdict {
+  const category = detected === undefined ? undefined : categoryOf(detected);
   const limit = category === 'image' ? policy.maxImageSize : policy.maxFileSize;
-  if (size > limit) return { ok: false, reason: `${category ?? detected} files may be at most ${limit} bytes; this one has ${size}` };
+  if (size > limit) return { ok: false, reason: `${category ?? detected ?? 'such'} files may be at most ${limit} bytes; this one has ${size}` };
   return { ok: true };
 }
 
@@ -132,6 +168,8 @@ export function judgeFile(
  * aliases browsers declare) and extensions. For clients' up-front checks (GET /api/config).
  */
 export function acceptedTypes(allowedTypes: readonly string[]): { mimeTypes: string[]; extensions: string[] } {
+  // `*`: no list to check against (an empty one would read as "nothing").
+  if (allowedTypes.includes(ANY_TYPE)) return { mimeTypes: [], extensions: [] };
   const mimeTypes = new Set<string>();
   for (const entry of allowedTypes) {
     for (const mime of CATEGORIES[entry] ?? [entry]) {

@@ -60,6 +60,11 @@ export async function createDiskStorage(dataDir: string, expiryMs: number): Prom
         if (error.code !== 'ENOENT') throw error;
       });
     },
+    removeQuarantined: async (key) => {
+      const target = path.resolve(quarantineDir, key);
+      if (!target.startsWith(`${path.resolve(quarantineDir)}${path.sep}`)) throw new Error('storage key outside the quarantine directory');
+      await fsp.rm(target, { force: true });
+    },
     concatenate: async (final, partials) => {
       await concatenateFiles(directory, final.id, partials.map((p) => p.key));
       final.storage = { type: 'file', path: fileOf(final.id) };

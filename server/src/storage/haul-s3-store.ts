@@ -141,6 +141,11 @@ export class HaulS3Store extends S3Store {
     this.writes.set(id, progress);
     let bytesUploaded: number;
     try {
+      // pipe() does not pass errors on: a body refused on its way (a BodyStage failing it) must
+      // fail the write, not leave it waiting for an end that never comes.
+      // It may have failed already, while this write was still reading the upload's parts.
+      if (src.errored) throw src.errored;
+      body.once('error', (error) => counter.destroy(error));
       bytesUploaded = await this.uploadParts(metadata, body.pipe(counter), nextPartNumber, completeBytes);
     } finally {
       this.writes.delete(id);

@@ -66,6 +66,9 @@ export function createS3Storage(config: S3Config, expiryMs: number, metrics?: Pi
       await concatenateObjects(s3, bucket, quarantineKey(key), [{ key, size: head.ContentLength ?? 0 }], head.ContentType ?? 'application/octet-stream');
       await s3.deleteObject({ Bucket: bucket, Key: key });
     },
+    removeQuarantined: async (key) => {
+      await s3.deleteObject({ Bucket: bucket, Key: quarantineKey(key) });
+    },
     concatenate: (final, partials) => store.concatenate(final, partials),
     sweepAbandoned: async (before, isLive) => {
       let removed = 0;

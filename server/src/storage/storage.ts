@@ -51,6 +51,8 @@ export interface Storage {
   putDerived(key: string, body: Buffer, contentType: string): Promise<void>;
   /** Moves an upload's file out of normal storage (INFECTED_FILES=quarantine). */
   quarantine(key: string): Promise<void>;
+  /** Deletes an upload's quarantined file (retention, erasure); succeeds if there is none. */
+  removeQuarantined(key: string): Promise<void>;
   /**
    * tus Concatenation (when `capabilities.concatenation`): stores `final` (size and metadata set, offset = size) as the bytes of
    * `partials` in order, without holding any of them in memory. Partials are left untouched.

@@ -18,6 +18,8 @@ export interface BodyTarget {
   size: number | undefined;
   /** While the length is deferred: how many more bytes the owner's quota allows (undefined: no quota). */
   quotaRoom?: number | undefined;
+  /** Its declared name and type, and whether it is a partial upload (for stages that check content). */
+  declared: { filename: string | null; filetype: string | null; partial: boolean; encrypted: boolean };
 }
 
 /**
@@ -41,7 +43,7 @@ export function createBodyWriter({ storage, offsets, maxSize, stages, metrics }:
   const writeAllOrNothing: WriteBody = (body, key, offset) => storage.writeVerified(body, key, offset);
 
   return async function writeBody(request: TusRequest, target: BodyTarget, stop: BodyStop): Promise<number> {
-    const { id, key, offset, size, quotaRoom } = target;
+    const { id, key, offset, size, quotaRoom, declared } = target;
     let reported = offset;
     const { limit, overLimit } = bodyLimit({ offset, size, maxSize, quotaRoom, contentLength: contentLengthOf(request.header('content-length')) });
     const checksummed = checksumSourceOf((name) => request.header(name)) !== undefined;
@@ -54,7 +56,7 @@ export function createBodyWriter({ storage, offsets, maxSize, stages, metrics }:
       overLimit,
       stop,
       stages,
-      context: { uploadId: id, offset, size, header: (name) => request.header(name) },
+      context: { uploadId: id, offset, size, upload: declared, header: (name) => request.header(name) },
       onProgress: (at) => {
         metrics?.bytesReceived.inc(at - reported);
         reported = at;

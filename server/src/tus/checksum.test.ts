@@ -27,3 +27,24 @@ describe('Upload-Checksum', () => {
     expect(checksumSourceOf(headers({ 'upload-checksum': `md5 ${digest('md5')}`, trailer: 'upload-checksum' }))?.kind).toBe('header');
   });
 });
+
+describe('ThreadDigest', () => {
+  it('computes the same digests as node:crypto, across batches and chunk boundaries, with bounded batches in flight', async () => {
+    const { ThreadDigest } = await import('./digest-thread.js');
+    const data = Buffer.alloc(5 * 2 ** 20 + 12345);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7919) & 255;
+    const digest = new ThreadDigest(['sha256', 'md5']);
+    for (let at = 0; at < data.length; at += 65_536 + 7) await digest.update(data.subarray(at, at + 65_536 + 7));
+    const [sha256, md5] = await digest.digest();
+    expect(sha256!.equals(createHash('sha256').update(data).digest())).toBe(true);
+    expect(md5!.equals(createHash('md5').update(data).digest())).toBe(true);
+    // Several at once stay apart.
+    const [a, b] = [new ThreadDigest(['sha1']), new ThreadDigest(['sha1'])];
+    await a.update(Buffer.from('a'));
+    await b.update(Buffer.from('b'));
+    expect((await a.digest())[0]!.toString('base64')).toBe(digest_('sha1', 'a'));
+    expect((await b.digest())[0]!.toString('base64')).toBe(digest_('sha1', 'b'));
+  });
+});
+
+const digest_ = (algorithm: string, text: string) => createHash(algorithm).update(text).digest('base64');

@@ -1,6 +1,7 @@
-import { createHash, type Hash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { HaulError } from '../errors.js';
+import { ThreadDigest } from './digest-thread.js';
 import type { BodyStage, BodyStageContext } from './upload-body.js';
 
 /**
@@ -71,43 +72,49 @@ export function checksumSourceOf(header: (name: string) => string | undefined): 
 }
 
 /**
- * Passes the body on unchanged while hashing it; when it ends, compares the digest and fails the
- * stream (HaulError) unless it matches. In trailer form the algorithm is known only after the
- * body, so every supported digest is computed (the price of streaming: nothing is buffered).
+ * Passes the body on unchanged while hashing it (on the digest thread, digest-thread.ts); when
+ * it ends, compares the digest and fails the stream (HaulError) unless it matches. In trailer
+ * form the algorithm is known only after the body, so every supported digest is computed (the
+ * price of streaming: nothing is buffered).
  */
 class ChecksumVerifier extends Transform {
-  readonly #hashes: Map<ChecksumAlgorithm, Hash>;
+  readonly #algorithms: readonly ChecksumAlgorithm[];
+  readonly #digest: ThreadDigest;
 
   constructor(
     private readonly source: ChecksumSource,
     private readonly context: BodyStageContext,
   ) {
     super();
-    const algorithms = source.kind === 'header' ? [source.expected.algorithm] : CHECKSUM_ALGORITHMS;
-    this.#hashes = new Map(algorithms.map((algorithm) => [algorithm, createHash(algorithm)]));
+    this.#algorithms = source.kind === 'header' ? [source.expected.algorithm] : CHECKSUM_ALGORITHMS;
+    this.#digest = new ThreadDigest(this.#algorithms);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    for (const hash of this.#hashes.values()) hash.update(chunk);
-    callback(null, chunk);
+    this.#digest.update(chunk).then(() => callback(null, chunk), callback);
   }
 
   override _flush(callback: TransformCallback): void {
-    try {
-      const expected = this.expected();
-      const actual = this.#hashes.get(expected.algorithm)!.digest();
-      if (!timingSafeEqual(actual, expected.digest)) {
-        const ended = this.context.stopReason();
-        throw new HaulError(
-          'CHECKSUM_MISMATCH',
-          ended
-            ? `The body ended early (${ended}), so it cannot match its Upload-Checksum; it was discarded`
-            : `The body's ${expected.algorithm} digest does not match Upload-Checksum; it was discarded`,
-        );
-      }
-      callback();
-    } catch (error) {
-      callback(error as Error);
+    this.verify().then(() => callback(), callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#digest.discard();
+    callback(error);
+  }
+
+  private async verify(): Promise<void> {
+    const expected = this.expected();
+    const digests = await this.#digest.digest();
+    const actual = digests[this.#algorithms.indexOf(expected.algorithm)]!;
+    if (!timingSafeEqual(actual, expected.digest)) {
+      const ended = this.context.stopReason();
+      throw new HaulError(
+        'CHECKSUM_MISMATCH',
+        ended
+          ? `The body ended early (${ended}), so it cannot match its Upload-Checksum; it was discarded`
+          : `The body's ${expected.algorithm} digest does not match Upload-Checksum; it was discarded`,
+      );
     }
   }
 

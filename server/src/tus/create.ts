@@ -8,11 +8,13 @@ import { type EncryptedUploadsPolicy, isEncryptedRequest } from '../uploads/encr
 import { metadataForStorage, parseUploadMetadata, validateUploadMetadata } from '../uploads/metadata.js';
 import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
 import { newUploadId } from '../uploads/upload-id.js';
+import type { DeclaredFile } from '../uploads/declared-file.js';
 import type { Quotas } from '../uploads/quota.js';
 import type { UploadRepository } from '../uploads/upload-repository.js';
 import type { BodyWriter } from './body-writer.js';
 import type { Concatenation } from './concatenation.js';
 import { uploadExpiresHeader } from './expiration.js';
+import { writeOrRefuse } from './content-check.js';
 import { OFFSET_OCTET_STREAM } from './protocol.js';
 import { CLOSE_CONNECTION, type TusRequest, type TusResponse } from './request-context.js';
 import { BodyStop } from './upload-body.js';
@@ -36,13 +38,14 @@ export interface CreationLimits {
  * before anything is stored; the row is written first (with the owner's quota checked against
  * its declared length: 413 QUOTA_EXCEEDED), then the storage, then the body.
  */
-export function createCreationHandler({ limits, storage, locker, repository, quotas, lifecycle, concatenation, writeBody, authorizeCreation }: {
+export function createCreationHandler({ limits, checkDeclared, storage, locker, repository, quotas, lifecycle, concatenation, writeBody, authorizeCreation }: {
   limits: CreationLimits;
-  storage: Pick<Storage, 'store' | 'layout'>;
+  checkDeclared(file: DeclaredFile): void;
+  storage: Pick<Storage, 'store' | 'layout' | 'remove'>;
   locker: Locker;
   repository: Pick<UploadRepository, 'countUnfinished'>;
   quotas: Pick<Quotas, 'roomFor'>;
-  lifecycle: Pick<UploadLifecycle, 'created' | 'finished'>;
+  lifecycle: Pick<UploadLifecycle, 'created' | 'finished' | 'refused'>;
   concatenation: Concatenation;
   writeBody: BodyWriter;
   /** The application's say (scope membership, pre-create hook): asked before anything is stored. */
@@ -78,6 +81,8 @@ export function createCreationHandler({ limits, storage, locker, repository, quo
     if (size !== undefined && size > limits.maxSize) {
       throw new HaulError('UPLOAD_TOO_LARGE', `Upload-Length ${size} exceeds the maximum of ${limits.maxSize} bytes`);
     }
+    // What processing would refuse anyway (a type, a name, a size over its category's or the scanner's limit) is refused now.
+    checkDeclared({ size, filetype: metadata.fields.filetype, filename: metadata.fields.filename });
     await authorizeCreation({
       user: request.user, metadata, uploadLength: size ?? null, concat: concat?.kind === 'partial' ? { kind: 'partial' } : undefined,
     });
@@ -105,7 +110,8 @@ export function createCreationHandler({ limits, storage, locker, repository, quo
           if (!withBody) return 0;
           // A deferred length is counted by its bytes until declared: the body may fill the quota, no more.
           const quotaRoom = size === undefined ? await quotas.roomFor(request.user.id, id) : undefined;
-          return writeBody(request, { id, key, offset: 0, size, quotaRoom }, stop);
+          const declared = { filename: metadata.fields.filename ?? null, filetype: metadata.fields.filetype ?? null, partial: concat?.kind === 'partial', encrypted: isEncryptedRequest(raw) };
+          return writeOrRefuse(() => writeBody(request, { id, key, offset: 0, size, quotaRoom, declared }, stop), { id, key, storage, lifecycle });
         },
       );
     } catch (error) {

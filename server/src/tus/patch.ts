@@ -3,8 +3,11 @@ import type { Locker } from '@tus/utils';
 import { HaulError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
+import { encryptionHeaderOf } from '../uploads/encryption.js';
+import type { DeclaredFile } from '../uploads/declared-file.js';
 import type { Quotas } from '../uploads/quota.js';
 import type { BodyWriter } from './body-writer.js';
+import { FileRefused, writeOrRefuse } from './content-check.js';
 import { checkNotExpired, uploadExpiresHeader } from './expiration.js';
 import { CLOSE_CONNECTION, type TusResponse, type TusUploadRequest } from './request-context.js';
 import { BodyStop } from './upload-body.js';
@@ -16,15 +19,17 @@ import { withUploadLock } from './upload-lock.js';
  * request that writes the last byte records the upload as finished and says where it went
  * (Haul-Upload headers) — in its own response, before answering.
  */
-export function createPatchHandler({ maxSize, lockDrainMs, storage, locker, quotas, lifecycle, writeBody, onFinished }: {
+export function createPatchHandler({ maxSize, checkDeclared, lockDrainMs, storage, locker, quotas, lifecycle, writeBody, onFinished }: {
   maxSize: number;
+  checkDeclared(file: DeclaredFile): void;
   /** How long this request may finish its body once another asks for the lock. */
   lockDrainMs: number;
-  storage: Pick<Storage, 'store'>;
+  storage: Pick<Storage, 'store' | 'remove'>;
   locker: Locker;
   quotas: Pick<Quotas, 'roomFor'>;
-  lifecycle: Pick<UploadLifecycle, 'finished' | 'lengthDeclared'>;
+  lifecycle: Pick<UploadLifecycle, 'finished' | 'lengthDeclared' | 'refused'>;
   writeBody: BodyWriter;
+  /** The upload is done with (finished, or refused): cached records of it are dropped. */
   onFinished(id: string): void;
 }) {
   return async function patch(request: TusUploadRequest): Promise<TusResponse> {
@@ -54,11 +59,18 @@ export function createPatchHandler({ maxSize, lockDrainMs, storage, locker, quot
           const declared = await declareLength(request, stored);
           // Still deferred: the body may not take the owner past their quota (its length, once declared, is checked itself).
           const quotaRoom = declared === undefined ? await quotas.roomFor(upload.ownerId, upload.id) : undefined;
-          const target = { id: upload.id, key, offset: stored.offset, size: declared, quotaRoom: quotaRoom === undefined ? undefined : quotaRoom - stored.offset };
-          const written = await writeBody(request, target, stop);
+          const target = {
+            id: upload.id, key, offset: stored.offset, size: declared, quotaRoom: quotaRoom === undefined ? undefined : quotaRoom - stored.offset,
+            declared: { filename: upload.filename, filetype: upload.filetype, partial: upload.concatRole === 'partial', encrypted: encryptionHeaderOf(upload.metadata) !== null },
+          };
+          const written = await writeOrRefuse(() => writeBody(request, target, stop), { id: upload.id, key, storage, lifecycle });
           return { offset: written, size: declared };
         },
       ));
+    } catch (error) {
+      // Refused from its first bytes: no cached record of it may let a retry through.
+      if (error instanceof FileRefused) onFinished(upload.id);
+      throw error;
     } finally {
       stop.dispose();
     }
@@ -95,6 +107,7 @@ export function createPatchHandler({ maxSize, lockDrainMs, storage, locker, quot
     const size = Number(header);
     if (size < stored.offset) throw new HaulError('INVALID_UPLOAD_LENGTH', `Upload-Length ${size} is below the current offset ${stored.offset}`);
     if (size > maxSize) throw new HaulError('UPLOAD_TOO_LARGE', `Upload-Length ${size} exceeds the maximum of ${maxSize} bytes`);
+    checkDeclared({ size, filetype: request.upload.filetype, filename: request.upload.filename });
     // Quota first (413 QUOTA_EXCEEDED leaves the length undeclared, so a smaller one can follow).
     await lifecycle.lengthDeclared(request.upload, size);
     await storage.store.declareUploadLength(request.upload.storageKey, size);

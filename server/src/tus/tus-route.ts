@@ -18,6 +18,7 @@ import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
 import { isUploadId } from '../uploads/upload-id.js';
 import type { UploadRecord, UploadRepository } from '../uploads/upload-repository.js';
 import { createBodyIdleTimeout } from './body-idle-timeout.js';
+import { createContentCheckStage } from './content-check.js';
 import { createBodyWriter } from './body-writer.js';
 import { checksumStage } from './checksum.js';
 import { createConcatenation } from './concatenation.js';
@@ -36,6 +37,7 @@ import { toHaulError } from './tus-errors.js';
 import type { BodyStage } from './upload-body.js';
 import type { Quotas } from '../uploads/quota.js';
 import { createUploadRequestCap } from './upload-request-cap.js';
+import { checkDeclaredFile, type DeclaredFile, effectiveMaxSize } from '../uploads/declared-file.js';
 
 export interface TusRouteDeps {
   config: Config;
@@ -90,22 +92,26 @@ const headerOf = (incoming: { headers: Record<string, string | string[] | undefi
 export function createTusRoute(deps: TusRouteDeps) {
   const { config, storage, locker, verifier, repository, lifecycle, offsets, inflight, finalUploads } = deps;
   const { uploads } = config;
+  // The largest file that can end up ready (MAX_UPLOAD_SIZE, type limits, the scanner's): Tus-Max-Size.
+  const maxSize = effectiveMaxSize(config);
+  const checkDeclared = (file: DeclaredFile) => checkDeclaredFile(file, config);
   const lockDrainMs = deps.lockDrainMs ?? LOCK_DRAIN_MS;
   const recent = createRecentUploads();
   const forget = (id: string) => recent.forget(id);
   const concatenation = createConcatenation({ capabilities: storage.capabilities, maxPartials: uploads.maxConcatPartials, finalUploads });
   // The checksum stage is always there (it does nothing for a body without a checksum), first,
-  // so that it sees the bytes exactly as they arrived.
-  const stages = [checksumStage, createBodyIdleTimeout(uploads.bodyIdleTimeoutMs), ...(deps.bodyStages ?? [])];
-  const writeBody = createBodyWriter({ storage, offsets, maxSize: uploads.maxSize, stages, metrics: deps.metrics });
+  // so that it sees the bytes exactly as they arrived. Then reject early: the first bytes of every
+  // upload are checked against the file policy as they arrive.
+  const stages = [checksumStage, createBodyIdleTimeout(uploads.bodyIdleTimeoutMs), createContentCheckStage(config.processing), ...(deps.bodyStages ?? [])];
+  const writeBody = createBodyWriter({ storage, offsets, maxSize, stages, metrics: deps.metrics });
   const requestCap = createUploadRequestCap(uploads.maxConcurrentRequestsPerUser);
-  const options = createOptionsHandler({ maxSize: uploads.maxSize, capabilities: storage.capabilities });
+  const options = createOptionsHandler({ maxSize, capabilities: storage.capabilities });
   const create = createCreationHandler({
-    limits: { maxSize: uploads.maxSize, maxConcurrentPerUser: uploads.maxConcurrentPerUser, expirySeconds: uploads.expirySeconds, lockDrainMs, encryptedUploads: uploads.encryptedUploads },
-    storage, locker, repository, quotas: deps.quotas, lifecycle, concatenation, writeBody, authorizeCreation: deps.authorizeCreation,
+    limits: { maxSize, maxConcurrentPerUser: uploads.maxConcurrentPerUser, expirySeconds: uploads.expirySeconds, lockDrainMs, encryptedUploads: uploads.encryptedUploads },
+    checkDeclared, storage, locker, repository, quotas: deps.quotas, lifecycle, concatenation, writeBody, authorizeCreation: deps.authorizeCreation,
   });
   const head = createHeadHandler({ storage, locker, lifecycle, concatenation });
-  const patch = createPatchHandler({ maxSize: uploads.maxSize, lockDrainMs, storage, locker, quotas: deps.quotas, lifecycle, writeBody, onFinished: forget });
+  const patch = createPatchHandler({ maxSize, checkDeclared, lockDrainMs, storage, locker, quotas: deps.quotas, lifecycle, writeBody, onFinished: forget });
   const terminate = createTerminationHandler({ storage, locker, lifecycle, onTerminated: forget });
   const unassembledFinal = createUnassembledFinalHandlers({ finalUploads });
   const ietf = createIetfRoute({ ...deps, lockDrainMs, writeBody, onFinished: forget });
@@ -118,6 +124,8 @@ export function createTusRoute(deps: TusRouteDeps) {
     if (!upload || upload.ownerId !== userId) throw new HaulError('UPLOAD_NOT_FOUND');
     // tus 1.0: the Server SHOULD answer 404 Not Found or 410 Gone for expired/removed uploads.
     if (upload.status === 'expired' || upload.status === 'terminated' || upload.deletedAt) throw new HaulError('UPLOAD_GONE');
+    // Refused from its first bytes (content-check.ts): gone, and why.
+    if (upload.status === 'rejected' && upload.finishedAt === null) throw new HaulError('UPLOAD_GONE', `This upload was refused: ${upload.statusReason ?? 'not accepted'}`);
     // A partial consumed by a final upload is gone too: its storage is removed right after
     // assembly (or by the purge retry), so storage would answer 404 — or, while a failed removal
     // awaits its retry, still serve bytes that now belong to the final upload.

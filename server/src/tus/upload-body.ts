@@ -31,6 +31,8 @@ export interface BodyStageContext {
   readonly offset: number;
   /** The upload's length, if declared. */
   readonly size: number | undefined;
+  /** What the upload says it is (its metadata), and whether it is a part of a parallel upload. */
+  readonly upload?: { readonly filename: string | null; readonly filetype: string | null; readonly partial: boolean; readonly encrypted: boolean };
   /** A request header (lower-case name), e.g. a digest header. */
   header(name: string): string | undefined;
   /** A trailer of the request (lower-case name); known once the body has ended (e.g. in a stage's flush). */

@@ -3,18 +3,27 @@ import type { Logger } from '../logger.js';
 import type { StatusEvents } from '../processing/status-events.js';
 import type { Storage } from '../storage/storage.js';
 import type { OffsetTracker } from './offset-tracker.js';
+import type { Erasure } from './erasure.js';
+import type { Retention } from './retention.js';
 import type { UploadRepository } from './upload-repository.js';
 
 const BATCH = 100;
+/** Files expired by retention, and audit rows removed, per sweep: a backlog is worked off over several runs. */
+const RETENTION_BATCH = 500;
 
 /**
  * Removes unfinished uploads whose expiry has passed: the row is claimed (status → expired, so
  * requests for it answer 410 from then on), then its bytes are removed from storage. A removal
  * that fails is retried on the next sweep (purged_at stays NULL). Driven by the database rather
- * than by listing storage, so it only ever touches objects Haul created.
+ * than by listing storage, so it only ever touches objects Haul created. The same sweep applies
+ * retention (retention.ts): finished files whose time has come are expired and removed alike,
+ * their previews and quarantined copies too, and old audit rows are deleted.
  */
-export function createExpiryJob({ repository, storage, locker, offsets, events, logger, intervalMs, expiryMs }: {
+export function createExpiryJob({ repository, retention, erasure, storage, locker, offsets, events, logger, intervalMs, expiryMs }: {
   repository: UploadRepository;
+  retention: Retention;
+  /** Erasures an earlier process did not finish are finished here. */
+  erasure: Pick<Erasure, 'resumeUnfinished'>;
   events: Pick<StatusEvents, 'publish'>;
   /** The tus locker: removal waits for (and asks to stop) a request still writing the upload. */
   locker: Locker;
@@ -37,6 +46,7 @@ export function createExpiryJob({ repository, storage, locker, offsets, events, 
         await lock.lock(AbortSignal.timeout(60_000), () => {});
         try {
           await storage.remove(upload.storageKey);
+          await storage.removeQuarantined(upload.storageKey);
         } finally {
           await lock.unlock();
         }
@@ -70,9 +80,15 @@ export function createExpiryJob({ repository, storage, locker, offsets, events, 
       purged += await purge(claimed);
       if (claimed.length < BATCH) break;
     }
+    const retained = await retention.claim(RETENTION_BATCH);
+    for (const change of retained.changes) await events.publish(change.uploadId);
+    const retired = await purge(retained.claimed);
+    const auditRows = await retention.pruneAudit(RETENTION_BATCH);
+    await erasure.resumeUnfinished();
     const orphans = await sweepOrphans();
     if (purged + orphans > 0) logger.info('expired uploads removed', { count: purged, orphans });
-    return purged + orphans;
+    if (retired + auditRows > 0) logger.info('retention applied', { files: retired, auditRows });
+    return purged + retired + orphans;
   }
 
   /** One sweep at a time per process; concurrent callers share it. */

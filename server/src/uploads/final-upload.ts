@@ -6,6 +6,8 @@ import { HaulError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 import { metadataForStorage, type RawMetadata, type UploadMetadata, uploadMetadataHeader } from './metadata.js';
+import { checkDeclaredFile } from './declared-file.js';
+import { createFinalUploadQueries } from './final-upload-queries.js';
 import type { Quotas } from './quota.js';
 import type { UploadLifecycle } from './upload-lifecycle.js';
 import { newUploadId } from './upload-id.js';
@@ -70,6 +72,7 @@ export function createFinalUploads({ config, db, storage, repository, quotas, li
   lifecycle: Pick<UploadLifecycle, 'finalAssembled'>;
   logger: Logger;
 }) {
+  const finals = createFinalUploadQueries(db, repository);
   const checkSize = (size: number, what: string) => {
     // tus 1.0: the final length is the sum of the partials, checked like any Upload-Length.
     if (size > config.uploads.maxSize) {
@@ -111,7 +114,7 @@ export function createFinalUploads({ config, db, storage, repository, quotas, li
   /** A waiting final upload whose last partial just finished: assembled now, or abandoned with the reason. */
   async function assembleClaimed(final: UploadRecord): Promise<void> {
     const partialIds = final.partialIds ?? [];
-    const found = new Map((await repository.findMany(partialIds)).map((p) => [p.id, p]));
+    const found = new Map((await finals.findMany(partialIds)).map((p) => [p.id, p]));
     const partials = partialIds.map((id) => found.get(id)).filter((p): p is UploadRecord => p?.status === 'part_received');
     const size = sizeOf(partials);
     if (partials.length !== partialIds.length || size > config.uploads.maxSize) {
@@ -136,16 +139,17 @@ export function createFinalUploads({ config, db, storage, repository, quotas, li
         // The same final upload asked for again — a client whose answer was lost, or one that
         // created it early (concatenation-unfinished) and whose tus library asks once more when
         // the partials are done — gets the one that exists rather than a refusal.
-        const existing = await repository.findFinalOf(user.id, partialIds, { consumed: !config.uploads.keepPartials }, tx);
+        const existing = await finals.findFinalOf(user.id, partialIds, { consumed: !config.uploads.keepPartials }, tx);
         if (existing) return { existing, ordered: [], waiting: false, expiresAt: null };
         const problems = partialIds.map((pid) => unusable(pid, found.get(pid), user.id, allowUnfinished)).filter(Boolean);
         // A partial is assembled into one final upload: the first waiting for it keeps it.
-        const taken = await repository.listedByWaitingFinals(partialIds, tx);
+        const taken = await finals.listedByWaitingFinals(partialIds, tx);
         problems.push(...taken.map((pid) => `${pid} is already listed by a final upload waiting for its partials`));
         if (problems.length > 0) throw new HaulError('PARTIAL_NOT_USABLE', `Cannot concatenate: ${problems.join('; ')}`);
         const ordered = partialIds.map((pid) => found.get(pid)!);
         const unfinished = ordered.filter((p) => p.status === 'uploading');
         checkSize(sizeOf(ordered), unfinished.length > 0 ? 'The known lengths of the partials' : 'The partials');
+        checkDeclaredFile({ size: sizeOf(ordered), filetype: metadata.fields.filetype, filename: metadata.fields.filename }, config);
         // The final upload's bytes take the place of its partials', unless those are kept too.
         await quotas.admit(tx, { ownerId: user.id, bytes: sizeOf(ordered), replacing: config.uploads.keepPartials ? [] : partialIds });
         const waiting = unfinished.length > 0;
@@ -182,7 +186,7 @@ export function createFinalUploads({ config, db, storage, repository, quotas, li
      * background, so the partial's own response is not held up by the assembly.
      */
     async partialReceived(partialId: string): Promise<void> {
-      const final = await repository.claimWaitingFinal(partialId, new Date(Date.now() + ASSEMBLY_TIMEOUT_MS));
+      const final = await finals.claimWaitingFinal(partialId, new Date(Date.now() + ASSEMBLY_TIMEOUT_MS));
       if (!final) return;
       logger.info('final upload assembling: its last partial finished', { uploadId: final.id, partialId });
       void assembleClaimed(final).catch((err: unknown) => {
@@ -193,7 +197,7 @@ export function createFinalUploads({ config, db, storage, repository, quotas, li
 
     /** tus DELETE of a final upload still waiting for its partials; false once assembly began. */
     async cancelWaiting(id: string): Promise<boolean> {
-      const changes = await repository.terminateWaitingFinal(id);
+      const changes = await finals.terminateWaitingFinal(id);
       return changes !== undefined;
     },
   };

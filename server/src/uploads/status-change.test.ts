@@ -147,7 +147,7 @@ describe('the status machine in the database', () => {
     const assembling = await uploadIn('assembling', { expiresAt: ago(10) });
     const newest = await uploadIn('uploading', { expiresAt: ago(5) });
     const notYet = await uploadIn('uploading');
-    const finished = await uploadIn('ready', { expiresAt: ago(60) }); // ready → expired is not a change the machine allows
+    const finished = await uploadIn('ready', { expiresAt: ago(60) }); // a finished file expires by retention, not by expires_at
 
     const first = await db.transaction((tx) => changeStatus(tx, { pastExpiry: { limit: 3 }, to: 'expired' }));
     expect(first.map((c) => [c.uploadId, c.from])).toEqual([[oldest, 'uploading'], [partial, 'part_received'], [assembling, 'assembling']]);

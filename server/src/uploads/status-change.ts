@@ -1,4 +1,4 @@
-import { type INITIAL_STATUSES, type ProcessingOutcomeStatus, statusesLeadingTo, type UploadStatus } from '@haul/api';
+import { type INITIAL_STATUSES, PROCESSING_OUTCOMES, type ProcessingOutcomeStatus, statusesLeadingTo, type UploadStatus } from '@haul/api';
 import type { Queryable } from '../db/database.js';
 import { toDate, toNumber } from '../db/database.js';
 
@@ -91,7 +91,8 @@ function columnsSetBy(request: StatusChangeRequest, param: (value: unknown) => s
 function statusChangeQuery(request: StatusChangeRequest): { text: string; params: unknown[] } {
   const params: unknown[] = [];
   const param = (value: unknown) => `$${params.push(value)}`;
-  const from = param(statusesLeadingTo(request.to));
+  // Expiry by `expires_at` is for unfinished uploads only; finished files expire by retention (uploads/retention.ts), by id.
+  const from = param(statusesLeadingTo(request.to).filter((status) => !('pastExpiry' in request && (PROCESSING_OUTCOMES as readonly string[]).includes(status))));
   const to = param(request.to);
   const reason = param(request.reason ?? null);
   // Rows are locked in a fixed order, so two changes over overlapping sets cannot deadlock.

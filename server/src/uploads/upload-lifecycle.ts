@@ -92,6 +92,14 @@ export function createUploadLifecycle({ db, repository, quotas, offsets, jobs, e
       await publish(changes);
     },
 
+    /** Refused from its first bytes: rejected with the reason (storage already removed), its watchers told. */
+    async refused(id: string, reason: string, detectedType: string | null): Promise<void> {
+      offsets.forget(id);
+      const changes = await repository.markRefused(id, reason, detectedType);
+      if (changes.length > 0) logger.info('upload refused from its first bytes', { uploadId: id, reason });
+      await publish(changes);
+    },
+
     async terminated(id: string): Promise<void> {
       offsets.forget(id);
       const changes = await repository.markTerminated(id);

@@ -68,12 +68,12 @@ export interface UploadRepositoryHooks {
   onDelete?: readonly UploadWriteHook[];
 }
 
-const COLUMNS = `id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset, status,
+export const COLUMNS = `id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset, status,
   created_at, updated_at, finished_at, expires_at, concat_role, partial_ids, detected_type, sha256, status_reason,
   scanned, processed_at, scope, deleted_at, media_width, media_height, media_duration_ms, media_pages, media_placeholder,
   assembly_started_at, active_content`;
 
-function toRecord(row: Row): UploadRecord {
+export function toRecord(row: Row): UploadRecord {
   return {
     id: row.id as string,
     ownerId: row.owner_id as string,
@@ -267,72 +267,6 @@ export function createUploadRepository(db: Database, { onStatusChange = [], onCr
     },
 
     /**
-     * The caller's final upload made of exactly these partials, in this order: one being
-     * assembled or waiting for its partials, or — `consumed` (partials are removed after
-     * assembly) — one already received or processed. Nothing for one that expired or was
-     * terminated: that attempt is over and a new one may start.
-     */
-    async findFinalOf(ownerId: string, partialIds: readonly string[], { consumed }: { consumed: boolean }, tx: Queryable): Promise<UploadRecord | undefined> {
-      const rows = await tx.query(
-        `SELECT ${COLUMNS} FROM uploads
-         WHERE owner_id = $1 AND concat_role = 'final' AND partial_ids = $2::text[] AND deleted_at IS NULL
-           AND (status = 'assembling' OR ($3::boolean AND status NOT IN ('expired', 'terminated')))
-         ORDER BY created_at DESC LIMIT 1`,
-        [ownerId, partialIds, consumed],
-      );
-      return rows[0] ? toRecord(rows[0]) : undefined;
-    },
-
-    /** Ids among `partialIds` that a final upload still waiting for its partials already lists. */
-    async listedByWaitingFinals(partialIds: readonly string[], tx: Queryable): Promise<string[]> {
-      const rows = await tx.query(
-        `SELECT DISTINCT unnest(partial_ids) AS id FROM uploads
-         WHERE status = 'assembling' AND assembly_started_at IS NULL AND partial_ids && $1::text[]`,
-        [partialIds],
-      );
-      return rows.map((r) => r.id as string).filter((id) => partialIds.includes(id));
-    },
-
-    /**
-     * The waiting final upload listing `partialId` whose partials are now all finished, claimed
-     * for assembly (assembly_started_at set, expiry moved to `assemblyDeadline`) — by exactly one
-     * caller: the claim is one UPDATE, and a second claimant re-checks the row after the first
-     * commits. Called after the partial's own change committed, so whoever finishes last sees
-     * every partial finished.
-     */
-    async claimWaitingFinal(partialId: string, assemblyDeadline: Date): Promise<UploadRecord | undefined> {
-      const rows = await db.query(
-        `UPDATE uploads AS f SET assembly_started_at = now(), expires_at = $2, updated_at = now()
-         WHERE f.status = 'assembling' AND f.assembly_started_at IS NULL AND f.partial_ids @> ARRAY[$1::text]
-           AND NOT EXISTS (SELECT 1 FROM uploads p WHERE p.id = ANY(f.partial_ids) AND p.status <> 'part_received')
-         RETURNING f.*`,
-        [partialId, assemblyDeadline.toISOString()],
-      );
-      return rows[0] ? toRecord(rows[0]) : undefined;
-    },
-
-    /** The uploads with these ids (any owner), in no particular order. */
-    async findMany(ids: readonly string[]): Promise<UploadRecord[]> {
-      const rows = await db.query(`SELECT ${COLUMNS} FROM uploads WHERE id = ANY($1::text[])`, [ids]);
-      return rows.map(toRecord);
-    },
-
-    /**
-     * Cancels a final upload still waiting for its partials (tus DELETE): false if its assembly
-     * has begun meanwhile (the row lock orders this against claimWaitingFinal).
-     */
-    async terminateWaitingFinal(id: string): Promise<StatusChange[] | undefined> {
-      return db.transaction(async (tx) => {
-        const [row] = await tx.query(
-          `SELECT id FROM uploads WHERE id = $1 AND status = 'assembling' AND assembly_started_at IS NULL FOR UPDATE`,
-          [id],
-        );
-        if (!row) return undefined;
-        return changeStatus(tx, { ids: [id], to: 'terminated' });
-      });
-    },
-
-    /**
      * assembling → received; the partials (unless kept) → concatenated, their storage to be
      * removed. Nothing, if the final upload is no longer `assembling` (swept as abandoned).
      */
@@ -350,6 +284,15 @@ export function createUploadRepository(db: Database, { onStatusChange = [], onCr
     },
 
     /** tus DELETE (or the files API deleting an unfinished upload): its bytes are gone. */
+    /** uploading → rejected by its first bytes (tus/content-check.ts), its bytes already removed. */
+    markRefused(id: string, reason: string, detectedType: string | null): Promise<StatusChange[]> {
+      return db.transaction(async (tx) => {
+        const changes = await changeStatus(tx, { ids: [id], to: 'rejected', reason, findings: { detectedType, sha256: null, scanned: false } });
+        await tx.query(`UPDATE uploads SET purged_at = now() WHERE id = $1`, [id]);
+        return changes;
+      });
+    },
+
     markTerminated(id: string): Promise<StatusChange[]> {
       return db.transaction((tx) => changeStatus(tx, { ids: [id], to: 'terminated' }));
     },
@@ -377,8 +320,12 @@ export function createUploadRepository(db: Database, { onStatusChange = [], onCr
       return rows.map((r) => ({ id: r.id as string, storageKey: r.storage_key as string }));
     },
 
+    /** Its bytes are gone: so are its previews' rows. */
     async markPurged(id: string): Promise<void> {
-      await db.query(`UPDATE uploads SET purged_at = now() WHERE id = $1`, [id]);
+      await db.transaction(async (tx) => {
+        await tx.query(`UPDATE uploads SET purged_at = now() WHERE id = $1`, [id]);
+        await tx.query(`DELETE FROM thumbnails WHERE upload_id = $1`, [id]);
+      });
     },
   };
 }

@@ -11,6 +11,7 @@ import { checkNotExpired } from '../expiration.js';
 import { CLOSE_CONNECTION } from '../request-context.js';
 import { BodyStop } from '../upload-body.js';
 import { withUploadLock } from '../upload-lock.js';
+import { encryptionHeaderOf } from '../../uploads/encryption.js';
 import type { IetfRequest } from './ietf-create.js';
 import { type IetfResponse, lengthOf } from './ietf-length.js';
 import { completeHeader, PARTIAL_UPLOAD, requireUploadComplete, secondsLeft, sfNonNegativeInteger, uploadLimit } from './interop.js';
@@ -79,6 +80,7 @@ export function createIetfAppendHandler({ maxSize, lockDrainMs, storage, locker,
           const written = await writeBody(request, {
             id: upload.id, key: upload.storageKey, offset: stored.offset, size: length,
             quotaRoom: quotaRoom === undefined ? undefined : quotaRoom - stored.offset,
+            declared: { filename: upload.filename, filetype: upload.filetype, partial: upload.concatRole === 'partial', encrypted: encryptionHeaderOf(upload.metadata) !== null },
           }, stop);
           // A complete body of unknown length (chunked, no Upload-Length): its end is the length.
           if (complete && length === undefined && stop.reason === undefined) {

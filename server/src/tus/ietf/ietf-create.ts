@@ -5,6 +5,7 @@ import { userStorageKey } from '../../auth/user.js';
 import { HaulError } from '../../errors.js';
 import type { AuthorizeCreation } from '../../http/create-policy.js';
 import type { Storage } from '../../storage/storage.js';
+import { isEncryptedRequest } from '../../uploads/encryption.js';
 import { metadataForStorage, validateUploadMetadata } from '../../uploads/metadata.js';
 import type { Quotas } from '../../uploads/quota.js';
 import type { UploadLifecycle } from '../../uploads/upload-lifecycle.js';
@@ -86,7 +87,9 @@ export function createIetfCreationHandler({ limits, storage, locker, repository,
           });
           // A deferred length is counted by its bytes until declared: the body may fill the quota, no more.
           const quotaRoom = size === undefined ? await quotas.roomFor(request.user.id, id) : undefined;
-          const written = await writeBody(request, { id, key, offset: 0, size, quotaRoom }, stop);
+          const written = await writeBody(request, {
+            id, key, offset: 0, size, quotaRoom, declared: { filename: fields.filename ?? null, filetype: fields.filetype ?? null, partial: false, encrypted: isEncryptedRequest(metadata.raw) },
+          }, stop);
           // A complete body of unknown length (chunked, no Upload-Length): its end is the length.
           if (complete && size === undefined && stop.reason === undefined) {
             await lifecycle.lengthDeclared({ id, ownerId: request.user.id }, written);
