@@ -30,7 +30,8 @@ describe('runSandboxed', () => {
       const script = `(sleep 1.5; echo alive > '${marker}') & sleep 30`;
       const outcome = await runSandboxed({ command: 'sh', args: ['-c', script], limits: { ...limits, timeoutMs: 300 } });
       expect(outcome.kind).toBe('timed-out');
-      if (outcome.kind === 'timed-out') expect(outcome.elapsedMs).toBeLessThan(1500);
+      // Well before the 30 s the tool would take (the bound is loose: a loaded machine delays spawning).
+      if (outcome.kind === 'timed-out') expect(outcome.elapsedMs).toBeLessThan(10_000);
       await new Promise((r) => setTimeout(r, 1700));
       await expect(fs.access(marker)).rejects.toThrow();
     });
@@ -40,7 +41,7 @@ describe('runSandboxed', () => {
     // perl builds a 2 GiB string: RLIMIT_AS makes the allocation fail inside perl ("Out of memory!").
     const bomb = await runSandboxed({ command: 'perl', args: ['-e', '$x = "x" x (2 * 1024**3); print length $x'], limits: { ...limits, memoryBytes: 256 * MiB } });
     expect(bomb.kind).toBe('out-of-memory');
-    if (bomb.kind === 'out-of-memory') expect(bomb.elapsedMs).toBeLessThan(2000);
+    if (bomb.kind === 'out-of-memory') expect(bomb.elapsedMs).toBeLessThan(15_000); // loose: a loaded machine delays spawning
     const modest = await runSandboxed({ command: 'perl', args: ['-e', '$x = "x" x (64 * 1024**2); print length $x'], limits: { ...limits, memoryBytes: 256 * MiB } });
     expect(modest).toMatchObject({ kind: 'ok' });
     if (modest.kind === 'ok') expect(modest.stdout.toString()).toBe(String(64 * MiB));
