@@ -70,9 +70,9 @@ describe.each(backends)('retention on $name', (backend) => {
 
     /** Expired (the status comes first), then nothing of it left in storage (the removal follows). */
     const expired = async (id: string) => {
-      await waitForUpload(server, token, id, { done: (u) => u.status === 'expired', timeoutMs: 10_000 });
-      await waitFor(async () => (await mentions(id)).length === 0, { what: `storage of ${id} removed`, timeoutMs: 10_000 });
-      return waitForUpload(server, token, id, { done: (u) => u.thumbnails.length === 0, timeoutMs: 10_000 });
+      await waitForUpload(server, token, id, { done: (u) => u.status === 'expired', timeoutMs: 30_000 });
+      await waitFor(async () => (await mentions(id)).length === 0, { what: `storage of ${id} removed`, timeoutMs: 30_000 });
+      return waitForUpload(server, token, id, { done: (u) => u.thumbnails.length === 0, timeoutMs: 30_000 });
     };
     const sweepsPass = () => new Promise((resolve) => setTimeout(resolve, 2500));
     const statuses = async () => Promise.all([text, png, unknown, infected].map(async (u) => (await waitForUpload(server, token, u.id, { done: () => true })).status));
