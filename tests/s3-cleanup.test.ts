@@ -67,7 +67,7 @@ describe('expiry on S3', () => {
     await s3.client.createMultipartUpload({ Bucket: s3.bucket, Key: orphanKey });
     await s3.client.putObject({ Bucket: s3.bucket, Key: `${orphanKey}.info`, Body: '{}' });
 
-    server = await startHaul({ env: { ...s3.env(prefix), UPLOAD_EXPIRY_SECONDS: '2', EXPIRY_SWEEP_INTERVAL_SECONDS: '1' } });
+    server = await startHaul({ env: { ...s3.env(prefix), UPLOAD_EXPIRY_SECONDS: '8', EXPIRY_SWEEP_INTERVAL_SECONDS: '1' } });
     const token = await server.token('alice');
     const file = await randomFile(6 * MiB);
     const { url, id } = await createUpload(server.tusEndpoint, token, { length: file.size });
@@ -75,8 +75,9 @@ describe('expiry on S3', () => {
     const key = s3.keyOf(prefix, 'alice', id);
     expect(await s3.listKeys(key)).toEqual([`${key}.info`, `${key}.part`]);
 
-    // The sweep runs every second; the upload expires 2 s after creation.
-    await expect.poll(async () => (await s3.listKeys(prefix)).length, { timeout: 15_000, interval: 500 }).toBe(0);
+    // The sweep runs every second; the upload expires 8 s after creation (long enough for the
+    // 2 MiB PATCH above to finish on a loaded machine before it does).
+    await expect.poll(async () => (await s3.listKeys(prefix)).length, { timeout: 40_000, interval: 500 }).toBe(0);
     expect(await s3.listMultipartKeys(prefix)).toEqual([]);
     expect((await head(url, token)).status).toBe(410);
 
