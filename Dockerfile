@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Haul server image. Build: docker build -t haul .   (or: docker compose up --build)
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24: the active LTS (Haul supports 20.19+, 22 and 24; CI runs the whole suite on 24).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---------------------------------------------------------------------------------------------- build
 FROM ${NODE_IMAGE} AS build

@@ -7,10 +7,16 @@ import type { Benchmark } from './lib/harness.js';
  */
 
 const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
+  'e2e-upload': () => import('./e2e-upload.js'),
+  'ingest-checksum': () => import('./ingest-checksum.js'),
   'ingest-disk': () => import('./ingest-disk.js'),
   'ingest-s3': () => import('./ingest-s3.js'),
+  liveness: () => import('./liveness.js'),
   parallel: () => import('./parallel.js'),
+  wan: () => import('./wan.js'),
+  load: () => import('./load.js'),
   processing: () => import('./processing.js'),
+  'media-previews': () => import('./media-previews.js'),
 };
 
 const names = Object.keys(BENCHMARKS);

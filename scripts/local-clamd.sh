@@ -20,6 +20,9 @@
 #                   -> "stream: Heuristics.Limits.Exceeded.MaxFileSize FOUND" (AlertExceedsMax), over
 #                   StreamMaxLength -> "INSTREAM size limit exceeded. ERROR".
 #   CLAMD_WAIT      seconds to wait for PING (default 60)
+#   CLAMD_MAX_SCAN_TIME  MaxScanTime in ms (default 30000): must stay below Haul's CLAMD_TIMEOUT_MS
+#                   (default 60000), so clamd gives a verdict (Heuristics.Limits.Exceeded.MaxScanTime,
+#                   Haul: rejected) before Haul's socket gives up on a silent clamd (issue 13)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -30,6 +33,7 @@ BASE="${HAUL_LOCAL_DIR:-/tmp/haul-local}/clamd"
 PORT="${CLAMD_PORT:-3310}"
 MAX="${CLAMD_MAX:-2000M}"
 WAIT_SECS="${CLAMD_WAIT:-60}"
+MAX_SCAN_TIME="${CLAMD_MAX_SCAN_TIME:-30000}"
 DB="$BASE/db" CONF="$BASE/clamd.conf" SOCK="$BASE/clamd.sock"
 PIDFILE="$BASE/clamd.pid" LOG="$BASE/clamd.log" TMPD="$BASE/tmp"
 # clamdscan is only "Recommended" by clamav-daemon; we use it for the socket PING.
@@ -118,6 +122,19 @@ MaxFileSize $MAX
 MaxScanSize $MAX
 # without this, a file over MaxFileSize/MaxScanSize is reported CLEAN
 AlertExceedsMax yes
+# Limits that keep one file from taking the scanner down (issue 13). A scan that runs out of time
+# or recursion is reported as Heuristics.Limits.Exceeded.* (AlertExceedsMax), which Haul records as
+# a definite "rejected", never retried. MaxScanTime stays below CLAMD_TIMEOUT_MS (see above).
+MaxScanTime $MAX_SCAN_TIME
+MaxRecursion 12
+MaxFiles 5000
+MaxEmbeddedPE 10M
+MaxHTMLNormalize 10M
+MaxScriptNormalize 5M
+MaxZipTypeRcg 1M
+MaxPartitions 50
+MaxIconsPE 100
+PCREMaxFileSize 25M
 EOF
   mv -f "$CONF.tmp" "$CONF"
 }

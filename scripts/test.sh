@@ -7,10 +7,18 @@
 # - makes sure PostgreSQL answers (TEST_DATABASE_URL, default the local server);
 # - starts the local services the integration tests use (S3 via OpenStack Swift, clamd), each
 #   through its project script, and stops what it started when the run ends.
+# HAUL_TEST_NODE=<major> (e.g. 24) runs all of it — build, tests, the servers they start — on that
+# Node major, installed from the npm registry by scripts/local-node.sh; unset: the machine's Node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { echo "[test] $(date +%T) $*"; }
+
+if [[ -n "${HAUL_TEST_NODE:-}" ]]; then
+  PATH="$(bash scripts/local-node.sh ensure "$HAUL_TEST_NODE"):$PATH"
+  export PATH
+fi
+log "Node $(node --version)"
 
 log "type-check and build (server, SDK, demo app), type-check the tests"
 npm run build --silent

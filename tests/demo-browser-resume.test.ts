@@ -38,6 +38,11 @@ describe('demo app: pause, reload, resume', () => {
 
   /** The server's offset of an upload (tus HEAD), as bob. */
   const serverOffset = async (id: string) => (await head(`${server.tusEndpoint}${id}`, await server.token('bob'))).offset ?? 0;
+  /** The offset the upload's record shows (files API): no lock taken. */
+  const recordedOffset = async (id: string) => {
+    const response = await fetch(`${server.url}/api/uploads/${id}`, { headers: { Authorization: `Bearer ${await server.token('bob')}` } });
+    return ((await response.json()) as { offset: number }).offset;
+  };
 
   it('throttled, paused mid-upload, reloaded, re-added: finishes the same upload with identical bytes', async () => {
     const source = await textFile(dir, 'big-notes.txt', 3 * MiB);
@@ -49,7 +54,9 @@ describe('demo app: pause, reload, resume', () => {
     await item.waitFor({ timeout: 30_000 });
     const id = (await item.getAttribute('data-upload-id'))!;
     expect(id).toMatch(/^[A-Za-z0-9_-]{24}$/);
-    await expect.poll(() => serverOffset(id), { timeout: 30_000 }).toBeGreaterThan(256 * KiB);
+    // Watched through the files API, not tus HEAD: a HEAD asks for the upload's lock, which ends the
+    // PATCH in flight, and a checksummed PATCH that ends early is discarded whole.
+    await expect.poll(() => recordedOffset(id), { timeout: 30_000 }).toBeGreaterThan(256 * KiB);
     await page.locator('[data-cy=togglePauseResume]').click();
     await screenshot(page, '09-paused');
     const pausedAt = await serverOffset(id);
@@ -63,8 +70,11 @@ describe('demo app: pause, reload, resume', () => {
 
     await throttleUploads(page, -1);
     const requests: string[] = [];
+    const checksums: Array<string | undefined> = [];
     page.on('request', (request) => {
-      if (new URL(request.url()).pathname.startsWith('/files/')) requests.push(request.method());
+      if (!new URL(request.url()).pathname.startsWith('/files/')) return;
+      requests.push(request.method());
+      if (request.method() === 'PATCH') checksums.push(request.headers()['upload-checksum']);
     });
     await uploadFiles(page, [source.path]);
     const done = await waitForBadge(page, 'big-notes.txt', 'ready');
@@ -72,6 +82,9 @@ describe('demo app: pause, reload, resume', () => {
     // Resumed, not restarted: no new upload was created, and the server kept what it had.
     expect(requests).not.toContain('POST');
     expect(requests).toContain('HEAD');
+    // Uppy through tusOptions(): every PATCH carried the SDK's checksum (WebCrypto's SHA-256).
+    expect(checksums.length).toBeGreaterThan(0);
+    for (const checksum of checksums) expect(checksum).toMatch(/^sha256 [A-Za-z0-9+/]{43}=$/);
     const record = await (await fetch(`${server.url}/api/uploads/${id}`, { headers: { Authorization: `Bearer ${await server.token('bob')}` } })).json();
     expect(record).toMatchObject({ status: 'ready', size: 3 * MiB, sha256: source.sha256 });
     const list = (await (await fetch(`${server.url}/api/uploads`, { headers: { Authorization: `Bearer ${await server.token('bob')}` } })).json()) as {

@@ -175,7 +175,17 @@ describe.each(backends)('processing on $name', (backend) => {
 
       const { id } = await uploadBuffer(server.tusEndpoint, token, jpeg, { filename: 'IMG_0001.JPG', filetype: 'image/jpeg' });
       const upload = await waitForUpload(server, token, id);
-      expect(upload).toMatchObject({ status: 'ready', reason: null, detectedType: 'image/jpeg', scanned: true, sha256: sha256(jpeg) });
+      expect(upload).toMatchObject({ status: 'ready', reason: null, detectedType: 'image/jpeg', scanned: true });
+      // STRIP_LOCATION (on by default): the original is served without GPS, and its recorded
+      // SHA-256 is the hash of the bytes served, not of those uploaded.
+      const served = Buffer.from(await (await fetch(new URL(upload.contentUrl!, server.url), { headers: { Authorization: `Bearer ${token}` } })).arrayBuffer());
+      expect(served.length).toBe(jpeg.length);
+      expect(upload.sha256).toBe(sha256(served));
+      expect(upload.sha256).not.toBe(sha256(jpeg));
+      const servedMeta = await sharp(served).metadata();
+      expect(servedMeta.orientation).toBe(6);
+      expect(servedMeta.exif && exifHasGps(servedMeta.exif)).toBe(false);
+      expect(upload.media).toEqual({ width: 480, height: 640, durationMs: null, pages: null, placeholder: expect.stringMatching(/^[A-Za-z0-9+/]{20,}={0,2}$/) });
       // Long side 160 / 480 / 1280, never enlarged; portrait, because orientation 6 is applied.
       expect(upload.thumbnails).toEqual([
         { size: 160, width: 120, height: 160, url: `/api/uploads/${id}/thumbnails/160` },

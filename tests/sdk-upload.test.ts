@@ -161,7 +161,8 @@ describe('SDK uploads (worker on, no scanning)', () => {
   it('pause() stops sending, resume() continues from the server offset', async () => {
     const p = await proxy({ bytesPerSecond: 8 * MiB });
     const { client: haul, token } = await client('sdk-pause', { endpoint: `${p.url}/files/` });
-    const handle = haul.upload(medium.path);
+    // 1 MiB chunks: a checksummed chunk counts only whole, so the pause must fall after some.
+    const handle = haul.upload(medium.path, { chunkSize: MiB });
     await waitFor(() => handle.uploadUrl !== null && handle.progress.bytesSent >= 4 * MiB, { timeoutMs: 20_000, what: 'progress' });
     handle.pause();
     expect(handle.state).toBe('paused');
@@ -182,7 +183,8 @@ describe('SDK uploads (worker on, no scanning)', () => {
   it('a new client resumes an upload an earlier one left unfinished (resume state on disk)', async () => {
     const p = await proxy({ bytesPerSecond: 2 * MiB });
     const first = await client('sdk-resume', { endpoint: `${p.url}/files/` });
-    const handle = first.client.upload(medium.path, { parallel: 3 });
+    // 1 MiB chunks: a checksummed chunk counts only whole, so the abort must fall after some.
+    const handle = first.client.upload(medium.path, { parallel: 3, chunkSize: MiB });
     await waitFor(async () => (await storedUploads(first.cacheDir)).some((u) => u.parallelUploadUrls?.length === 3), { timeoutMs: 20_000, what: 'stored partial URLs' });
     await waitFor(() => handle.progress.bytesSent >= 4 * MiB, { timeoutMs: 20_000, what: 'progress' });
     await handle.abort({ terminate: false });

@@ -46,7 +46,8 @@ describe('tus conformance', () => {
     expect(options.status).toBe(204);
     // "The Tus-Extension response header MUST be a comma-separated list of the extensions supported by the Server."
     expect(listOf(options.header('tus-extension'))).toEqual([
-      'creation', 'creation-with-upload', 'creation-defer-length', 'termination', 'expiration', 'concatenation',
+      'creation', 'creation-with-upload', 'creation-defer-length', 'termination', 'expiration', 'checksum', 'checksum-trailer', 'concatenation',
+      'concatenation-unfinished',
     ]);
     expect(options.header('tus-version')).toBe('1.0.0');
     expect(options.header('access-control-max-age')).toBe('86400');
@@ -147,9 +148,11 @@ describe('tus conformance', () => {
     expect(declared.status).toBe(204);
     expect(await row(id)).toMatchObject({ status: 'uploading', size: '100' });
     // "Once set the length MUST NOT be changed."
-    const again = await patch(url, token, 60, Buffer.alloc(0), { 'Upload-Length': '100' });
+    const again = await patch(url, token, 60, Buffer.alloc(0), { 'Upload-Length': '101' });
     expect(again.status).toBe(400);
     expect(again.json().code).toBe('UPLOAD_LENGTH_ALREADY_SET');
+    // The same length is no change: a chunk refused by its checksum is resent with it (tus-checksum.test.ts).
+    expect(await patch(url, token, 60, Buffer.alloc(0), { 'Upload-Length': '100' })).toMatchObject({ status: 204, offset: 60 });
   });
 
   it('an upload past its expiry is gone (410) before the sweep removes it', async () => {

@@ -6,12 +6,15 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
 import { randomFile, sha256File, type SourceFile, storedPath } from './helpers/files.js';
-import { decodeMetadata, head } from './helpers/tus.js';
+import { startFlakyProxy } from './helpers/flaky-proxy.js';
+import { decodeMetadata, head, uploadIdOf } from './helpers/tus.js';
 
 /**
  * An independent tus client against Haul's own handlers: Python's tuspy (Debian
  * `python3-tuspy`, module `tusclient`, run with /usr/bin/python3), a whole upload in chunks and
- * an upload stopped half-way and resumed by a second process from the server's offset. Skipped
+ * an upload stopped half-way and resumed by a second process from the server's offset, and tuspy's
+ * `upload_checksum=True` (sha1 on every PATCH), also through a proxy that corrupts some PATCH
+ * bodies: tuspy's own retry resends the refused chunks. Skipped
  * where tuspy is not installed, except under CI (scripts/test.sh installs it).
  */
 
@@ -20,14 +23,19 @@ const hasTuspy = fs.existsSync(PYTHON) && fs.existsSync('/usr/lib/python3/dist-p
 const run = promisify(execFile);
 const MiB = 2 ** 20;
 
-/** argv: endpoint token file chunk_size chunks(0 = all) [url]; prints {"url", "offset"}. */
+/**
+ * argv: endpoint token file chunk_size chunks(0 = all) [url]; prints {"url", "offset"}. With
+ * TUSPY_CHECKSUM=1 in the environment: upload_checksum=True, and 3 retries without delay.
+ */
 const SCRIPT = `
-import json, sys
+import json, os, sys
 from tusclient import client
 endpoint, token, path, chunk, chunks = sys.argv[1:6]
 url = sys.argv[6] if len(sys.argv) > 6 else None
+checksum = os.environ.get('TUSPY_CHECKSUM') == '1'
 tus = client.TusClient(endpoint, headers={'Authorization': 'Bearer ' + token})
-uploader = tus.uploader(path, url=url, chunk_size=int(chunk), metadata={'filename': 'interop – tuspy.bin'})
+uploader = tus.uploader(path, url=url, chunk_size=int(chunk), metadata={'filename': 'interop – tuspy.bin'},
+                        upload_checksum=checksum, retries=3 if checksum else 0, retry_delay=0)
 if int(chunks) == 0:
     uploader.upload()
 else:
@@ -55,8 +63,9 @@ describe.skipIf(!hasTuspy && !process.env.CI)('interop: Python tuspy', () => {
     await fsp.rm(path.dirname(file.path), { recursive: true, force: true });
   });
 
-  const tuspy = async (...args: string[]) => {
-    const { stdout } = await run(PYTHON, ['-c', SCRIPT, server.tusEndpoint, token, file.path, ...args], { timeout: 60_000 });
+  const tuspy = async (...args: string[]) => tuspyVia(server.tusEndpoint, {}, ...args);
+  const tuspyVia = async (endpoint: string, env: Record<string, string>, ...args: string[]) => {
+    const { stdout } = await run(PYTHON, ['-c', SCRIPT, endpoint, token, file.path, ...args], { timeout: 60_000, env: { ...process.env, ...env } });
     return JSON.parse(stdout.trim().split('\n').at(-1)!) as { url: string; offset: number };
   };
 
@@ -77,5 +86,22 @@ describe.skipIf(!hasTuspy && !process.env.CI)('interop: Python tuspy', () => {
     expect(second).toMatchObject({ url: first.url, offset: file.size });
     const id = new URL(first.url).pathname.split('/').pop()!;
     expect(await sha256File(storedPath(server.dataDir, user, id))).toBe(file.sha256);
+  });
+
+  it('upload_checksum=True: every PATCH verified (sha1); through a corrupting proxy the refused chunks are resent', async () => {
+    const direct = await tuspyVia(server.tusEndpoint, { TUSPY_CHECKSUM: '1' }, String(MiB), '0');
+    expect(direct.offset).toBe(file.size);
+    expect(await sha256File(storedPath(server.dataDir, user, uploadIdOf(direct.url)))).toBe(file.sha256);
+
+    const proxy = await startFlakyProxy({ target: server.url, corruptEveryNthPatch: 2 });
+    try {
+      const viaProxy = await tuspyVia(`${proxy.url}/files/`, { TUSPY_CHECKSUM: '1' }, String(MiB), '0');
+      expect(viaProxy.offset).toBe(file.size);
+      expect(await sha256File(storedPath(server.dataDir, user, uploadIdOf(viaProxy.url)))).toBe(file.sha256);
+      expect(proxy.stats.corrupted).toBeGreaterThanOrEqual(2);
+      expect(proxy.stats.answered460).toBe(proxy.stats.corrupted);
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -87,7 +87,7 @@ describe('version negotiation, OPTIONS and CORS', () => {
       expect.arrayContaining(['post', 'head', 'patch', 'delete']),
     );
     expect(listOf(res.header('access-control-allow-headers'))).toEqual(
-      expect.arrayContaining(['authorization', 'tus-resumable', 'upload-offset', 'upload-length', 'upload-metadata', 'content-type']),
+      expect.arrayContaining(['authorization', 'tus-resumable', 'upload-offset', 'upload-length', 'upload-metadata', 'content-type', 'upload-checksum']),
     );
   });
 

@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   AUTH_INVALID: { status: 401, retryable: false, message: 'The bearer token is invalid or expired' },
   FORBIDDEN: { status: 403, retryable: false, message: 'Not allowed' },
   SCOPE_FORBIDDEN: { status: 403, retryable: false, message: 'You are not a member of this scope' },
+  ENCRYPTED_UPLOADS_REFUSED: { status: 403, retryable: false, message: 'This server does not accept end-to-end encrypted uploads (ENCRYPTED_UPLOADS=refuse)' },
   UPLOAD_REFUSED: { status: 403, retryable: false, message: 'The application refused this upload' },
   HOOK_UNAVAILABLE: { status: 503, retryable: true, message: 'The application did not answer an access check; retry shortly' },
   UPLOAD_NOT_FOUND: { status: 404, retryable: false, message: 'Upload not found' },
@@ -24,6 +25,12 @@ export const ERROR_CODES = {
   INVALID_UPLOAD_LENGTH: { status: 400, retryable: false, message: 'Invalid Upload-Length' },
   INVALID_CONTENT_TYPE: { status: 403, retryable: false, message: 'PATCH requests must use Content-Type: application/offset+octet-stream' },
   MISSING_OFFSET: { status: 403, retryable: false, message: 'Upload-Offset header required' },
+  // tus checksum extension: 460 is the status the extension defines for a digest that does not
+  // match; the chunk is discarded. Not retryable by the tus convention (a 4xx), but a client that
+  // still has the chunk resends it a bounded number of times (the SDK's retry policy does).
+  CHECKSUM_MISMATCH: { status: 460, retryable: false, message: 'The chunk does not match its Upload-Checksum; it was discarded, resend it' },
+  CHECKSUM_ALGORITHM_UNSUPPORTED: { status: 400, retryable: false, message: 'Upload-Checksum names an algorithm this server does not support (see Tus-Checksum-Algorithm)' },
+  INVALID_CHECKSUM: { status: 400, retryable: false, message: 'Upload-Checksum must be "<algorithm> <base64 digest>"' },
   OFFSET_MISMATCH: { status: 409, retryable: true, message: 'Upload-Offset does not match the current offset' },
   UPLOAD_LOCKED: { status: 423, retryable: true, message: 'Another request is writing to this upload; retry shortly' },
   UPLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'Upload exceeds the maximum size' },
@@ -32,6 +39,9 @@ export const ERROR_CODES = {
   UPLOAD_LENGTH_ALREADY_SET: { status: 400, retryable: false, message: 'Upload-Length is already set' },
   UPLOAD_FINISHED: { status: 400, retryable: false, message: 'Upload is already complete' },
   UNSUPPORTED_VERSION: { status: 412, retryable: false, message: 'Unsupported Tus-Resumable version' },
+  UNSUPPORTED_INTEROP_VERSION: { status: 400, retryable: false, message: 'Unsupported Upload-Draft-Interop-Version: this server speaks 6 and 8' },
+  INCONSISTENT_UPLOAD_LENGTH: { status: 400, retryable: false, message: 'Inconsistent length values for the upload' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'Appending to an upload takes Content-Type: application/partial-upload' },
   UNSUPPORTED_EXTENSION: { status: 501, retryable: false, message: 'This tus extension is not supported' },
   INVALID_CONCAT: { status: 400, retryable: false, message: 'Invalid Upload-Concat header' },
   PARTIAL_NOT_USABLE: { status: 400, retryable: false, message: 'A listed partial upload cannot be concatenated' },
@@ -44,6 +54,7 @@ export const ERROR_CODES = {
   LINK_EXPIRED: { status: 410, retryable: false, message: 'This link has expired' },
   RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests; slow down' },
   TOO_MANY_UPLOADS: { status: 429, retryable: true, message: 'Too many unfinished uploads; finish or terminate some first' },
+  TOO_MANY_UPLOAD_REQUESTS: { status: 429, retryable: true, message: 'Too many upload requests at once from this account; retry when some have finished' },
   DEV_AUTH_DISABLED: { status: 404, retryable: false, message: 'Development tokens are only issued with AUTH_MODE=dev' },
   CLIENT_ABORTED: { status: 400, retryable: false, message: 'Request aborted by the client' },
   STORAGE_UNAVAILABLE: { status: 503, retryable: true, message: 'Storage is unavailable; retry shortly' },

@@ -43,6 +43,10 @@ export const HEADERS = {
   retryAfter: 'Retry-After',
   tusResumable: 'Tus-Resumable',
   uploadExpires: 'Upload-Expires',
+  /** tus checksum extension: `<algorithm> <base64 digest>` of a PATCH body (or its trailer). */
+  uploadChecksum: 'Upload-Checksum',
+  /** tus checksum extension: the algorithms the server verifies (OPTIONS). */
+  tusChecksumAlgorithm: 'Tus-Checksum-Algorithm',
 } as const;
 
 /** The values of `Haul-Upload` and `Haul-Upload-Events` for an upload. */

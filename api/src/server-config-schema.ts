@@ -29,6 +29,8 @@ export const serverConfigSchema = z.object({
   concatenation: z.boolean(),
   maxConcatPartials: z.number().int(),
   thumbnailSizes: z.array(z.number().int()),
+  /** ENCRYPTED_UPLOADS: `allow` (stored unscanned, marked `encrypted`) or `refuse` (403 at creation). */
+  encryptedUploads: z.enum(['allow', 'refuse']),
 });
 
 export type ServerConfigJson = z.infer<typeof serverConfigSchema>;

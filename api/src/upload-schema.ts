@@ -15,6 +15,21 @@ export const thumbnailSchema = z.object({
   url: z.string().describe('GET to fetch the WebP preview'),
 });
 
+/**
+ * What processing learnt about a picture, video, sound or document, so a client can lay out a
+ * message before anything loads. Each field is null where it does not apply or is unknown.
+ */
+export const mediaSchema = z.object({
+  width: z.number().int().nullable().describe('displayed width in pixels (EXIF orientation / video rotation applied); images, videos, PDF first pages'),
+  height: z.number().int().nullable().describe('displayed height in pixels'),
+  durationMs: z.number().int().nullable().describe('length of a video or audio file in milliseconds'),
+  pages: z.number().int().nullable().describe('page count of a PDF (null if it needs a password to open)'),
+  placeholder: z
+    .string()
+    .nullable()
+    .describe('ThumbHash (https://evanw.github.io/thumbhash/), base64: a blurred stand-in to paint before a preview loads'),
+});
+
 export const uploadSchema = z.object({
   id: z.string(),
   status: uploadStatusSchema,
@@ -28,9 +43,23 @@ export const uploadSchema = z.object({
   sha256: z.string().nullable(),
   /** false: accepted without a malware scan (SCAN_MODE=off). */
   scanned: z.boolean().nullable(),
+  /**
+   * End-to-end encrypted by the client (the `encryption` metadata): the server holds only
+   * ciphertext, so it was not type-checked, scanned or thumbnailed (`scanned: false`, `reason` says so).
+   */
+  encrypted: z.boolean(),
+  /** The client's encryption header (wrapped key, format parameters), opaque to the server; null unless encrypted. */
+  encryption: z.string().nullable(),
+  /**
+   * true: a PDF with JavaScript, launch actions or embedded files (or one that could not be
+   * inspected completely) — served only as an attachment, never inline. null: not a PDF.
+   */
+  activeContent: z.boolean().nullable().describe('PDF with JavaScript, launch actions or embedded files: served only as an attachment; null when not a PDF'),
   /** The application scope from the `scope` metadata, if any. */
   scope: z.string().nullable(),
   thumbnails: z.array(thumbnailSchema),
+  /** Size, duration, pages and placeholder, once processed (all null before, or for other files). */
+  media: mediaSchema,
   /** GET to download; only once `ready`. */
   contentUrl: z.string().nullable(),
   createdAt: z.string(),
@@ -41,6 +70,10 @@ export const uploadSchema = z.object({
 
 export type UploadJson = z.infer<typeof uploadSchema>;
 export type ThumbnailJson = z.infer<typeof thumbnailSchema>;
+export type MediaJson = z.infer<typeof mediaSchema>;
+
+/** `media` of an upload nothing is known about (not processed yet, or not a picture, video, sound or PDF). */
+export const NO_MEDIA: Readonly<MediaJson> = Object.freeze({ width: null, height: null, durationMs: null, pages: null, placeholder: null });
 
 export const uploadListQuerySchema = z.object({
   status: z

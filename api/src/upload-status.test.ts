@@ -17,16 +17,21 @@ describe('upload status machine', () => {
     expect([...reached].sort()).toEqual([...UPLOAD_STATUSES].sort());
   });
 
-  it('terminal statuses change only when the owner terminates the upload or retention expires it', () => {
-    for (const status of TERMINAL_STATUSES) expect(UPLOAD_TRANSITIONS[status].filter((to) => to !== 'terminated' && to !== 'expired')).toEqual([]);
+  it('terminal statuses change only when the owner terminates the upload, retention expires it, or an operator requeues a failed one', () => {
+    for (const status of TERMINAL_STATUSES) {
+      const allowed = status === 'failed' ? ['terminated', 'expired', 'processing'] : ['terminated', 'expired'];
+      expect(UPLOAD_TRANSITIONS[status].filter((to) => !allowed.includes(to))).toEqual([]);
+    }
+    expect(canTransition('failed', 'processing')).toBe(true);
     for (const outcome of PROCESSING_OUTCOMES) expect(canTransition(outcome, 'expired'), outcome).toBe(true);
   });
 
-  it('every upload a client can address can be terminated (tus DELETE); one still being assembled cannot', () => {
-    for (const status of ['uploading', 'part_received', 'received', 'processing', ...PROCESSING_OUTCOMES] as const) {
+  it('every upload a client can address can be terminated (tus DELETE), a final upload waiting for its partials too', () => {
+    // `assembling` → terminated is allowed by the table, but the repository only takes it while the
+    // final upload still waits for unfinished partials (terminateWaitingFinal), never mid-assembly.
+    for (const status of ['uploading', 'part_received', 'assembling', 'received', 'processing', ...PROCESSING_OUTCOMES] as const) {
       expect(canTransition(status, 'terminated'), status).toBe(true);
     }
-    expect(canTransition('assembling', 'terminated')).toBe(false);
     expect(canTransition('expired', 'terminated')).toBe(false);
   });
 

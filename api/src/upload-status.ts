@@ -10,6 +10,7 @@
  *       │                   ╲──► expired
  *       └──► expired     (never finished in time)
  *   assembling ──► received | expired               (a final upload, while its partials are joined)
+ *        └──► terminated     (cancelled while it still waited for unfinished partials)
  *
  *   every status a client can still address ──► terminated   (tus DELETE, or deleted while
  *   unfinished): uploading, part_received, received, processing and the processing outcomes.
@@ -27,15 +28,17 @@ export const INITIAL_STATUSES = ['uploading', 'assembling'] as const satisfies r
 export const UPLOAD_TRANSITIONS: { readonly [From in UploadStatus]: readonly UploadStatus[] } = {
   uploading: ['received', 'part_received', 'rejected', 'expired', 'terminated'],
   part_received: ['concatenated', 'expired', 'terminated'],
-  // Not terminated: a final upload cannot be addressed until it is assembled.
-  assembling: ['received', 'expired'],
+  // Terminated only while it waits for partials still uploading (tus concatenation-unfinished):
+  // once its assembly began it cannot be addressed until it is assembled.
+  assembling: ['received', 'expired', 'terminated'],
   received: ['processing', 'terminated'],
   processing: ['ready', 'rejected', 'infected', 'failed', 'terminated'],
   // expired: removed by retention (RETENTION_SECONDS and the shorter periods of the others).
   ready: ['expired', 'terminated'],
   rejected: ['expired', 'terminated'],
   infected: ['expired', 'terminated'],
-  failed: ['expired', 'terminated'],
+  // processing: only by an operator's `npm run requeue-failed` (files failed by an outage).
+  failed: ['processing', 'expired', 'terminated'],
   concatenated: [],
   expired: [],
   terminated: [],

@@ -1,10 +1,28 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 
 /** A minimal node:http client for benchmarks: streams a generated body with backpressure. */
 
 /** One random block, written over and over: no 1 GiB allocation, and nothing compressible. */
 const BLOCK = randomBytes(8 * 1024 * 1024);
+
+const digests = new Map<string, string>();
+
+/**
+ * Base64 digest of a `length`-byte body as `request` sends it (BLOCK repeated), for
+ * Upload-Checksum; computed once per algorithm and length, before any timing starts.
+ */
+export function bodyDigest(algorithm: string, length: number): string {
+  const key = `${algorithm}:${length}`;
+  let digest = digests.get(key);
+  if (digest === undefined) {
+    const hash = createHash(algorithm);
+    for (let remaining = length; remaining > 0; remaining -= BLOCK.length) hash.update(remaining >= BLOCK.length ? BLOCK : BLOCK.subarray(0, remaining));
+    digest = hash.digest('base64');
+    digests.set(key, digest);
+  }
+  return digest;
+}
 
 export interface Response {
   status: number;

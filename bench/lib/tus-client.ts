@@ -13,10 +13,12 @@ export interface TusUpload {
   headers?: Record<string, string>;
   agent?: http.Agent;
   timeoutMs?: number;
+  /** Extra headers of the PATCH that sends `length` bytes at `offset` (e.g. Upload-Checksum). */
+  patchHeaders?: (offset: number, length: number) => Record<string, string>;
 }
 
 /** Creates an upload and sends it; returns its URL and the wall time from the POST to the end of the last response. */
-export async function tusUpload({ endpoint, size, chunkSize, headers = {}, agent, timeoutMs }: TusUpload) {
+export async function tusUpload({ endpoint, size, chunkSize, headers = {}, agent, timeoutMs, patchHeaders }: TusUpload) {
   const started = performance.now();
   const created = await request(endpoint, {
     method: 'POST',
@@ -41,7 +43,7 @@ export async function tusUpload({ endpoint, size, chunkSize, headers = {}, agent
       agent,
       timeoutMs,
       bodyLength: length,
-      headers: { ...TUS, ...headers, 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': String(offset) },
+      headers: { ...TUS, ...headers, ...patchHeaders?.(offset, length), 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': String(offset) },
     });
     const next = Number(res.headers['upload-offset']);
     if (res.status !== 204 || next !== offset + length) {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import type http from 'node:http';
 import * as tus from 'tus-js-client';
 
 /** Uploads a file with tus-js-client (the Node build), the way an application would, and times it. */
@@ -12,6 +13,10 @@ export interface TusJsUpload {
   parallel?: number;
   chunkSize: number;
   timeoutMs?: number;
+  /** tus-js-client's retry delays; default none (a failure fails the measurement). */
+  retryDelays?: number[];
+  /** The HTTP agent of every request (e.g. no keep-alive: one connection per request). */
+  agent?: http.Agent;
 }
 
 export interface TusJsResult {
@@ -24,9 +29,9 @@ export interface TusJsResult {
 
 /**
  * Uploads `file` (an fs.ReadStream source, so parallel slices read the file independently).
- * No retries: a failure fails the measurement.
+ * No retries unless `retryDelays` are given: a failure fails the measurement.
  */
-export function tusJsUpload({ endpoint, file, headers = {}, parallel = 1, chunkSize, timeoutMs = 30 * 60_000 }: TusJsUpload): Promise<TusJsResult> {
+export function tusJsUpload({ endpoint, file, headers = {}, parallel = 1, chunkSize, timeoutMs = 30 * 60_000, retryDelays, agent }: TusJsUpload): Promise<TusJsResult> {
   return new Promise((resolve, reject) => {
     let finalSent: number | undefined;
     let finalAnswered: number | undefined;
@@ -38,7 +43,8 @@ export function tusJsUpload({ endpoint, file, headers = {}, parallel = 1, chunkS
       chunkSize,
       parallelUploads: parallel,
       metadata: { filename: `bench-${randomBytes(3).toString('hex')}.bin`, filetype: 'application/octet-stream' },
-      retryDelays: null,
+      retryDelays: retryDelays ?? null,
+      ...(agent ? { httpStack: new tus.DefaultHttpStack({ agent }) } : {}),
       storeFingerprintForResuming: false,
       removeFingerprintOnSuccess: false,
       onBeforeRequest(req) {

@@ -23,8 +23,12 @@ Options:
   --parallel N          send each file as up to N parallel parts (default 1)
   --wait                wait until the server has processed each file (scan, type checks)
   --json                print one JSON line per file on stdout: {"file","id","status","sha256",…}
-  --chunk-size SIZE     bytes per request, e.g. 8MiB (default: whole file)
+  --chunk-size SIZE     bytes per request, e.g. 8MiB (default: 8MiB)
+  --no-checksum         send requests without Upload-Checksum (default: each is
+                        checksummed with sha256 and resent if it arrives corrupted)
   --metadata KEY=VALUE  extra upload metadata (repeatable)
+  --encryption-key-file PATH
+                        encrypt end to end with the 32-byte key in PATH (raw bytes)
   --no-resume           neither resume nor remember uploads
   --cache-dir DIR       where resume state is kept (env HAUL_CACHE_DIR)
   --stall-timeout SEC   abort and retry a request without progress for this long (default 30)
@@ -140,8 +144,10 @@ async function main(argv: string[]): Promise<number> {
         'chunk-size': { type: 'string' },
         metadata: { type: 'string', multiple: true },
         'no-resume': { type: 'boolean', default: false },
+        'no-checksum': { type: 'boolean', default: false },
         'cache-dir': { type: 'string' },
         'stall-timeout': { type: 'string' },
+        'encryption-key-file': { type: 'string' },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -172,12 +178,16 @@ async function main(argv: string[]): Promise<number> {
     metadata[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
 
+  const keyFile = values['encryption-key-file'];
+  const encryptionKey = keyFile === undefined ? undefined : readKey(keyFile);
+
   const client = createHaulClient({
     endpoint,
     getToken: () => token,
     cacheDir: values['cache-dir'],
     storage: values['no-resume'] ? false : undefined,
     stallTimeoutMs: stallSeconds * 1000,
+    checksum: !values['no-checksum'],
   });
 
   let current: UploadHandle | undefined;
@@ -208,6 +218,7 @@ async function main(argv: string[]): Promise<number> {
         waitForProcessing: values.wait,
         terminateOnAbort: false,
         resume: !values['no-resume'],
+        encryption: encryptionKey ? { key: encryptionKey } : undefined,
         onStateChange: (next) => {
           state = next;
           progress.update(handle.progress, state);
@@ -243,6 +254,17 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   return failures === 0 ? 0 : 1;
+}
+
+function readKey(file: string): Uint8Array {
+  let key: Buffer;
+  try {
+    key = fs.readFileSync(file);
+  } catch (error) {
+    throw new UsageError(`--encryption-key-file: ${(error as Error).message}`);
+  }
+  if (key.length !== 32) throw new UsageError(`--encryption-key-file must hold exactly 32 bytes, not ${key.length}`);
+  return new Uint8Array(key);
 }
 
 /** Exit once stdout has drained (process.exit could cut piped output short); force it if something lingers. */

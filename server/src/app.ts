@@ -9,6 +9,7 @@ import { cors } from './http/cors.js';
 import { createDemoRoutes } from './http/demo-routes.js';
 import { createDevRoutes } from './http/dev-routes.js';
 import { createHealthRoutes } from './http/health-routes.js';
+import type { Readiness } from './http/readiness.js';
 import { createServerConfigRoutes } from './http/server-config-routes.js';
 import { createOpenApiRoutes } from './http/openapi-routes.js';
 import type { InflightRequests } from './http/inflight.js';
@@ -25,6 +26,9 @@ import { createUserRoutes } from './http/user-routes.js';
 import type { ProcessingRepository } from './processing/processing-repository.js';
 import type { StatusEvents } from './processing/status-events.js';
 import type { Logger } from './logger.js';
+import { countRequests } from './metrics/http-metrics.js';
+import type { HaulMetrics } from './metrics/metrics.js';
+import { createMetricsRoutes } from './metrics/metrics-route.js';
 import type { Storage } from './storage/storage.js';
 import { createTusRoute } from './tus/tus-route.js';
 import type { BodyStage } from './tus/upload-body.js';
@@ -61,6 +65,10 @@ export interface AppDeps {
   /** Erasure of everything of a user (DELETE /api/users/…). */
   erasure: Erasure;
   isShuttingDown: () => boolean;
+  /** Background readiness probes (http/readiness.ts), read by /readyz. */
+  readiness: Readiness;
+  /** Prometheus metrics, served at GET /metrics (metrics/). */
+  metrics: HaulMetrics;
 }
 
 /** The HTTP surface: one Hono app, errors answered in one place. */
@@ -68,7 +76,9 @@ export function createApp(deps: AppDeps) {
   const { config, logger } = deps;
   const { access } = deps;
   const audit = createAudit({ db: deps.db, trustProxy: config.trustProxy });
+  const { metrics } = deps;
   const app = new Hono<AppEnv>()
+    .use(countRequests(metrics))
     .use(requestLog({ logger }))
     .use(cors({ origins: config.corsOrigins }))
     .use(serviceAudit({ audit }))
@@ -79,6 +89,7 @@ export function createApp(deps: AppDeps) {
       await next();
     })
     .route('/', createHealthRoutes(deps))
+    .route('/', createMetricsRoutes({ metrics, token: config.metricsToken }))
     .route('/', createServerConfigRoutes({ config, capabilities: deps.storage.capabilities }))
     .route('/', createOpenApiRoutes())
     .route('/', createDevRoutes({ issuer: deps.auth.devIssuer }))
@@ -88,11 +99,15 @@ export function createApp(deps: AppDeps) {
     .route('/', createUserRoutes({ verifier: deps.auth.verifier, quotas: deps.quotas, erasure: deps.erasure }))
     .route('/', createDemoRoutes({ config }));
 
-  app.notFound((c) => c.json(new HaulError('NOT_FOUND').toJSON(), 404));
+  app.notFound((c) => {
+    metrics.errors.inc({ code: 'NOT_FOUND' });
+    return c.json(new HaulError('NOT_FOUND').toJSON(), 404);
+  });
 
   app.onError((error, c) => {
     const haul =
       error instanceof HaulError ? error : new HaulError('INTERNAL', ERROR_CODES.INTERNAL.message, { cause: error });
+    metrics.errors.inc({ code: haul.code });
     if (haul.status >= 500) c.get('logger')?.error('request failed', { err: error });
     const headers: Record<string, string> = { ...haul.headers };
     // tus clients expect Tus-Resumable on every response of the tus endpoint, errors included.

@@ -3,6 +3,7 @@ import type { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { openDatabase } from './db/open-database.js';
 import type { Logger } from './logger.js';
+import type { HaulMetrics } from './metrics/metrics.js';
 import { createProcessing } from './processing/create-processing.js';
 import { createProcessingRepository } from './processing/processing-repository.js';
 import { createStatusEvents, type StatusEvents } from './processing/status-events.js';
@@ -38,8 +39,9 @@ export type Resources = ReturnType<typeof createResources>;
  * outbox written with every change and the loop delivering it (not started).
  * Everything that must be closed is added to `resources`.
  */
-export async function openCore(config: Config, { logger, onStatusChange, resources, webhookSender }: {
+export async function openCore(config: Config, { logger, metrics, onStatusChange, resources, webhookSender }: {
   logger: Logger;
+  metrics: HaulMetrics;
   onStatusChange: readonly StatusChangeHook[];
   resources: Resources;
   webhookSender?: WebhookSender;
@@ -47,7 +49,7 @@ export async function openCore(config: Config, { logger, onStatusChange, resourc
   const db: Database = resources.add('database', await openDatabase(config, logger), (d) => d.close());
   const { applied } = await migrate(db);
   if (applied.length > 0) logger.info('migrations applied', { applied });
-  const storage: Storage = await createStorage(config);
+  const storage: Storage = await createStorage(config, metrics);
   const events: StatusEvents = resources.add('status events', await createStatusEvents({ databaseUrl: db.url, logger }), (e) => e.close());
   const { endpoint, timeoutMs, maxBackoffMs } = config.webhooks;
   const send = webhookSender ?? (endpoint ? createHttpWebhookSender({ endpoint, timeoutMs }) : undefined);
@@ -67,9 +69,9 @@ export async function openCore(config: Config, { logger, onStatusChange, resourc
     onCreate: outbox ? [outbox.onCreate] : [],
     onDelete: outbox ? [outbox.onDelete] : [],
   });
-  const processing = await createProcessing({ config, db, storage, uploads: repository, events, logger });
+  const processing = await createProcessing({ config, db, storage, uploads: repository, events, logger, metrics });
   const webhooks = send
-    ? resources.add('webhook delivery', createWebhookDelivery({ db, send, timeoutMs, maxBackoffMs, logger }), (w) => w.stop())
+    ? resources.add('webhook delivery', createWebhookDelivery({ db, send, timeoutMs, maxBackoffMs, logger, metrics }), (w) => w.stop())
     : undefined;
   return { db, storage, events, repository, processing, webhooks };
 }

@@ -22,6 +22,8 @@ const configSchema = z
     DATA_DIR: z.string().min(1).default('./data'),
     DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(1).max(65535).optional()),
 
     AUTH_MODE: z.enum(['dev', 'jwt']).default('dev'),
     JWT_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
@@ -34,11 +36,14 @@ const configSchema = z
     MAX_CONCURRENT_UPLOADS_PER_USER: int(50, 1),
     /** Bytes each user may store (finished files and unfinished uploads by declared length); unset: no quota. */
     QUOTA_BYTES: optionalByteSize,
+    MAX_CONCURRENT_UPLOAD_REQUESTS_PER_USER: int(32, 1),
+    BODY_IDLE_TIMEOUT_SECONDS: int(60, 1),
     UPLOAD_EXPIRY_SECONDS: int(24 * 3600, 1),
     EXPIRY_SWEEP_INTERVAL_SECONDS: int(300, 1),
     OFFSET_FLUSH_INTERVAL_MS: int(1000, 10),
     MAX_CONCAT_PARTIALS: int(100, 1).pipe(z.number().max(10_000)),
     KEEP_PARTIALS: bool(false),
+    ENCRYPTED_UPLOADS: z.enum(['allow', 'refuse']).default('allow'),
     SHUTDOWN_GRACE_SECONDS: int(10, 0),
     /** Retention of finished files (ready): unset keeps them; per type (category or MIME type) and per scope prefix where set. */
     RETENTION_SECONDS: optionalSeconds,
@@ -68,8 +73,11 @@ const configSchema = z
     MAX_FILE_SIZE_DEFAULT: byteSize('10GiB'),
     MAX_IMAGE_PIXELS: int(100_000_000, 1),
     THUMBNAIL_SIZES: z.string().default('160,480,1280'),
+    STRIP_LOCATION: bool(true),
+    MEDIA_TIME_LIMIT_MS: int(20_000, 1),
     WORKER: z.enum(['embedded', 'off']).default('embedded'),
     WORKER_CONCURRENCY: int(2, 1),
+    WORKER_EXPRESS_MAX_SIZE: byteSize('16MiB'),
     PROCESSING_MAX_ATTEMPTS: int(5, 1),
     PROCESSING_LEASE_SECONDS: int(60, 5),
 
@@ -142,6 +150,10 @@ const configSchema = z
       dataDir: path.resolve(env.DATA_DIR),
       databaseUrl: env.DATABASE_URL,
       logLevel: env.LOG_LEVEL,
+      /** GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>` when set. */
+      metricsToken: env.METRICS_TOKEN,
+      /** The standalone worker serves GET /metrics on HOST:METRICS_PORT (the server: on PORT). */
+      metricsPort: env.METRICS_PORT,
       auth: {
         mode: env.AUTH_MODE,
         jwtSecret: env.JWT_SECRET,
@@ -159,11 +171,17 @@ const configSchema = z
         maxSize: env.MAX_UPLOAD_SIZE,
         maxConcurrentPerUser: env.MAX_CONCURRENT_UPLOADS_PER_USER,
         quotaBytes: env.QUOTA_BYTES,
+        /** PATCH and POST-with-body requests one user may have open on this instance at once. */
+        maxConcurrentRequestsPerUser: env.MAX_CONCURRENT_UPLOAD_REQUESTS_PER_USER,
+        /** A body that sends nothing for this long is ended, its bytes kept (tus/body-idle-timeout.ts). */
+        bodyIdleTimeoutMs: env.BODY_IDLE_TIMEOUT_SECONDS * 1000,
         expirySeconds: env.UPLOAD_EXPIRY_SECONDS,
         expirySweepIntervalSeconds: env.EXPIRY_SWEEP_INTERVAL_SECONDS,
         offsetFlushIntervalMs: env.OFFSET_FLUSH_INTERVAL_MS,
         maxConcatPartials: env.MAX_CONCAT_PARTIALS,
         keepPartials: env.KEEP_PARTIALS,
+        /** End-to-end encrypted uploads (the `encryption` metadata): stored unscanned, or refused at creation. */
+        encryptedUploads: env.ENCRYPTED_UPLOADS,
       },
       retention: {
         readySeconds: env.RETENTION_SECONDS,
@@ -187,9 +205,16 @@ const configSchema = z
         maxImageSize: env.MAX_IMAGE_SIZE,
         maxFileSize: env.MAX_FILE_SIZE_DEFAULT,
         maxImagePixels: env.MAX_IMAGE_PIXELS,
+        encryptedUploads: env.ENCRYPTED_UPLOADS,
         thumbnailSizes: env.THUMBNAIL_SIZES.split(',').map((s) => Number(s.trim())),
+        /** Originals of JPEG, PNG, WebP and HEIC/HEIF/AVIF are served without GPS (processing/strip-stored-location.ts). */
+        stripLocation: env.STRIP_LOCATION,
+        /** Wall-clock limit of each external decoder run (ffprobe, ffmpeg, pdfinfo, pdftoppm, heif-thumbnailer). */
+        mediaTimeLimitMs: env.MEDIA_TIME_LIMIT_MS,
         worker: env.WORKER,
         concurrency: env.WORKER_CONCURRENCY,
+        /** Files up to this size also have a lane of their own (worker.ts): never stuck behind large ones. */
+        expressMaxSize: env.WORKER_EXPRESS_MAX_SIZE,
         maxAttempts: env.PROCESSING_MAX_ATTEMPTS,
         leaseMs: env.PROCESSING_LEASE_SECONDS * 1000,
       },

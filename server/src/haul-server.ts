@@ -1,3 +1,4 @@
+import { createServer as createHttpServer, type RequestListener, type ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp, type HaulApp } from './app.js';
@@ -11,7 +12,10 @@ import { type BeforeCreateHook, createCreationPolicy } from './http/create-polic
 import { createAccess } from './http/access.js';
 import { createHookClient } from './http/hook-client.js';
 import { createInflightRequests } from './http/inflight.js';
+import { answerProbes, createReadiness } from './http/readiness.js';
 import { createLogger, type Logger } from './logger.js';
+import { createMetrics, type HaulMetrics } from './metrics/metrics.js';
+import { registerProcessMetrics } from './metrics/register.js';
 import { PostgresLocker } from './tus/postgres-locker.js';
 import { createExpiryJob } from './uploads/expiry-job.js';
 import { createFinalUploads } from './uploads/final-upload.js';
@@ -64,6 +68,8 @@ export interface HaulServer {
   readonly logger: Logger;
   /** The database Haul uses (migrated): for health checks, reports, tests. Its tables are Haul's. */
   readonly db: Database;
+  /** This server's Prometheus metrics (served at GET /metrics); its own registry, not prom-client's global one. */
+  readonly metrics: HaulMetrics;
   /** Starts the background work: the processing worker (WORKER=embedded), the expiry sweep, webhook delivery. */
   start(): void;
   /** `start()`, then serves HTTP on HOST:PORT (PORT=0: any free port) until `close()`. */
@@ -95,8 +101,9 @@ export async function createHaulServer(config: Config, overrides: HaulServerOver
 }
 
 async function compose(config: Config, overrides: HaulServerOverrides, logger: Logger, resources: Resources): Promise<HaulServer> {
+  const metrics = createMetrics();
   const { db, storage, events, repository, processing, webhooks } = await openCore(config, {
-    logger, onStatusChange: overrides.onStatusChange ?? [], resources, webhookSender: overrides.webhookSender,
+    logger, metrics, onStatusChange: overrides.onStatusChange ?? [], resources, webhookSender: overrides.webhookSender,
   });
   // The application's answers: functions given here, else its HTTP hook (HOOKS_URL), else none.
   const hooks = config.hooks ? createHookClient({ hooks: config.hooks, logger }) : undefined;
@@ -107,7 +114,12 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   const authorizeCreation = createCreationPolicy({ access, uploads: repository, quotas, beforeCreate });
   const auth = await createAuth(config);
   const offsets = resources.add('offset tracker', createOffsetTracker({ repository, intervalMs: config.uploads.offsetFlushIntervalMs, logger }), (o) => o.stop());
-  const lifecycle = createUploadLifecycle({ db, repository, quotas, offsets, jobs: processing.jobs, events, logger });
+  const lifecycle = createUploadLifecycle({
+    db, repository, quotas, offsets, jobs: processing.jobs, events, logger, metrics,
+    // A finished partial may complete a final upload created before it (concatenation-unfinished).
+    onPartReceived: (partialId) => finalUploads.partialReceived(partialId),
+  });
+  registerProcessMetrics(metrics, { config, db, logger });
   // Uploads are locked in PostgreSQL (the embedded cluster too), so other instances and workers can share it.
   const locker = resources.add('tus locker', new PostgresLocker(db.url, logger), (l) => l.close());
   await locker.start();
@@ -124,11 +136,15 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   }), (e) => e.stop());
   const inflight = createInflightRequests();
   let shuttingDown = false;
+  const readiness = resources.add('readiness probe', createReadiness({
+    databaseUrl: db.url, storage, isShuttingDown: () => shuttingDown,
+    requiredScanner: config.processing.scanMode === 'required' ? config.processing.clamd : undefined,
+  }), (r) => r.stop());
   const app = createApp({
     config, logger, db, storage, auth, repository, lifecycle, offsets, inflight, finalUploads,
     processing: processing.processing, events, locker, links: await createLinkSigner(config),
-    access, authorizeCreation, quotas, erasure,
-    isShuttingDown: () => shuttingDown,
+    access, authorizeCreation, quotas, metrics, erasure,
+    isShuttingDown: () => shuttingDown, readiness,
   });
 
   let started = false;
@@ -145,8 +161,15 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
     if (http) throw new Error('this Haul server is already listening');
     if (shuttingDown) throw new Error('this Haul server has been closed');
     start();
-    const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
+    // /healthz and /readyz are answered before the app (readiness.ts): never behind upload work.
+    const createServer = ((options: ServerOptions, listener: RequestListener) =>
+      createHttpServer(options, answerProbes(readiness, listener))) as typeof createHttpServer;
+    const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, createServer });
     http = server;
+    server.on('connection', (socket) => {
+      metrics.connectionsOpen.inc();
+      socket.once('close', () => metrics.connectionsOpen.dec());
+    });
     // Uploads are long requests: no overall request timeout, but drop connections that go silent.
     if ('requestTimeout' in server) {
       server.requestTimeout = 0;
@@ -182,7 +205,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
 
   let closing: Promise<void> | undefined;
   return {
-    app, config, logger, db,
+    app, config, logger, db, metrics,
     start,
     listen,
     close: () => (closing ??= shutdown()),

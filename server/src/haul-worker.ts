@@ -2,6 +2,9 @@ import { createResources, openCore } from './bootstrap.js';
 import type { Config } from './config.js';
 import type { HaulServerOverrides } from './haul-server.js';
 import { createLogger } from './logger.js';
+import { createMetrics } from './metrics/metrics.js';
+import { registerProcessMetrics } from './metrics/register.js';
+import { serveMetrics } from './metrics/metrics-listener.js';
 
 export interface HaulWorker {
   /** Starts claiming processing jobs (and delivering webhooks, when configured). */
@@ -24,10 +27,18 @@ export async function createHaulWorker(config: Config, overrides: Pick<HaulServe
   const logger = overrides.logger ?? createLogger({ level: config.logLevel });
   const resources = createResources(logger);
   try {
-    const { processing, webhooks } = await openCore(config, {
-      logger, onStatusChange: overrides.onStatusChange ?? [], resources, webhookSender: overrides.webhookSender,
+    const metrics = createMetrics();
+    const { db, processing, webhooks } = await openCore(config, {
+      logger, metrics, onStatusChange: overrides.onStatusChange ?? [], resources, webhookSender: overrides.webhookSender,
     });
     const worker = resources.add('processing worker', await processing.createWorker(), (w) => w.stop());
+    registerProcessMetrics(metrics, { config, db, logger });
+    // A worker has no HTTP server of its own: with METRICS_PORT it gets one, for /metrics only.
+    const metricsPort = config.metricsPort;
+    const listener = metricsPort === undefined
+      ? undefined
+      : resources.add('metrics listener', await serveMetrics({ metrics, host: config.host, port: metricsPort, token: config.metricsToken }), (l) => l.close());
+    if (listener) logger.info('worker metrics listening', { url: `${listener.url}/metrics` });
     let closing: Promise<void> | undefined;
     return {
       start: () => {

@@ -186,11 +186,13 @@ export const htmlFile = () =>
   Buffer.from('<!DOCTYPE html>\n<html><head><title>hi</title></head><body><script>alert(1)</script></body></html>\n', 'utf8');
 
 /** A one-page PDF showing `text`, with a correct cross-reference table (viewers render it). */
-export function simplePdf(text: string): Buffer {
+export function simplePdf(text: string, { javascript }: { javascript?: string } = {}): Buffer {
   const escaped = text.replace(/[\\()]/g, (ch) => `\\${ch}`);
   const stream = `BT /F1 28 Tf 72 720 Td (${escaped}) Tj ET`;
+  // An active PDF: JavaScript run when the document opens (issue 13: served only as an attachment).
+  const openAction = javascript === undefined ? '' : ` /OpenAction << /S /JavaScript /JS (${javascript.replace(/[\\()]/g, (ch) => `\\${ch}`)}) >>`;
   const objects = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
+    `<< /Type /Catalog /Pages 2 0 R${openAction} >>`,
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
     '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
     `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
@@ -222,3 +224,68 @@ export function scenePng(width = 960, height = 640): Promise<Buffer> {
   </svg>`;
   return sharp(Buffer.from(svg)).png().toBuffer();
 }
+
+/**
+ * Decompression bombs in the other raster formats (issue 13): tiny files whose headers declare
+ * images far over MAX_IMAGE_PIXELS. Only the headers are real; nothing after them decodes.
+ */
+export const imageBombs = {
+  /** A 1×1 screen whose only frame is 30000×30000. */
+  gif(): Buffer {
+    const screen = Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00', 'latin1');
+    const frame = Buffer.alloc(10);
+    frame[0] = 0x2c;
+    frame.writeUInt16LE(30000, 5);
+    frame.writeUInt16LE(30000, 7);
+    return Buffer.concat([screen, frame, Buffer.from([2, 2, 0x4c, 0x01, 0, 0x3b])]);
+  },
+  /** A 16×16 first page, then a 100000×100000 one whose directory is beyond the first 64 KiB (read by range). */
+  tiff(): Buffer {
+    const file = Buffer.alloc(70_000 + 30);
+    file.write('II*\0', 0, 'latin1');
+    file.writeUInt32LE(8, 4);
+    const ifd = (at: number, width: number, height: number, next: number) => {
+      file.writeUInt16LE(2, at);
+      [[256, width], [257, height]].forEach(([tag, value], i) => {
+        const entry = at + 2 + 12 * i;
+        file.writeUInt16LE(tag!, entry);
+        file.writeUInt16LE(4, entry + 2); // LONG
+        file.writeUInt32LE(1, entry + 4);
+        file.writeUInt32LE(value!, entry + 8);
+      });
+      file.writeUInt32LE(next, at + 26);
+    };
+    ifd(8, 16, 16, 70_000);
+    ifd(70_000, 100_000, 100_000, 0);
+    return file;
+  },
+  /** VP8X declaring a 16777216×16777216 canvas. */
+  webp(): Buffer {
+    const file = Buffer.alloc(30);
+    file.write('RIFF', 0, 'latin1');
+    file.writeUInt32LE(22, 4);
+    file.write('WEBPVP8X', 8, 'latin1');
+    file.writeUInt32LE(10, 16);
+    file.writeUIntLE(0xffffff, 24, 3);
+    file.writeUIntLE(0xffffff, 27, 3);
+    return file;
+  },
+  /** A 20000×20000 RGB PNG with all its (zero) rows: ~1.1 MB that inflates to 1.2 GB. */
+  async fullPng(): Promise<Buffer> {
+    const width = 20_000;
+    const rows = Buffer.alloc((width * 3 + 1) * 100);
+    const deflate = zlib.createDeflate({ level: 9 });
+    const parts: Buffer[] = [];
+    deflate.on('data', (part: Buffer) => parts.push(part));
+    const ended = new Promise((resolve) => deflate.on('end', resolve));
+    for (let row = 0; row < 20_000; row += 100) deflate.write(rows);
+    deflate.end();
+    await ended;
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(width, 0);
+    ihdr.writeUInt32BE(20_000, 4);
+    ihdr[8] = 8;
+    ihdr[9] = 2;
+    return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', Buffer.concat(parts)), pngChunk('IEND', Buffer.alloc(0))]);
+  },
+};

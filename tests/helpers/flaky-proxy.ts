@@ -4,8 +4,9 @@ import net from 'node:net';
  * A TCP proxy on 127.0.0.1 that makes a network bad on purpose, for the SDK tests: it drops a
  * share of connections in the middle of a request body, stalls others (stops forwarding either
  * way without closing, as a dead NAT mapping or a hung middlebox does), throttles, and can answer
- * a connection's first request itself (a 429 from a gateway, a rewritten OPTIONS). Fates are
- * drawn from a seeded PRNG, so a failing run can be repeated.
+ * a connection's first request itself (a 429 from a gateway, a rewritten OPTIONS), and corrupts
+ * request bodies (a broken middlebox: one byte of every n-th PATCH body flipped, the rest intact).
+ * Fates are drawn from a seeded PRNG, so a failing run can be repeated.
  */
 
 export interface RequestHead {
@@ -29,6 +30,8 @@ export interface FlakyProxyOptions {
   bytesPerSecond?: number | null;
   /** Connections whose first request this returns a raw HTTP response for are answered by the proxy. */
   inject?: (head: RequestHead) => string | undefined;
+  /** Flip one byte in the body of every n-th PATCH through the proxy (counted over all connections). */
+  corruptEveryNthPatch?: number | null;
   seed?: number;
 }
 
@@ -39,6 +42,11 @@ export interface FlakyProxyStats {
   injected: number;
   /** Client→server bytes forwarded. */
   bytesUp: number;
+  /** PATCH requests seen, and those whose body had a byte flipped. */
+  patches: number;
+  corrupted: number;
+  /** Responses with status 460 (Checksum Mismatch) passed back to clients. */
+  answered460: number;
 }
 
 export interface FlakyProxy {
@@ -82,11 +90,66 @@ export function rawResponse(status: number, reason: string, headers: Record<stri
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
 }
 
+/** Where in a PATCH body the flipped byte sits: past any chunked-coding size line, inside the data. */
+const CORRUPT_AT = 100;
+/** How much of the stream is kept to find request heads and status lines across TCP segments. */
+const WINDOW = 64 * 1024;
+
+/**
+ * Finds PATCH request heads in a client→server byte stream (the bodies here are files and random
+ * bytes with no "PATCH /" in them) and flips one byte CORRUPT_AT bytes into the body of those that
+ * `choose` picks. Returns the bytes to forward (a copy where a byte was flipped).
+ */
+function bodyCorrupter(choose: () => boolean, onCorrupted: () => void): (data: Buffer) => Buffer {
+  let window = '';
+  let windowStart = 0; // stream position of window[0]
+  let position = 0; // stream position of the next data's first byte
+  let inHead = false;
+  let searchFrom = 0;
+  const flips: number[] = [];
+  return (data) => {
+    window += data.toString('latin1');
+    for (;;) {
+      const index = window.indexOf(inHead ? '\r\n\r\n' : 'PATCH /', searchFrom);
+      if (index === -1) break;
+      if (inHead && choose()) flips.push(windowStart + index + 4 + CORRUPT_AT);
+      searchFrom = index + 4;
+      inHead = !inHead;
+    }
+    let out = data;
+    for (const at of flips.filter((p) => p >= position && p < position + data.length)) {
+      if (out === data) out = Buffer.from(data);
+      out[at - position] = out[at - position]! ^ 0x20;
+      onCorrupted();
+    }
+    position += data.length;
+    flips.splice(0, flips.length, ...flips.filter((p) => p >= position));
+    if (window.length > WINDOW) {
+      const cut = window.length - WINDOW;
+      window = window.slice(cut);
+      windowStart += cut;
+      searchFrom = Math.max(0, searchFrom - cut);
+    }
+    return out;
+  };
+}
+
+/** Counts responses with `status` in a server→client byte stream. */
+function statusCounter(status: number, onSeen: () => void): (data: Buffer) => void {
+  const line = `HTTP/1.1 ${status} `;
+  let tail = '';
+  return (data) => {
+    const text = tail + data.toString('latin1');
+    for (let i = text.indexOf(line); i !== -1; i = text.indexOf(line, i + 1)) onSeen();
+    tail = text.slice(-(line.length - 1));
+  };
+}
+
 export async function startFlakyProxy(initial: FlakyProxyOptions): Promise<FlakyProxy> {
   const target = new URL(initial.target);
   const options: FlakyProxyOptions = { ...initial };
   const random = prng(initial.seed ?? 1);
-  const stats: FlakyProxyStats = { connections: 0, dropped: 0, stalled: 0, injected: 0, bytesUp: 0 };
+  const stats: FlakyProxyStats = { connections: 0, dropped: 0, stalled: 0, injected: 0, bytesUp: 0, patches: 0, corrupted: 0, answered460: 0 };
   const sockets = new Set<net.Socket>();
   const budget = () => {
     const [min, max] = options.budgetBytes ?? [256 * 1024, 4 * 2 ** 20];
@@ -119,7 +182,15 @@ export async function startFlakyProxy(initial: FlakyProxyOptions): Promise<Flaky
     let allowance = 0;
     let refilledAt = Date.now();
 
+    const corrupt = bodyCorrupter(() => {
+      stats.patches++;
+      const every = options.corruptEveryNthPatch;
+      return every ? stats.patches % every === 0 : false;
+    }, () => stats.corrupted++);
+    const statuses = statusCounter(460, () => stats.answered460++);
+
     upstream.on('data', (data: Buffer) => {
+      statuses(data);
       if (!stalled && !client.destroyed) client.write(data);
     });
 
@@ -188,7 +259,7 @@ export async function startFlakyProxy(initial: FlakyProxyOptions): Promise<Flaky
         data = buffered;
       }
       throttle(data.length);
-      forward(data);
+      forward(corrupt(data));
     });
   });
 

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { readRange } from './files.js';
-import { patchHeaders } from './tus.js';
+import { type HeaderValues, patchHeaders } from './tus.js';
 
 /**
  * PATCHes that do not end well, over raw node:http: cut off mid-body (a dropped network, a
@@ -35,7 +35,7 @@ export async function partialPatch(
   uploadUrl: string,
   token: string,
   source: string | Buffer,
-  { offset, send, declared, pauseMs = 0 }: { offset: number; send: number; declared: number; pauseMs?: number },
+  { offset, send, declared, pauseMs = 0, headers = {} }: { offset: number; send: number; declared: number; pauseMs?: number; headers?: HeaderValues },
 ) {
   const url = new URL(uploadUrl);
   const req = http.request({
@@ -44,7 +44,7 @@ export async function partialPatch(
     path: url.pathname,
     method: 'PATCH',
     agent: false,
-    headers: { ...patchHeaders(offset, {}), Authorization: `Bearer ${token}`, 'Content-Length': declared },
+    headers: { ...patchHeaders(offset, headers), Authorization: `Bearer ${token}`, 'Content-Length': declared },
   });
   let answered = false;
   const done = new Promise<PatchOutcome>((resolve) => {

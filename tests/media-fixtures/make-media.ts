@@ -86,3 +86,25 @@ export async function qpdf(source: string, name: string, { userPassword }: { use
   await tool('qpdf', ['--object-streams=generate', ...encryption, source, file]);
   return file;
 }
+
+/**
+ * Decompression-bomb headers on real images: a small JPEG whose SOF says 65000×65000 (4.2 G
+ * pixels), a small lossy WebP whose VP8 frame header says 16383×16383 (268 M pixels, its maximum).
+ * Decoders that trust the header allocate for it; ours must refuse before decoding.
+ */
+export async function jpegBomb(): Promise<Buffer> {
+  const jpeg = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+  const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
+  jpeg.writeUInt16BE(65000, sof + 5); // height
+  jpeg.writeUInt16BE(65000, sof + 7); // width
+  return jpeg;
+}
+
+export async function webpBomb(): Promise<Buffer> {
+  const webp = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#808080' } }).webp({ lossless: false }).toBuffer();
+  // RIFF header (12) + 'VP8 ' chunk header (8) + frame tag (3) + start code 9d 01 2a (3): then 14-bit width and height.
+  if (webp.toString('latin1', 12, 16) !== 'VP8 ') throw new Error('expected a simple lossy WebP');
+  webp.writeUInt16LE(16383, 26);
+  webp.writeUInt16LE(16383, 28);
+  return webp;
+}

@@ -3,7 +3,8 @@
  * JavaScript OpenAction, with a correct cross-reference table. qpdf (make-media.ts) turns its
  * output into object streams or encrypts it.
  */
-export function writePdf({ pages = 1, javascript = false, width = 612, height = 792 } = {}): Buffer {
+/** `javascript`: true for an alert, or the script itself (PDF string syntax: escape parentheses). */
+export function writePdf({ pages = 1, javascript = false as boolean | string, width = 612, height = 792 } = {}): Buffer {
   const objects: string[] = [];
   const add = (body: string) => objects.push(body) + 0; // returns the 1-based object number
   const catalog = add('');
@@ -15,7 +16,8 @@ export function writePdf({ pages = 1, javascript = false, width = 612, height = 
     const content = add(`<< /Length ${text.length} >>\nstream\n${text}\nendstream`);
     kids.push(add(`<< /Type /Page /Parent ${pageTree} 0 R /MediaBox [0 0 ${width} ${height}] /Contents ${content} 0 R /Resources << /Font << /F1 ${font} 0 R >> >> >>`));
   }
-  const action = javascript ? add('<< /Type /Action /S /JavaScript /JS (app.alert\\("hello from the PDF"\\);) >>') : 0;
+  const script = typeof javascript === 'string' ? javascript : 'app.alert\\("hello from the PDF"\\);';
+  const action = javascript ? add(`<< /Type /Action /S /JavaScript /JS (${script}) >>`) : 0;
   objects[catalog - 1] = `<< /Type /Catalog /Pages ${pageTree} 0 R${action ? ` /OpenAction ${action} 0 R` : ''} >>`;
   objects[pageTree - 1] = `<< /Type /Pages /Kids [${kids.map((k) => `${k} 0 R`).join(' ')}] /Count ${pages} >>`;
 

@@ -3,6 +3,7 @@ import { browserConnectivity } from './connectivity.js';
 import { HaulError } from './errors.js';
 import { blobSampleHash, sampleHash } from './fingerprint.js';
 import type { Platform, PreparedInput, TusSource } from './platform.js';
+import { browserPreview } from './preview.js';
 import { memoryStorage, type ResumeStorage } from './resume-storage.js';
 
 /**
@@ -52,7 +53,8 @@ const isReactNativeFile = (value: unknown): value is ReactNativeFile =>
 async function prepareBytes(bytes: Uint8Array, type?: string): Promise<PreparedInput> {
   const buffer = nodeBuffer();
   const source = (buffer ? buffer.from(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength) : new Blob([bytes as Uint8Array<ArrayBuffer>], type ? { type } : {})) as TusSource;
-  return { source, size: bytes.byteLength, type, identity: `bytes:${sampleHash(bytes)}`, sliceable: true };
+  const readRange = async (start: number, end: number) => bytes.subarray(start, end);
+  return { source, size: bytes.byteLength, type, identity: `bytes:${sampleHash(bytes)}`, sliceable: true, readRange };
 }
 
 /** Browsers and React Native (and this entry in Node, for bytes and Blobs). */
@@ -68,7 +70,8 @@ export const browserPlatform: Platform<BrowserUploadInput> = {
         const prepared = await prepareBytes(new Uint8Array(await input.arrayBuffer()), type);
         return { ...prepared, name, identity };
       }
-      return { source: input, size: input.size, name, type, identity, sliceable: true };
+      const readRange = async (start: number, end: number) => new Uint8Array(await input.slice(start, end).arrayBuffer());
+      return { source: input, size: input.size, name, type, identity, sliceable: true, readRange };
     }
     if (input instanceof Uint8Array) return prepareBytes(input);
     if (input instanceof ArrayBuffer) return prepareBytes(new Uint8Array(input));
@@ -104,4 +107,19 @@ export const browserPlatform: Platform<BrowserUploadInput> = {
   },
 
   defaultConnectivity: browserConnectivity,
+
+  // tus-js-client's Node build (this entry in Node) sends Uint8Arrays; XMLHttpRequest sends Blobs best.
+  wholeBody: (pieces) => {
+    if (nodeBuffer()) {
+      const joined = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const piece of pieces) {
+        joined.set(piece, at);
+        at += piece.length;
+      }
+      return Object.assign(joined, { size: joined.length });
+    }
+    return new Blob(pieces as Uint8Array<ArrayBuffer>[]);
+  },
+  preview: async (input) => (isBlob(input) ? browserPreview(input) : null),
 };

@@ -3,11 +3,13 @@ import { defaultOptions as tusDefaults, type HttpStack } from 'tus-js-client';
 import { type CreateLinkOptions, HaulApi, type ListOptions } from './api.js';
 import { type GetToken, TokenSource } from './auth.js';
 import { alwaysOnline, type Connectivity } from './connectivity.js';
+import { type DownloadOptions, downloadDecrypted, previewDecrypted } from './encryption/encrypted-download.js';
 import { HaulError } from './errors.js';
 import { createHttpClient, type FetchFunction } from './http-client.js';
 import type { Platform } from './platform.js';
 import { outcomeError, waitForTerminal, type WaitOptions } from './processing-wait.js';
 import { ResumeIndex, type ResumeStorage } from './resume-storage.js';
+import { webCryptoSha256 } from './checksum-http-stack.js';
 import { type RetryOptions, retryPolicy } from './retry-policy.js';
 import { createTusEndpoint } from './tus-endpoint.js';
 import { haulTusOptions, type HaulTusOptions, type TusOptionsRequest } from './tus-options.js';
@@ -52,6 +54,16 @@ export interface HaulClientOptions {
   connectivity?: Connectivity | false;
   /** The fetch used for the JSON API, the events stream and OPTIONS/termination. Default: global fetch. */
   fetch?: FetchFunction;
+  /**
+   * Checksum every PATCH (tus checksum extension, `Upload-Checksum: sha256 …`): a chunk corrupted
+   * on the way is refused by the server (460) and sent again (`retry.maxChecksumResends`). Each
+   * chunk is read into memory once to be hashed, so the default chunk size becomes 8 MiB. A
+   * checksummed chunk counts only whole: one cut off by the network is discarded by the server
+   * (it cannot be verified) and sent again, so on networks that drop connections every few MiB
+   * choose a smaller `chunkSize`. Default true (where WebCrypto or node:crypto is available);
+   * false: off (a cut-off chunk then keeps the bytes that arrived).
+   */
+  checksum?: boolean;
 }
 
 /**
@@ -174,6 +186,30 @@ export interface HaulClient<Input> {
    */
   serverConfig(options?: { signal?: AbortSignal }): Promise<ServerConfigJson>;
   /**
+   * The plaintext of an end-to-end encrypted upload (or of `range`), streamed and verified
+   * record by record: a tampered, reordered or truncated record errors the stream with its
+   * index (`DECRYPTION_FAILED`) before any of its bytes is passed on; so does a wrong key.
+   *
+   * @example
+   * ```ts
+   * const stream = await client.download(id, { encryption: { key } });
+   * const blob = await new Response(stream).blob();            // browser
+   * Readable.fromWeb(stream).pipe(fs.createWriteStream(path)); // Node
+   * ```
+   */
+  download(id: string, options: DownloadOptions): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * The preview the SDK made on the client and uploaded encrypted with the file, decrypted;
+   * null when there is none (not an image or video, or no way to make one).
+   *
+   * @example
+   * ```ts
+   * const preview = await client.preview(id, { encryption: { key } });
+   * if (preview) img.src = URL.createObjectURL(preview);
+   * ```
+   */
+  preview(id: string, options: Omit<DownloadOptions, 'range'>): Promise<Blob | null>;
+  /**
    * Options for uploaders built on tus-js-client, such as Uppy's Tus plugin: Haul's endpoint,
    * this client's tokens (refreshed on 401), retry back-off, resume across reloads, parallel
    * parts, and an optional simulated slow network.
@@ -223,7 +259,14 @@ export function createClient<Input>(options: HaulClientOptions, platform: Platfo
     index: storage ? new ResumeIndex(storage, options.resumeTtlMs ?? DAY_MS) : null,
     connectivity,
     httpStack: tusDefaults.httpStack as HttpStack,
+    sha256: options.checksum === false ? null : (platform.sha256 ?? webCryptoSha256()),
     active: new Set<string>(),
+  };
+
+  const downloads = {
+    engine: platform.cryptoEngine,
+    get: (id: string, signal?: AbortSignal) => api.get(id, signal),
+    authorizedFetch: (url: string, init?: RequestInit) => http.authorizedFetch(/^[a-z][a-z0-9+.-]*:/i.test(url) ? url : api.url(url), init),
   };
 
   return {
@@ -263,6 +306,8 @@ export function createClient<Input>(options: HaulClientOptions, platform: Platfo
       return http.authorizedFetch(target, init);
     },
     serverConfig: (o) => api.serverConfig(o?.signal),
+    download: (id, o) => downloadDecrypted(downloads, id, o),
+    preview: (id, o) => previewDecrypted(downloads, id, o),
     tusOptions: (request) => haulTusOptions(context, request),
   };
 }

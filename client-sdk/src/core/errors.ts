@@ -40,6 +40,11 @@ export const CLIENT_ERROR_CODES = [
   'UPLOAD_INFECTED',
   /** Processing finished with `failed`. */
   'PROCESSING_FAILED',
+  /**
+   * End-to-end encryption: a record failed authentication (tampered, reordered, truncated or
+   * spliced bytes — the message names the record), the key is wrong, or the header is unusable.
+   */
+  'DECRYPTION_FAILED',
   /** The server sent an error code this SDK version does not know. */
   'UNKNOWN',
 ] as const;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MIN_PART_SIZE, partBoundaries, supportsConcatenation } from './parallel.js';
+import { encodeUploadMetadata, MIN_PART_SIZE, partBoundaries, supportsConcatenation } from './parallel.js';
 
 const MiB = 2 ** 20;
 
@@ -34,5 +34,19 @@ describe('supportsConcatenation', () => {
     expect(supportsConcatenation(' creation , Concatenation ')).toBe(true);
     expect(supportsConcatenation('creation,concatenation-unfinished')).toBe(false);
     expect(supportsConcatenation(null)).toBe(false);
+  });
+});
+
+describe('encodeUploadMetadata', () => {
+  it('encodes keys with base64 UTF-8 values, as tus-js-client does', () => {
+    expect(encodeUploadMetadata({ filename: 'für.txt', filetype: 'text/plain' })).toBe(
+      `filename ${Buffer.from('für.txt').toString('base64')},filetype ${Buffer.from('text/plain').toString('base64')}`,
+    );
+    expect(encodeUploadMetadata({})).toBe('');
+  });
+
+  it('tells concatenation-unfinished apart from concatenation', () => {
+    expect(supportsConcatenation('creation,concatenation,concatenation-unfinished', 'concatenation-unfinished')).toBe(true);
+    expect(supportsConcatenation('creation,concatenation', 'concatenation-unfinished')).toBe(false);
   });
 });

@@ -28,10 +28,23 @@ export function partBoundaries(size: number, requested: number, minPartSize = MI
   return Array.from({ length: count }, (_, i) => ({ start: i * partSize, end: i === count - 1 ? size : (i + 1) * partSize }));
 }
 
-/** Whether a tus `Tus-Extension` header lists `concatenation`. */
-export function supportsConcatenation(extensions: string | null | undefined): boolean {
+/** Whether a tus `Tus-Extension` header lists `extension` (default: `concatenation`). */
+export function supportsConcatenation(extensions: string | null | undefined, extension = 'concatenation'): boolean {
   return (extensions ?? '')
     .split(',')
     .map((e) => e.trim().toLowerCase())
-    .includes('concatenation');
+    .includes(extension);
+}
+
+/**
+ * The `Upload-Metadata` value of a metadata object (tus: keys and base64 values, comma
+ * separated), with nothing platform-specific: browsers, React Native and Node alike.
+ */
+export function encodeUploadMetadata(metadata: Readonly<Record<string, string>>): string {
+  const base64 = (text: string) => {
+    let binary = '';
+    for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+    return btoa(binary);
+  };
+  return Object.entries(metadata).map(([key, value]) => `${key} ${base64(value)}`).join(',');
 }

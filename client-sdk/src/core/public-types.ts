@@ -1,5 +1,6 @@
 import type {
   LinkJson as ServerLinkJson,
+  MediaJson as ServerMediaJson,
   ServerConfigJson as ServerServerConfigJson,
   ThumbnailJson as ServerThumbnailJson,
   UploadJson as ServerUploadJson,
@@ -60,6 +61,18 @@ export type LinkJson = ServerLinkJson;
  * ```
  */
 export type ThumbnailJson = ServerThumbnailJson;
+
+/**
+ * What processing learnt about an image, video, audio file or PDF (the server's `mediaSchema`):
+ * displayed size, duration, page count and a ThumbHash placeholder, each null where it does not apply.
+ *
+ * @example
+ * ```ts
+ * const { width, height, placeholder }: MediaJson = upload.media;
+ * if (width && height) card.style.aspectRatio = `${width} / ${height}`;
+ * ```
+ */
+export type MediaJson = ServerMediaJson;
 
 /**
  * The server's public settings (GET /api/config; the server's `serverConfigSchema`).

@@ -205,7 +205,11 @@ export class UploadUrlStorage implements UrlStorage {
   /** What tus last saved (null once removed). */
   saved: PreviousUpload | null = null;
 
-  constructor(private readonly index: ResumeIndex | null) {}
+  constructor(
+    private readonly index: ResumeIndex | null,
+    /** tus-js-client saves a parallel upload once every partial has its URL: they are known, in order. */
+    private readonly onPartialUrls?: (urls: string[]) => void,
+  ) {}
 
   async findAllUploads(): Promise<PreviousUpload[]> {
     return this.saved ? [this.saved] : [];
@@ -217,6 +221,8 @@ export class UploadUrlStorage implements UrlStorage {
 
   async addUpload(fingerprint: string, upload: PreviousUpload): Promise<string> {
     this.saved = { ...upload, urlStorageKey: fingerprint };
+    const partials = upload.parallelUploadUrls;
+    if (partials && partials.length > 1 && partials.every(Boolean)) this.onPartialUrls?.([...partials]);
     await this.index?.save(fingerprint, {
       uploadUrl: upload.uploadUrl ?? null,
       parallelUploadUrls: upload.parallelUploadUrls ?? null,

@@ -10,7 +10,8 @@ const answer = (status: number, headers: Record<string, string> = {}) => new Res
 
 describe('retry policy', () => {
   it('has defaults, and false turns retrying off', () => {
-    expect(retryPolicy(undefined)).toEqual({ maxAttempts: 10, initialDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: 300_000 });
+    expect(retryPolicy(undefined)).toEqual({ maxAttempts: 10, initialDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: 300_000, maxChecksumResends: 3 });
+    expect(retryPolicy(false).maxChecksumResends).toBe(0);
     expect(retryPolicy(false).maxAttempts).toBe(0);
     expect(retryPolicy({ maxAttempts: 3.7, initialDelayMs: -5 })).toMatchObject({ maxAttempts: 3, initialDelayMs: 0 });
   });
@@ -31,6 +32,16 @@ describe('retry policy', () => {
       expect(decide(outcome, context({ attempt: 1 }))).toEqual({ action: 'retry', delayMs: 100 });
     }
     for (const status of [400, 403, 404, 405, 410, 412, 413, 415, 416, 501]) expect(decide(answer(status), context())).toEqual({ action: 'stop' });
+  });
+
+  it('resends a chunk answered 460 (corrupted on the way) at once, maxChecksumResends times in a row, then stops', () => {
+    const patch = (attempt: number) => context({ attempt, method: 'PATCH' });
+    expect(decide(answer(460), patch(0))).toEqual({ action: 'retry', delayMs: 0 });
+    expect(decide(answer(460), patch(2))).toEqual({ action: 'retry', delayMs: 0 });
+    expect(decide(answer(460), patch(3))).toEqual({ action: 'stop' });
+    expect(decide(answer(460), context({ attempt: 0, method: 'PATCH', policy: retryPolicy({ maxChecksumResends: 0 }) }))).toEqual({ action: 'stop' });
+    // Only a PATCH carries a checksum; a 460 to anything else is not ours to resend.
+    expect(decide(answer(460), context({ method: 'POST' }))).toEqual({ action: 'stop' });
   });
 
   it('stops after maxAttempts retries in a row', () => {

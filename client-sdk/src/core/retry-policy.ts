@@ -1,4 +1,5 @@
 import { HEADERS, isRetryableStatus } from '@haul/api';
+import { CHECKSUM_MISMATCH_STATUS } from './checksum-http-stack.js';
 import { HaulError, isHaulError, parseRetryAfter } from './errors.js';
 import { RequestAbortedError } from './http-stack.js';
 import { toHaulError } from './tus-error.js';
@@ -15,16 +16,20 @@ import { toHaulError } from './tus-error.js';
  *    problem, and looping would hammer the token provider).
  * 3. A tus PATCH answered 404/410: the upload expired or was removed under us → at once; the retry
  *    starts with a HEAD, finds the upload gone, and tus creates a new one.
- * 4. Other 4xx but 409 (offset race), 423 (locked) and 429 (slow down), and 501 (not implemented):
+ * 4. A tus PATCH answered 460 (Checksum Mismatch: the chunk arrived corrupted and was discarded)
+ *    → resend the same chunk at once (tus-js-client's retry starts with a HEAD, finds the offset
+ *    unchanged and PATCHes the same bytes), at most `maxChecksumResends` times in a row; then
+ *    stop: something on the way keeps altering the bytes, and resending cannot fix that.
+ * 5. Other 4xx but 409 (offset race), 423 (locked) and 429 (slow down), and 501 (not implemented):
  *    the request itself is wrong → stop. This is tus's convention and @haul/api's
  *    `isRetryableStatus`, which also sets each server error code's `retryable`.
- * 5. The device is offline → wait for the connection (an outage is not the server's failure, so
+ * 6. The device is offline → wait for the connection (an outage is not the server's failure, so
  *    waiting spends no back-off).
- * 6. Too many failures in a row (`maxAttempts` retries since the last progress: tus-js-client
+ * 7. Too many failures in a row (`maxAttempts` retries since the last progress: tus-js-client
  *    starts its count again whenever the server's offset moved) → stop.
- * 7. `Retry-After` (429, 503, …) → wait that long, plus up to 1 s of jitter; longer than
+ * 8. `Retry-After` (429, 503, …) → wait that long, plus up to 1 s of jitter; longer than
  *    `maxRetryAfterMs` → stop at once (the error carries `retryAfterSeconds`).
- * 8. Otherwise (no response, a stall, 5xx, 409, 423, 429) → exponential back-off with jitter.
+ * 9. Otherwise (no response, a stall, 5xx, 409, 423, 429) → exponential back-off with jitter.
  */
 
 /**
@@ -49,6 +54,8 @@ export interface RetryOptions {
   maxDelayMs?: number;
   /** A `Retry-After` longer than this is not waited out: the request fails instead. Default 5 min. */
   maxRetryAfterMs?: number;
+  /** A chunk answered 460 (it arrived corrupted) is sent again at most this many times in a row. Default 3. */
+  maxChecksumResends?: number;
 }
 
 /** {@link RetryOptions} with every default applied. */
@@ -57,6 +64,7 @@ export interface RetryPolicy {
   initialDelayMs: number;
   maxDelayMs: number;
   maxRetryAfterMs: number;
+  maxChecksumResends: number;
 }
 
 export function retryPolicy(options: RetryOptions | false | undefined): RetryPolicy {
@@ -66,6 +74,7 @@ export function retryPolicy(options: RetryOptions | false | undefined): RetryPol
     initialDelayMs: Math.max(0, o.initialDelayMs ?? 500),
     maxDelayMs: Math.max(0, o.maxDelayMs ?? 30_000),
     maxRetryAfterMs: Math.max(0, o.maxRetryAfterMs ?? 5 * 60_000),
+    maxChecksumResends: Math.max(0, Math.floor(o.maxChecksumResends ?? (options === false ? 0 : 3))),
   };
 }
 
@@ -142,6 +151,9 @@ export function decide(outcome: ResponseLike | unknown, context: RetryContext): 
   if (final) return { action: 'stop' };
   if (status === 401) return context.tokenRefreshed ? { action: 'stop' } : { action: 'refresh-token' };
   if ((status === 404 || status === 410) && context.method === 'PATCH') return { action: 'retry', delayMs: 0 };
+  if (status === CHECKSUM_MISMATCH_STATUS && context.method === 'PATCH') {
+    return attempt < policy.maxChecksumResends ? { action: 'retry', delayMs: 0 } : { action: 'stop' };
+  }
   if (status !== 0 && !isRetryableStatus(status)) return { action: 'stop' };
   if (!context.online) return { action: 'wait-online' };
   if (attempt >= policy.maxAttempts) return { action: 'stop' };

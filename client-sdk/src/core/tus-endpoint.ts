@@ -1,7 +1,7 @@
 import { HEADERS, TUS_RESUMABLE } from '@haul/api';
 import type { HaulApi } from './api.js';
 import type { HttpClient } from './http-client.js';
-import { supportsConcatenation } from './parallel.js';
+import { encodeUploadMetadata, supportsConcatenation } from './parallel.js';
 
 /**
  * The tus requests the SDK sends itself, outside tus-js-client: the OPTIONS probe for
@@ -35,27 +35,58 @@ export const lastSegment = (url: string): string => {
 export interface TusEndpoint {
   /** Whether the endpoint advertises tus concatenation (OPTIONS; remembered once answered). */
   supportsConcatenation(): Promise<boolean>;
+  /**
+   * tus `concatenation-unfinished`: when the endpoint advertises it, POSTs the final upload of
+   * `partialUrls` (in order) while they are still uploading, so the server assembles it the
+   * moment the last byte lands. Best effort, never rejects: without it (or if it fails) the
+   * final upload is created after the partials, as tus-js-client does anyway — and Haul answers
+   * that request with the final upload created here. Resolves with the final upload's URL, or
+   * null when none was created.
+   */
+  createFinalEarly?(partialUrls: readonly string[], metadata: Readonly<Record<string, string>>): Promise<string | null>;
   /** HEAD: is the upload at `url` complete? False when it cannot be told. */
   isComplete(url: string): Promise<boolean>;
+  /** HEAD: the bytes the server holds of the upload at `url`; null when it cannot be told (gone, no answer). */
+  offset(url: string): Promise<number | null>;
   /** DELETE (tus termination) of one upload URL; an upload already gone counts as done. Never rejects. */
   terminate(url: string): Promise<void>;
 }
 
 export function createTusEndpoint({ endpoint, http, api }: { endpoint: string; http: HttpClient; api: HaulApi }): TusEndpoint {
-  let concatenation: Promise<boolean> | undefined;
+  /** The endpoint's Tus-Extension (null: it answered without one, or not successfully). */
+  let extensions: Promise<string | null> | undefined;
+  const probe = () => {
+    extensions ??= http.send(endpoint, { method: 'OPTIONS', headers: tusHeaders }, { maxRetries: PROBE_RETRIES, anonymous: true }).then(
+      ({ response }) => {
+        if (response.status >= 500) extensions = undefined; // the server is unwell: ask again next time
+        return response.ok ? response.headers.get(TUS_HEADERS.extension) : null;
+      },
+      () => {
+        extensions = undefined; // no answer: not remembered, ask again next time
+        return null;
+      },
+    );
+    return extensions;
+  };
   return {
-    supportsConcatenation() {
-      concatenation ??= http.send(endpoint, { method: 'OPTIONS', headers: tusHeaders }, { maxRetries: PROBE_RETRIES, anonymous: true }).then(
-        ({ response }) => {
-          if (response.status >= 500) concatenation = undefined; // the server is unwell: ask again next time
-          return response.ok && supportsConcatenation(response.headers.get(TUS_HEADERS.extension));
-        },
-        () => {
-          concatenation = undefined; // no answer: not remembered, ask again next time
-          return false;
-        },
-      );
-      return concatenation;
+    async supportsConcatenation() {
+      return supportsConcatenation(await probe());
+    },
+
+    async createFinalEarly(partialUrls, metadata) {
+      try {
+        if (!supportsConcatenation(await probe(), 'concatenation-unfinished')) return null;
+        const encoded = encodeUploadMetadata(metadata);
+        const { response } = await http.send(endpoint, {
+          method: 'POST',
+          headers: { ...tusHeaders, [TUS_HEADERS.uploadConcat]: `final;${partialUrls.join(' ')}`, ...(encoded ? { 'Upload-Metadata': encoded } : {}) },
+        }, { maxRetries: PROBE_RETRIES });
+        const location = response.ok ? response.headers.get(TUS_HEADERS.location) : null;
+        return location ? new URL(location, endpoint).toString() : null;
+      } catch {
+        // Best effort: tus-js-client creates the final upload once the partials are done.
+        return null;
+      }
     },
 
     async isComplete(url) {
@@ -65,6 +96,16 @@ export function createTusEndpoint({ endpoint, http, api }: { endpoint: string; h
         return response.ok && offset !== null && offset === response.headers.get(TUS_HEADERS.uploadLength);
       } catch {
         return false;
+      }
+    },
+
+    async offset(url) {
+      try {
+        const { response } = await http.send(url, { method: 'HEAD', headers: tusHeaders });
+        const offset = Number.parseInt(response.headers.get(TUS_HEADERS.uploadOffset) ?? '', 10);
+        return response.ok && Number.isFinite(offset) ? offset : null;
+      } catch {
+        return null;
       }
     },
 

@@ -1,7 +1,9 @@
 import { HEADERS } from '@haul/api';
 import type { DetailedError, HttpResponse } from 'tus-js-client';
+import { CHECKSUM_MISMATCH_STATUS } from './checksum-http-stack.js';
 import { errorFromResponse, HaulError, isHaulError } from './errors.js';
 import { HttpStatusError, RequestAbortedError, StallError } from './http-stack.js';
+
 
 /** What tus-js-client reports, translated: its errors wrap ours (stalls, aborts, HTTP statuses). */
 export const causeOf = (error: Error): unknown => (error as Partial<DetailedError>).causingError ?? undefined;
@@ -17,6 +19,14 @@ export function toHaulError(error: unknown): HaulError {
   if (isHaulError(error)) return error;
   if (!(error instanceof Error)) return new HaulError('NETWORK_ERROR', String(error));
   const response = responseOf(error);
+  if (response?.getStatus() === CHECKSUM_MISMATCH_STATUS) {
+    // Reaches the caller only once the retry policy gave up resending the chunk.
+    return new HaulError(
+      'CHECKSUM_MISMATCH',
+      'The server received this chunk corrupted every time it was sent (460 Checksum Mismatch): something between this client and the server alters the bytes',
+      { status: CHECKSUM_MISMATCH_STATUS, cause: error, retryable: false },
+    );
+  }
   if (response) return errorFromResponse(response.getStatus(), response.getBody() ?? '', response.getHeader(HEADERS.retryAfter));
   const cause = causeOf(error);
   if (isHaulError(cause)) return cause;

@@ -1,6 +1,7 @@
 import type { DetailedError, HttpRequest, HttpStack, UploadOptions } from 'tus-js-client';
 import type { IssuedToken, TokenSource } from './auth.js';
 import { type Connectivity, untilOnline } from './connectivity.js';
+import { ChecksumHttpStack, type Sha256 } from './checksum-http-stack.js';
 import { GuardedHttpStack, GuardedRequest } from './http-stack.js';
 import { backoffDelay, decide, type RetryDecision, type RetryPolicy } from './retry-policy.js';
 import { TUS_HEADERS } from './tus-endpoint.js';
@@ -31,6 +32,8 @@ export interface TusHooksDeps {
   httpStack: HttpStack;
   /** 0 turns stall detection off. */
   stallTimeoutMs: number;
+  /** Checksums every PATCH body (checksum-http-stack.ts); null: off. */
+  sha256: Sha256 | null;
 }
 
 /** A retry the policy decided: what failed, the decision and the delay tus-js-client waits. */
@@ -80,7 +83,9 @@ export function createTusHooks(deps: TusHooksDeps, events: TusHookEvents = {}): 
     return issued;
   };
 
-  const httpStack = new GuardedHttpStack(deps.httpStack, {
+  // The checksum sits under the guard: a request sent again after a 401 is checksummed again.
+  const platformStack = deps.sha256 ? new ChecksumHttpStack(deps.httpStack, deps.sha256) : deps.httpStack;
+  const httpStack = new GuardedHttpStack(platformStack, {
     stallTimeoutMs: deps.stallTimeoutMs,
     async retryUnauthorized(req, response) {
       const issued = issuedFor.get(req);

@@ -16,7 +16,7 @@ function setup({ stallTimeoutMs = 0 } = {}) {
   const connectivity = new FakeConnectivity();
   const tokens = new TokenSource(() => 't');
   const policy = retryPolicy({ initialDelayMs: 1, maxDelayMs: 5, maxAttempts: 5, maxRetryAfterMs: 5_000 });
-  const options = haulTusOptions({ endpoint: 'http://fake/files/', tokens, policy, connectivity, httpStack: server, stallTimeoutMs });
+  const options = haulTusOptions({ endpoint: 'http://fake/files/', tokens, policy, connectivity, httpStack: server, stallTimeoutMs, sha256: null });
   return { server, connectivity, options };
 }
 

@@ -1,5 +1,6 @@
 import type { UploadOptions } from 'tus-js-client';
 import { sleep } from './abort.js';
+import { CHECKSUM_CHUNK_SIZE } from './checksum-http-stack.js';
 import { createTusHooks, type GivenTusOptions, type ShouldRetry, type TusHooksDeps } from './tus-hooks.js';
 
 /**
@@ -13,7 +14,7 @@ import { createTusHooks, type GivenTusOptions, type ShouldRetry, type TusHooksDe
 export interface TusOptionsRequest {
   /** Upload each file in this many parts at once (tus concatenation); 1 or unset: one part. */
   parallel?: number;
-  /** Bytes per PATCH request. Default: the whole file (or part) in one request. */
+  /** Bytes per PATCH request. Default: the whole file (or part) in one request; 8 MiB with checksums on (the client's `checksum`). */
   chunkSize?: number;
   /**
    * A simulated slow network, for demos and manual testing on localhost: small requests,
@@ -49,7 +50,9 @@ const THROTTLED_CHUNK = 64 * 1024;
 export function haulTusOptions(ctx: TusHooksDeps & { endpoint: string }, request: TusOptionsRequest = {}): HaulTusOptions {
   const parallel = Math.max(1, Math.floor(request.parallel ?? 1));
   const rate = request.throttle?.bytesPerSecond;
-  const chunkSize = rate ? Math.min(request.chunkSize ?? THROTTLED_CHUNK, Math.max(1024, Math.floor(rate / 4))) : request.chunkSize;
+  const chunkSize = rate
+    ? Math.min(request.chunkSize ?? THROTTLED_CHUNK, Math.max(1024, Math.floor(rate / 4)))
+    : (request.chunkSize ?? (ctx.sha256 ? CHECKSUM_CHUNK_SIZE : undefined));
   return {
     endpoint: ctx.endpoint,
     ...createTusHooks(ctx),

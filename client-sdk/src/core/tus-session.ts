@@ -1,6 +1,6 @@
 import { type HttpRequest, type HttpResponse, Upload } from 'tus-js-client';
 import { HaulError } from './errors.js';
-import type { TusDeclaredSource, TusSource } from './platform.js';
+import type { TusDeclaredSource } from './platform.js';
 import { toPreviousUpload, UploadUrlStorage } from './resume-storage.js';
 import { TUS_HEADERS } from './tus-endpoint.js';
 import { createTusHooks, type TusHookEvents } from './tus-hooks.js';
@@ -32,17 +32,25 @@ export class TusSession {
 
   constructor(
     private readonly ctx: UploadContext,
-    source: TusSource,
     private readonly plan: UploadPlan,
     private readonly progress: UploadProgressReporter,
     events: TusSessionEvents,
   ) {
     const { parts } = plan;
-    this.urlStorage = new UploadUrlStorage(plan.fingerprint ? ctx.index : null);
+    // A parallel upload's final upload is created as soon as its partials exist, where the server
+    // allows (concatenation-unfinished): assembly then starts the moment the last byte lands.
+    this.urlStorage = new UploadUrlStorage(plan.fingerprint ? ctx.index : null, (urls) => {
+      // Known for termination: an aborted upload cancels its waiting final upload too.
+      void ctx.tus.createFinalEarly?.(urls, plan.metadata).then((url) => {
+        if (url) this.createdUrls.add(url);
+      });
+    });
     // The platform builds of tus-js-client take Node streams and React Native files too (see TusSource).
-    this.tus = new Upload(source as TusDeclaredSource, {
+    this.tus = new Upload(plan.prepared.source as TusDeclaredSource, {
       endpoint: ctx.endpoint,
+      ...(plan.fileReader ? { fileReader: plan.fileReader } : {}),
       metadata: plan.metadata,
+      ...(plan.partialMetadata ? { metadataForPartialUploads: plan.partialMetadata } : {}),
       chunkSize: plan.chunkSize,
       uploadLengthDeferred: plan.uploadLengthDeferred,
       parallelUploads: parts.length,

@@ -48,6 +48,7 @@ function setup({ tokens = () => 't', stallTimeoutMs = 0, storage = memoryStorage
     index,
     connectivity,
     httpStack: server,
+    sha256: null,
     active: new Set<string>(),
   };
   const upload = (data: Uint8Array, options: UploadOptions = {}) => {

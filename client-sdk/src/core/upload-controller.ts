@@ -8,6 +8,7 @@ import { terminateUpload } from './termination.js';
 import { causeOf, toHaulError } from './tus-error.js';
 import { lastSegment } from './tus-endpoint.js';
 import { TusSession } from './tus-session.js';
+import { planEncryptedUpload } from './encryption/encrypted-upload.js';
 import { planUpload } from './upload-plan.js';
 import { UploadProgressReporter } from './upload-progress.js';
 import { uploadIdOf, uploadResult } from './upload-result.js';
@@ -135,13 +136,18 @@ export class UploadController<Input> implements UploadHandle {
 
   private async start(): Promise<void> {
     const { ctx } = this;
-    const prepared = await this.platform.prepare(this.input);
+    const input = await this.platform.prepare(this.input);
     if (this.stopped) {
-      prepared.close?.();
+      input.close?.();
       return;
     }
+    this.prepared = input;
+    const plan = this.options.encryption
+      ? await planEncryptedUpload(ctx, input, this.options, () => this.platform.preview(this.input, input), this.platform)
+      : await planUpload(ctx, input, this.options);
+    // An encrypted upload's source and size are its sealed object's.
+    const prepared = plan.prepared;
     this.prepared = prepared;
-    const plan = await planUpload(ctx, prepared, this.options);
     if (this.stopped) {
       if (plan.fingerprint) ctx.active.delete(plan.fingerprint);
       return;
@@ -160,7 +166,7 @@ export class UploadController<Input> implements UploadHandle {
     }
     if (this.stopped) return;
 
-    this.session = new TusSession(ctx, prepared.source, plan, this.reporter, {
+    this.session = new TusSession(ctx, plan, this.reporter, {
       giveUp: () => this.stopped || this.userPaused,
       onRetry: ({ error, attempt, decision, delayMs }) => {
         this.setState(decision.action === 'wait-online' ? 'offline' : 'retrying');

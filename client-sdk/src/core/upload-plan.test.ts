@@ -8,7 +8,7 @@ import type { UploadContext } from './upload-types.js';
 /** Only what planning reads of the client's context. */
 function context(concatenation = true): UploadContext {
   const index = new ResumeIndex(memoryStorage(), 60_000);
-  const tus = { supportsConcatenation: async () => concatenation, isComplete: async () => false, terminate: async () => {} };
+  const tus = { supportsConcatenation: async () => concatenation, isComplete: async () => false, offset: async () => null, terminate: async () => {} };
   return { endpoint: 'http://h/files/', index, active: new Set<string>(), tus } as Partial<UploadContext> as UploadContext;
 }
 

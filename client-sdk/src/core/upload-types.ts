@@ -1,8 +1,10 @@
+import type { Sha256 } from './checksum-http-stack.js';
 import type { UploadJson } from '@haul/api';
 import type { HttpStack } from 'tus-js-client';
 import type { HaulApi } from './api.js';
 import type { TokenSource } from './auth.js';
 import type { Connectivity } from './connectivity.js';
+import type { EncryptionOptions } from './encryption/keys.js';
 import type { HaulError } from './errors.js';
 import type { HttpClient } from './http-client.js';
 import type { UploadProgress } from './progress.js';
@@ -99,6 +101,12 @@ export interface UploadOptions {
   processingTimeoutMs?: number;
   /** Remember this upload so the same input resumes after a restart. Default true. */
   resume?: boolean;
+  /**
+   * Encrypt end to end before a byte leaves: a random key per file, wrapped with `key` (the
+   * application's, e.g. a conversation's); the server stores only ciphertext. Resumes, parallel
+   * parts and previews keep working (client-sdk/README.md, "End-to-end encryption").
+   */
+  encryption?: EncryptionOptions;
 }
 
 /**
@@ -172,6 +180,8 @@ export interface UploadContext {
   connectivity: Connectivity;
   /** tus-js-client's own HTTP stack for this platform. */
   httpStack: HttpStack;
+  /** Checksums PATCH bodies (checksum-http-stack.ts); null: checksums off. */
+  sha256: Sha256 | null;
   /** Fingerprints of this client's uploads in progress: the same input twice at once must not share an upload. */
   active: Set<string>;
 }

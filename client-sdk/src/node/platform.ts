@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import { alwaysOnline } from '../core/connectivity.js';
 import { HaulError } from '../core/errors.js';
 import { sampleHash } from '../core/fingerprint.js';
 import type { Platform, PreparedInput } from '../core/platform.js';
+import { nodePreview } from './preview.js';
 import type { ResumeStorage } from '../core/resume-storage.js';
 import { defaultCacheDir, fileStorage } from './file-storage.js';
 
@@ -17,7 +19,8 @@ import { defaultCacheDir, fileStorage } from './file-storage.js';
  *
  * @example
  * ```ts
- * import fs from 'node:fs';
+ * import { createHash } from 'node:crypto';
+import fs from 'node:fs';
  * const inputs: NodeUploadInput[] = ['./video.mp4', fs.createReadStream('./photo.jpg'), Buffer.from('hello')];
  * ```
  */
@@ -43,7 +46,8 @@ const numberProperty = (value: object, key: string): number | undefined => {
 const bufferOf = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 
 function prepareBuffer(buffer: Buffer, name?: string, type?: string): PreparedInput {
-  return { source: buffer, size: buffer.length, name, type, identity: `bytes:${sampleHash(buffer)}`, sliceable: true };
+  const readRange = async (start: number, end: number) => buffer.subarray(start, end);
+  return { source: buffer, size: buffer.length, name, type, identity: `bytes:${sampleHash(buffer)}`, sliceable: true, readRange };
 }
 
 async function prepareFile(stream: fs.ReadStream, file: string, ownsStream: boolean): Promise<PreparedInput> {
@@ -55,13 +59,31 @@ async function prepareFile(stream: fs.ReadStream, file: string, ownsStream: bool
   const size = Math.max(0, endInclusive - start + 1);
   // tus-js-client reads the file by path (fresh streams per slice); the given stream is only a handle.
   stream.on('error', () => {});
+  // Encryption reads ranges itself, through one handle opened on first use.
+  let handle: Promise<fsp.FileHandle> | undefined;
+  const readRange = async (from: number, to: number): Promise<Uint8Array> => {
+    handle ??= fsp.open(file, 'r');
+    const bytes = Buffer.allocUnsafe(to - from);
+    let filled = 0;
+    while (filled < bytes.length) {
+      const { bytesRead } = await (await handle).read(bytes, filled, bytes.length - filled, start + from + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return bytes.subarray(0, filled);
+  };
   return {
+    readRange,
     source: stream,
     size,
     name: path.basename(file),
     identity: `path:${path.resolve(file)}:${start}-${endInclusive}:${stat.size}:${stat.mtimeMs}:${stat.ino}`,
     sliceable: true,
-    close: ownsStream ? () => stream.destroy() : undefined,
+    close: () => {
+      if (ownsStream) stream.destroy();
+      void handle?.then((h) => h.close()).catch(() => {});
+      handle = undefined;
+    },
   };
 }
 
@@ -91,5 +113,10 @@ export function nodePlatform({ cacheDir }: { cacheDir?: string } = {}): Platform
       return fileStorage(path.join(cacheDir ?? defaultCacheDir(), 'uploads.json'));
     },
     defaultConnectivity: () => alwaysOnline,
+    sha256: async (bytes) => createHash('sha256').update(bytes).digest(),
+    // tus-js-client's Node HTTP stack pipes a Readable body, with `size` as its Content-Length.
+    cryptoEngine: 'node',
+    streamBody: (pieces, size) => Object.assign(Readable.from(pieces, { objectMode: false }), { size }),
+    preview: (input, prepared) => nodePreview(typeof input === 'string' || input instanceof URL ? input : null, prepared),
   };
 }

@@ -1,4 +1,4 @@
-import type { UploadJson } from '@haul/api';
+import { NO_MEDIA, type UploadJson } from '@haul/api';
 import { HaulApi } from '../core/api.js';
 import { TokenSource } from '../core/auth.js';
 import { alwaysOnline, type Connectivity } from '../core/connectivity.js';
@@ -18,9 +18,13 @@ export const record = (status: UploadJson['status'], extra: Partial<UploadJson> 
   size: 3,
   offset: 3,
   sha256: null,
+  encrypted: false,
+  encryption: null,
+  activeContent: null,
   scanned: null,
   scope: null,
   thumbnails: [],
+  media: { ...NO_MEDIA },
   contentUrl: null,
   createdAt: '2026-01-01T00:00:00.000Z',
   finishedAt: null,

@@ -1,4 +1,4 @@
-import type { UploadJson } from '@haul/api';
+import { NO_MEDIA, type UploadJson } from '@haul/api';
 import type { HttpRequest, HttpResponse, HttpStack } from 'tus-js-client';
 
 /**
@@ -90,6 +90,6 @@ export function response(status: number, headers: Record<string, string> = {}, b
 }
 
 export const ready = (id: string, size: number): UploadJson => ({
-  id, status: 'ready', reason: null, filename: null, declaredType: null, detectedType: 'text/plain', size, offset: size, sha256: null, scanned: false,
-  scope: null, thumbnails: [], contentUrl: `/api/uploads/${id}/content`, createdAt: '2026-01-01T00:00:00.000Z', finishedAt: null, processedAt: null, eventsUrl: '',
+  id, status: 'ready', reason: null, filename: null, declaredType: null, detectedType: 'text/plain', size, offset: size, sha256: null, scanned: false, encrypted: false, encryption: null,
+  activeContent: null, scope: null, thumbnails: [], media: { ...NO_MEDIA }, contentUrl: `/api/uploads/${id}/content`, createdAt: '2026-01-01T00:00:00.000Z', finishedAt: null, processedAt: null, eventsUrl: '',
 });

@@ -1,8 +1,10 @@
 import { memo, useRef, useState } from 'react';
 import { isHaulError, type LinkJson, type UploadJson } from '@haul/client';
+import { useE2EKeys } from '../hooks/e2e-keys.js';
 import { useNotices } from '../hooks/notices.js';
 import { useSession } from '../hooks/session.js';
-import { downloadUpload } from '../lib/download.js';
+import { downloadDecrypted, downloadUpload } from '../lib/download.js';
+import { slotOf } from '../lib/e2e-keys.js';
 import { formatBytes, formatDateTime, formatRelativeTime } from '../lib/format.js';
 import { describeError, type Attempt } from '../lib/problems.js';
 import { displayName, isFailure, statusWord } from '../lib/upload-status.js';
@@ -53,6 +55,7 @@ function Verdict({ upload }: { upload: UploadJson }) {
 export const GalleryItem = memo(function GalleryItem({ upload, uppy, liveFileId, onOpen, onGone }: GalleryItemProps) {
   const { client } = useSession();
   const { report, announce } = useNotices();
+  const key = useE2EKeys().keyFor(slotOf(upload.scope));
   const [busy, setBusy] = useState<'download' | 'share' | 'delete' | null>(null);
   const [confirming, setConfirming] = useState(false);
   const [link, setLink] = useState<LinkJson | null>(null);
@@ -77,7 +80,10 @@ export const GalleryItem = memo(function GalleryItem({ upload, uppy, liveFileId,
 
   const download = () =>
     attempt('download', async () => {
-      await downloadUpload(client, upload);
+      if (upload.encrypted) {
+        if (!key) throw new Error('this file is end-to-end encrypted: enter the passphrase of its conversation first');
+        await downloadDecrypted(client, upload, key);
+      } else await downloadUpload(client, upload);
       announce(`Downloading ${name}`);
     }, { action: `download ${name}`, countable: 'downloads' });
 
@@ -109,6 +115,7 @@ export const GalleryItem = memo(function GalleryItem({ upload, uppy, liveFileId,
         </h3>
         <p className="card-meta">
           {formatBytes(upload.size)} ·{' '}
+          {upload.media.pages !== null && <span data-testid="pages">{upload.media.pages === 1 ? '1 page' : `${upload.media.pages} pages`} · </span>}
           <time dateTime={upload.createdAt} title={formatDateTime(upload.createdAt)}>
             {formatRelativeTime(upload.createdAt)}
           </time>
@@ -128,7 +135,7 @@ export const GalleryItem = memo(function GalleryItem({ upload, uppy, liveFileId,
               </button>
             )}
             {/* Beside Download, Share and Delete are icons (with tooltips) so a narrow card keeps one row. */}
-            {ready && (
+            {ready && !upload.encrypted && (
               <button
                 type="button"
                 ref={shareButton}

@@ -6,7 +6,8 @@ import { useMediaQuery } from '../hooks/use-media-query.js';
 import type { Gallery } from '../hooks/use-gallery.js';
 import { formatBytes } from '../lib/format.js';
 import type { UploadSettings as Settings } from '../lib/settings.js';
-import { type HaulUppy, restrictionsFrom, restrictionsNote } from '../lib/uppy.js';
+import { type HaulUppy, partsPerFile, restrictionsFrom, restrictionsNote } from '../lib/uppy.js';
+import { EncryptedUploader } from './EncryptedUploader.js';
 import { FileInput } from './FileInput.js';
 import { Icon } from './Icon.js';
 import { ResumableList } from './ResumableList.js';
@@ -18,8 +19,11 @@ function scanningText(scanning: boolean | null): string {
   return 'Files are scanned when the server found a virus scanner at start-up';
 }
 
-export function UploadPanel({ uppy, settings, onSettingsChange, gallery }: {
+export function UploadPanel({ uppy, settings, onSettingsChange, gallery, scope, place }: {
   uppy: HaulUppy;
+  /** The open conversation's scope (undefined: the user's own files), and how to name it. */
+  scope: string | undefined;
+  place: string;
   settings: Settings;
   onSettingsChange: (settings: Settings) => void;
   gallery: Gallery;
@@ -33,6 +37,7 @@ export function UploadPanel({ uppy, settings, onSettingsChange, gallery }: {
         <h2 id="upload-heading">Upload files</h2>
       </div>
       <UploadSettings settings={settings} onChange={onSettingsChange} />
+      {config.encryptedUploads === 'allow' && <EncryptedUploader scope={scope} place={place} parallel={partsPerFile(config, settings)} gallery={gallery} />}
       <ResumableList uppy={uppy} gallery={gallery} />
       <FileInput uppy={uppy} accept={restrictionsFrom(config).allowedFileTypes?.join(',') ?? ''} />
       <div className="dropzone">

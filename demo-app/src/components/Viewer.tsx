@@ -7,11 +7,12 @@ import { describeError } from '../lib/problems.js';
 import { displayName } from '../lib/upload-status.js';
 import { Icon } from './Icon.js';
 import { PdfPreview } from './PdfPreview.js';
+import { VideoPlayer } from './VideoPlayer.js';
 import { ZoomableImage, type Zoom, ZOOM_STEPS } from './ZoomableImage.js';
 
 /**
  * The lightbox: a modal <dialog> (focus is trapped inside and Escape closes it natively), an
- * image with zoom or a PDF in the browser's viewer, and a download. Whoever opened it gets the
+ * image with zoom, a PDF in the browser's viewer or a video in its player, and a download. Whoever opened it gets the
  * focus back (the parent, in onClose).
  */
 export function Viewer({ upload, onClose }: { upload: UploadJson; onClose: () => void }) {
@@ -21,6 +22,9 @@ export function Viewer({ upload, onClose }: { upload: UploadJson; onClose: () =>
   const { report } = useNotices();
   const [zoom, setZoom] = useState<Zoom>('fit');
   const isPdf = upload.detectedType === 'application/pdf';
+  const isVideo = upload.detectedType?.startsWith('video/') ?? false;
+  /** Zoom is for pictures; PDFs and videos bring their own controls. */
+  const zoomable = !isPdf && !isVideo;
   const name = displayName(upload);
 
   useEffect(() => {
@@ -37,7 +41,7 @@ export function Viewer({ upload, onClose }: { upload: UploadJson; onClose: () =>
     });
 
   const onKeyDown = (event: KeyboardEvent) => {
-    if (isPdf || event.target instanceof HTMLInputElement) return;
+    if (!zoomable || event.target instanceof HTMLInputElement) return;
     if (event.key === '+' || event.key === '=') step(1);
     else if (event.key === '-') step(-1);
     else if (event.key === '0') setZoom('fit');
@@ -72,7 +76,7 @@ export function Viewer({ upload, onClose }: { upload: UploadJson; onClose: () =>
           {name}
         </h2>
         <div className="viewer-tools">
-          {!isPdf && (
+          {zoomable && (
             <div className="zoom-tools" role="group" aria-label="Zoom">
               <button type="button" className="icon-button" aria-label="Zoom out (−)" disabled={zoom === 'fit'} onClick={() => step(-1)}>
                 <Icon name="zoomOut" />
@@ -97,7 +101,7 @@ export function Viewer({ upload, onClose }: { upload: UploadJson; onClose: () =>
         </div>
       </div>
       <div className="viewer-body">
-        {isPdf ? <PdfPreview upload={upload} /> : <ZoomableImage upload={upload} zoom={zoom} onZoomChange={setZoom} />}
+        {isPdf ? <PdfPreview upload={upload} /> : isVideo ? <VideoPlayer upload={upload} /> : <ZoomableImage upload={upload} zoom={zoom} onZoomChange={setZoom} />}
       </div>
     </dialog>
   );

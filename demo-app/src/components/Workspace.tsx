@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { UploadJson } from '@haul/client';
+import { E2EKeysProvider } from '../hooks/e2e-keys.js';
 import { useNotices } from '../hooks/notices.js';
 import { useSession } from '../hooks/session.js';
 import { useGallery } from '../hooks/use-gallery.js';
@@ -50,12 +51,19 @@ export function Workspace() {
   const live = useUppyBridge(uppy, gallery, report);
 
   return (
-    <>
+    <E2EKeysProvider user={credentials.user}>
       <ConversationTabs conversations={credentials.conversations} current={conversation} onSelect={setConversation} />
       <div className="workspace">
-        <UploadPanel uppy={uppy} settings={settings} onSettingsChange={setSettings} gallery={gallery} />
+        <UploadPanel
+          uppy={uppy}
+          settings={settings}
+          onSettingsChange={setSettings}
+          gallery={gallery}
+          scope={scope}
+          place={conversation === null ? 'your own files' : `# ${conversation}`}
+        />
         <Gallery gallery={gallery} uppy={uppy} live={live} title={conversation === null ? 'Your uploads' : `Shared in # ${conversation}`} />
       </div>
-    </>
+    </E2EKeysProvider>
   );
 }

@@ -17,6 +17,23 @@ function startDownload(href: string, filename: string): void {
 }
 
 /**
+ * An end-to-end encrypted upload, decrypted in the page (each record verified by the SDK before
+ * its bytes are used) and handed to the browser as a blob. The whole file passes through the
+ * page's memory: a demo's shortcut (an app would stream it to disk, e.g. with the File System
+ * Access API).
+ */
+export async function downloadDecrypted(client: Client, upload: UploadJson, key: CryptoKey): Promise<void> {
+  const stream = await client.download(upload.id, { encryption: { key } });
+  const blob = await new Response(stream).blob();
+  const url = URL.createObjectURL(new Blob([blob], { type: upload.declaredType ?? 'application/octet-stream' }));
+  try {
+    startDownload(url, upload.filename ?? upload.id);
+  } finally {
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
+}
+
+/**
  * A real browser download of a ready upload, under its own filename. The content URL needs a
  * bearer header, which a plain link cannot send; reading the file into the page first would
  * hold all of it in memory. So the browser's download manager streams it from a short-lived

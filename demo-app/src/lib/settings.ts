@@ -7,6 +7,13 @@ export interface UploadSettings {
 /** Parts per file with parallel uploads on (each a tus partial, concatenated by the server). */
 export const PARALLEL_PARTS = 4;
 
+/**
+ * Bytes per PATCH. Every PATCH is checksummed (the SDK's default) and counts only whole, so a pause
+ * or a dropped connection costs at most this much: small enough that a paused few-MiB file keeps
+ * most of what it sent.
+ */
+export const CHUNK_SIZE = 1024 * 1024;
+
 /** The simulated slow network: slow enough to pause a few-MiB file by hand on localhost. */
 export const SLOW_NETWORK_BYTES_PER_SECOND = 256 * 1024;
 

@@ -3,7 +3,7 @@ import Tus, { type TusBody } from '@uppy/tus';
 import type { ServerConfigJson } from '@haul/client';
 import { formatBytes } from './format.js';
 import type { Client } from './haul.js';
-import { PARALLEL_PARTS, SLOW_NETWORK_BYTES_PER_SECOND, type UploadSettings } from './settings.js';
+import { CHUNK_SIZE, PARALLEL_PARTS, SLOW_NETWORK_BYTES_PER_SECOND, type UploadSettings } from './settings.js';
 
 export type HaulUppy = Uppy<Meta, TusBody>;
 export type HaulUppyFile = UppyFile<Meta, TusBody>;
@@ -38,6 +38,7 @@ function tusSettings(client: Client, config: ServerConfigJson, settings: UploadS
     parallelUploads: 1,
     ...client.tusOptions({
       parallel: partsPerFile(config, settings),
+      chunkSize: CHUNK_SIZE,
       throttle: settings.slowNetwork ? { bytesPerSecond: SLOW_NETWORK_BYTES_PER_SECOND } : undefined,
     }),
   };

@@ -1,3 +1,4 @@
+import { NO_MEDIA } from '@haul/api';
 import { describe, expect, it, vi } from 'vitest';
 import type { User } from '../auth/user.js';
 import { HaulError } from '../errors.js';
@@ -15,7 +16,7 @@ const record = (id: string, over: Partial<UploadRecord>): UploadRecord => ({
   id, ownerId: 'alice', storageKey: `k/${id}`, filename: 'f.txt', filetype: null, metadata: {}, size: 1, offset: 1,
   status: 'ready', createdAt: new Date(), updatedAt: new Date(), finishedAt: new Date(), expiresAt: null, concatRole: null,
   partialIds: null, detectedType: 'text/plain', sha256: null, statusReason: null, scanned: false, processedAt: new Date(),
-  scope: null, deletedAt: null, ...over,
+  scope: null, deletedAt: null, media: { ...NO_MEDIA }, activeContent: null, ...over,
 });
 
 const uploads = new Map<string, UploadRecord>([

@@ -1,7 +1,7 @@
 import {
   API_PATHS, createLinkRequestSchema, devTokenRequestSchema, devTokenResponseSchema, ERROR_CODE_LIST, linkSchema,
   scopeMembershipHookRequestSchema, scopeMembershipHookResponseSchema, scopeSchema, serverConfigSchema, updateUploadRequestSchema,
-  uploadCreateHookRequestSchema, uploadCreateHookResponseSchema, uploadListSchema, uploadSchema, UPLOAD_STATUSES, usageSchema,
+  uploadCreateHookRequestSchema, uploadCreateHookResponseSchema, mediaSchema, uploadListSchema, uploadSchema, UPLOAD_STATUSES, usageSchema,
   WEBHOOK_EVENT_TYPES, WEBHOOK_HEADERS, webhookEventSchema,
 } from '@haul/api';
 import { z } from 'zod';
@@ -17,12 +17,17 @@ export const errorBodySchema = z.object({ code: z.enum(ERROR_CODE_LIST), message
 const healthSchema = z.object({ status: z.literal('ok') });
 const readinessSchema = z.object({
   status: z.enum(['ready', 'unavailable']),
-  checks: z.object({ database: z.string(), storage: z.string(), shuttingDown: z.boolean() }),
+  checks: z.object({
+    database: z.string(), storage: z.string(),
+    /** With SCAN_MODE=required only. */
+    clamd: z.string().optional(),
+    shuttingDown: z.boolean(),
+  }),
 });
 
 /** Bodies Haul sends (as it sends them: unknown keys never appear). */
 const RESPONSES = {
-  Upload: uploadSchema, UploadList: uploadListSchema, Link: linkSchema, ServerConfig: serverConfigSchema,
+  Upload: uploadSchema, UploadMedia: mediaSchema, UploadList: uploadListSchema, Link: linkSchema, ServerConfig: serverConfigSchema,
   DevToken: devTokenResponseSchema, Error: errorBodySchema, Health: healthSchema, Readiness: readinessSchema,
   WebhookEvent: webhookEventSchema, ScopeMembershipHookRequest: scopeMembershipHookRequestSchema,
   UploadCreateHookRequest: uploadCreateHookRequestSchema, Usage: usageSchema,
@@ -150,7 +155,13 @@ function paths(): JsonObject {
     [API_PATHS.openapi]: { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } } },
     [API_PATHS.docs]: { get: { summary: 'This document as a readable page', responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } } },
     '/healthz': { get: { summary: 'The process answers', responses: { 200: ok('Alive', 'Health') } } },
-    '/readyz': { get: { summary: 'Database and storage reachable', responses: { 200: ok('Ready', 'Readiness'), 503: ok('Not ready', 'Readiness') } } },
+    '/readyz': { get: { summary: 'Database and storage reachable (and clamd, with SCAN_MODE=required)', responses: { 200: ok('Ready', 'Readiness'), 503: ok('Not ready', 'Readiness') } } },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics (text exposition); with METRICS_TOKEN set, only for Authorization: Bearer <METRICS_TOKEN>',
+        responses: { 200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } }, 401: ok('No or another token', 'Error') },
+      },
+    },
   };
 }
 

@@ -1,3 +1,4 @@
+import { NO_MEDIA } from '@haul/api';
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
@@ -29,6 +30,8 @@ const upload = (over: Partial<UploadRecord> = {}): UploadRecord => ({
   processedAt: new Date('2030-01-01T00:00:02Z'),
   scope: null,
   deletedAt: null,
+  media: { ...NO_MEDIA },
+  activeContent: null,
   ...over,
 });
 
@@ -114,7 +117,12 @@ describe('contentDisposition', () => {
     ['image/svg+xml', 'attachment'], ['text/html', 'attachment'], ['image/tiff', 'attachment'], ['image/heic', 'attachment'],
     ['text/plain', 'attachment'], ['application/zip', 'attachment'], [null, 'attachment'],
   ])('%s → %s', (detectedType, disposition) => {
-    expect(contentDisposition(upload({ detectedType })).split(';')[0]).toBe(disposition);
+    expect(contentDisposition(upload({ detectedType, activeContent: detectedType === 'application/pdf' ? false : null })).split(';')[0]).toBe(disposition);
+  });
+
+  it('a PDF with active content — or never inspected for it — is only an attachment', () => {
+    expect(contentDisposition(upload({ detectedType: 'application/pdf', activeContent: true })).split(';')[0]).toBe('attachment');
+    expect(contentDisposition(upload({ detectedType: 'application/pdf', activeContent: null })).split(';')[0]).toBe('attachment');
   });
 });
 

@@ -9,11 +9,18 @@ const INLINE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/web
 const PRESIGNED_URL_SECONDS = 300;
 
 /**
+ * A PDF with active content (JavaScript, launch actions, embedded files: issue 13) is never shown
+ * inline; nor is one never inspected for it (processed before the check existed): fail closed.
+ */
+const mayRunCode = (upload: Pick<UploadRecord, 'detectedType' | 'activeContent'>) =>
+  upload.detectedType === 'application/pdf' && upload.activeContent !== false;
+
+/**
  * RFC 6266 Content-Disposition: an ASCII fallback `filename` and the exact (sanitised) name as
  * RFC 8187 `filename*`, so no client has to guess an encoding and no quote or CR/LF gets through.
  */
-export function contentDisposition(upload: Pick<UploadRecord, 'filename' | 'id' | 'detectedType'>, { attachment = false } = {}): string {
-  const type = !attachment && INLINE_TYPES.has(upload.detectedType ?? '') ? 'inline' : 'attachment';
+export function contentDisposition(upload: Pick<UploadRecord, 'filename' | 'id' | 'detectedType' | 'activeContent'>, { attachment = false } = {}): string {
+  const type = !attachment && INLINE_TYPES.has(upload.detectedType ?? '') && !mayRunCode(upload) ? 'inline' : 'attachment';
   const name = upload.filename ?? upload.id;
   const ascii = name.normalize('NFKD').replace(/[^\x20-\x7e]/g, '').replace(/["\\%;]/g, '_').trim() || 'download';
   const encoded = encodeURIComponent(name).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);

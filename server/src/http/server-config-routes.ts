@@ -24,6 +24,7 @@ export function createServerConfigRoutes({ config, capabilities }: { config: Con
     allowedTypes: { categories: processing.allowedTypes, ...acceptedTypes(processing.allowedTypes) },
     scanning: scanningOf(processing.scanMode),
     concatenation: capabilities.concatenation,
+    encryptedUploads: uploads.encryptedUploads,
     maxConcatPartials: uploads.maxConcatPartials,
     thumbnailSizes: processing.thumbnailSizes,
   };

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
+import type { ProcessingMetrics } from '../metrics/metrics.js';
 import type { Storage } from '../storage/storage.js';
 import type { UploadRepository } from '../uploads/upload-repository.js';
 import { createJobQueue } from './job-queue.js';
@@ -35,13 +36,14 @@ export async function chooseScanner(config: Config, logger: Logger): Promise<Vir
 }
 
 /** The processing pipeline's parts, for the server (embedded worker) and `npm run worker`. */
-export async function createProcessing({ config, db, storage, uploads, events, logger }: {
+export async function createProcessing({ config, db, storage, uploads, events, logger, metrics }: {
   config: Config;
   db: Database;
   storage: Storage;
   uploads: UploadRepository;
   events: StatusEvents;
   logger: Logger;
+  metrics: ProcessingMetrics;
 }) {
   const jobs = createJobQueue(db);
   const processing = createProcessingRepository(db, uploads);
@@ -51,10 +53,10 @@ export async function createProcessing({ config, db, storage, uploads, events, l
     processing,
     async createWorker() {
       const scanner = await chooseScanner(config, logger);
-      const processUpload = createUploadProcessor({ db, storage, uploads, processing, jobs, scanner, policy, events, logger });
+      const processUpload = createUploadProcessor({ db, storage, uploads, processing, jobs, scanner, policy, events, logger, metrics });
       return createWorker({
-        db, jobs, processing, processUpload, events, logger,
-        concurrency: policy.concurrency, leaseMs: policy.leaseMs, maxAttempts: policy.maxAttempts,
+        db, jobs, processing, processUpload, events, logger, metrics,
+        concurrency: policy.concurrency, expressMaxSize: policy.expressMaxSize, leaseMs: policy.leaseMs, maxAttempts: policy.maxAttempts,
       });
     },
   };

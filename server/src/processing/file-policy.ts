@@ -21,7 +21,7 @@ const CATEGORIES: Record<string, readonly string[]> = {
     'application/rtf',
   ],
   zip: ['application/zip'],
-  video: ['video/mp4', 'video/webm', 'video/quicktime', 'video/x-matroska'],
+  video: ['video/mp4', 'video/webm', 'video/quicktime', 'video/matroska', 'video/x-matroska'],
   audio: ['audio/mpeg', 'audio/mp4', 'audio/x-m4a', 'audio/aac', 'audio/ogg', 'audio/opus', 'audio/wav', 'audio/x-wav', 'audio/flac', 'audio/x-flac', 'audio/webm'],
   text: ['text/plain', 'text/csv'],
 };
@@ -58,6 +58,7 @@ const EXTENSIONS: Record<string, readonly string[]> = {
   'video/mp4': ['mp4', 'm4v'],
   'video/webm': ['webm'],
   'video/quicktime': ['mov', 'qt'],
+  'video/matroska': ['mkv'], // what file-type calls Matroska
   'video/x-matroska': ['mkv'],
   'audio/mpeg': ['mp3'],
   'audio/mp4': ['m4a', 'mp4'],
@@ -88,6 +89,7 @@ const ALIASES: Record<string, readonly string[]> = {
   'text/plain': ['text/markdown', 'application/json', 'text/x-log', 'text/tab-separated-values'],
   'application/x-cfb': ['application/msword', 'application/vnd.ms-excel', 'application/vnd.ms-powerpoint', 'application/vnd.ms-outlook'],
   'video/quicktime': ['video/mov'],
+  'video/matroska': ['video/x-matroska'],
   'image/heic': ['image/heif'],
   'image/heif': ['image/heic'],
 };

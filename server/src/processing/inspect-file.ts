@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { detectType, SNIFF_BYTES } from './detect-type.js';
+import { type PdfActiveContent, PdfActiveContentScanner } from './media/pdf-active-content.js';
 import { createThumbnails, type ThumbnailJob, type ThumbnailOutcome } from './thumbnails.js';
 import type { ScanVerdict, VirusScanner } from './virus-scanner.js';
 
@@ -13,7 +14,25 @@ export interface Inspection {
   scan: ScanVerdict | undefined;
   /** undefined: not an image we make previews of. */
   thumbnails: ThumbnailOutcome | undefined;
+  /** Seconds each stage took (for metrics); a stage that did not run is absent. */
+  timings: StageTimings;
+  /** PDFs only: JavaScript, launch actions, embedded files found in the same pass (issue 13). */
+  pdf: PdfActiveContent | undefined;
 }
+
+/**
+ * The stages run side by side in one pass, so their times overlap: `hash` is the CPU time spent
+ * hashing, `type` sniffing the first bytes, `scan` from opening the clamd stream to its verdict,
+ * `previews` from the decoder's start to the last preview.
+ */
+export interface StageTimings {
+  hash: number;
+  type: number;
+  scan?: number;
+  previews?: number;
+}
+
+const secondsSince = (start: number) => (performance.now() - start) / 1000;
 
 export interface InspectOptions {
   filename: string | null;
@@ -54,16 +73,35 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
   let detectedType: string | undefined;
   let typeKnown = false;
   let thumbnails: ThumbnailJob | undefined;
+  let pdf: PdfActiveContentScanner | undefined;
   let scanSettled = false;
+  const timings: StageTimings = { hash: 0, type: 0 };
+  const scanStart = performance.now();
+  let decoderRejected = false;
+  let scanCancelled = false;
   const scan = options.scanner ? await options.scanner.start() : undefined;
-  scan?.verdict.then(() => (scanSettled = true), () => (scanSettled = true));
+  const scanEnded = () => {
+    scanSettled = true;
+    timings.scan = secondsSince(scanStart);
+  };
+  scan?.verdict.then(scanEnded, scanEnded);
+  let previewStart = 0;
 
   const decideType = async (complete: boolean) => {
     typeKnown = true;
     const sample = Buffer.concat(head);
+    const typeStart = performance.now();
     detectedType = await detectType(sample, { complete, filename: options.filename });
+    timings.type = secondsSince(typeStart);
+    if (detectedType === 'application/pdf') {
+      pdf = new PdfActiveContentScanner();
+      pdf.write(sample);
+    }
     if (options.wantsThumbnails(detectedType)) {
+      previewStart = performance.now();
       thumbnails = createThumbnails({ sizes: options.thumbnailSizes, maxPixels: options.maxImagePixels });
+      // A broken or hostile image is rejected whatever clamd says: its scan is cancelled (issue 13).
+      void thumbnails.outcome.then((outcome) => (decoderRejected = outcome.kind === 'invalid'));
       await feed(thumbnails.input, sample, thumbnails.outcome);
     }
     head.length = 0;
@@ -73,20 +111,28 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
     for await (const data of source) {
       const chunk = data as Buffer;
       size += chunk.length;
+      const hashStart = performance.now();
       hash.update(chunk);
+      timings.hash += secondsSince(hashStart);
       if (!typeKnown) {
         head.push(chunk);
         headBytes += chunk.length;
         if (headBytes >= SNIFF_BYTES) await decideType(false);
       } else if (thumbnails) {
         await feed(thumbnails.input, chunk, thumbnails.outcome);
+      } else {
+        pdf?.write(chunk);
       }
-      if (scan && !scanSettled) await feed(scan.input, chunk, scan.verdict);
-      if (scanSettled && (await scan!.verdict.then((v) => v.kind !== 'clean', () => true))) break;
+      if (decoderRejected && scan && !scanCancelled) {
+        scan.cancel(); // the rest is still hashed, so the recorded SHA-256 is the file's
+        scanCancelled = true;
+      }
+      if (scan && !scanSettled && !scanCancelled) await feed(scan.input, chunk, scan.verdict);
+      if (scanSettled && !scanCancelled && (await scan!.verdict.then((v) => v.kind !== 'clean', () => true))) break;
     }
     if (!typeKnown) await decideType(true);
   } catch (error) {
-    scan?.input.destroy();
+    scan?.cancel();
     thumbnails?.input.destroy();
     throw error;
   } finally {
@@ -95,20 +141,16 @@ export async function inspectFile(source: Readable, options: InspectOptions): Pr
 
   // Both consumers get the end of input first, so previews are made while clamd finishes.
   thumbnails?.input.end();
-  // Nothing to scan in an empty file, and clamscan never opens a connection for one.
+  // Nothing to scan in an empty file; and a file the decoder rejected is not worth clamd's time.
+  const scanning = scan !== undefined && size > 0 && !scanCancelled;
+  if (scanning) scan.input.end();
+  else scan?.cancel();
+  const thumbnailOutcome = thumbnails ? await thumbnails.outcome : undefined;
   let verdict: ScanVerdict | undefined;
-  if (scan) {
-    if (size === 0) scan.input.destroy();
-    else {
-      scan.input.end();
-      verdict = await scan.verdict;
-    }
+  if (scanning) {
+    if (thumbnailOutcome?.kind === 'invalid') scan.cancel();
+    else verdict = await scan.verdict;
   }
-  return {
-    size,
-    sha256: hash.digest('hex'),
-    detectedType,
-    scan: verdict,
-    thumbnails: thumbnails ? await thumbnails.outcome : undefined,
-  };
+  if (thumbnails) timings.previews = secondsSince(previewStart);
+  return { size, sha256: hash.digest('hex'), detectedType, scan: verdict, thumbnails: thumbnailOutcome, pdf: pdf?.finish(), timings };
 }

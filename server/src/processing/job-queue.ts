@@ -19,16 +19,18 @@ export function createJobQueue(db: Database) {
       await tx.query(`INSERT INTO processing_jobs (upload_id) VALUES ($1) ON CONFLICT (upload_id) DO NOTHING`, [uploadId]);
     },
 
-    async claim(workerId: string, leaseMs: number): Promise<ClaimedJob | undefined> {
+    /** The job due longest, or (`maxSize`: the express lane, worker.ts) the one of a file up to that size. */
+    async claim(workerId: string, leaseMs: number, maxSize?: number): Promise<ClaimedJob | undefined> {
       const rows = await db.query(
         `UPDATE processing_jobs SET attempts = attempts + 1, locked_by = $1,
            locked_until = now() + $2 * interval '1 millisecond'
          WHERE upload_id = (
-           SELECT upload_id FROM processing_jobs
-           WHERE run_at <= now() AND (locked_until IS NULL OR locked_until < now())
-           ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+           SELECT j.upload_id FROM processing_jobs j
+           WHERE j.run_at <= now() AND (j.locked_until IS NULL OR j.locked_until < now())
+             AND ($3::bigint IS NULL OR (SELECT coalesce(u.size, 0) FROM uploads u WHERE u.id = j.upload_id) <= $3::bigint)
+           ORDER BY j.run_at LIMIT 1 FOR UPDATE SKIP LOCKED)
          RETURNING upload_id, attempts`,
-        [workerId, leaseMs],
+        [workerId, leaseMs, maxSize ?? null],
       );
       const row = rows[0];
       return row ? { uploadId: row.upload_id as string, attempt: toNumber(row.attempts) } : undefined;
@@ -46,6 +48,19 @@ export function createJobQueue(db: Database) {
 
     async complete(uploadId: string, tx: Queryable): Promise<void> {
       await tx.query(`DELETE FROM processing_jobs WHERE upload_id = $1`, [uploadId]);
+    },
+
+    /**
+     * A service the file needs is unreachable (outage.ts): try again after `delayMs`, giving back
+     * the attempt the claim counted — outages cost time, never attempts.
+     */
+    async waitForService(uploadId: string, error: string, delayMs: number): Promise<void> {
+      await db.query(
+        `UPDATE processing_jobs SET attempts = GREATEST(attempts - 1, 0), run_at = now() + $3 * interval '1 millisecond',
+           locked_until = NULL, locked_by = NULL, last_error = $2
+         WHERE upload_id = $1`,
+        [uploadId, error, delayMs],
+      );
     },
 
     async retryLater(uploadId: string, error: string, delayMs: number): Promise<void> {

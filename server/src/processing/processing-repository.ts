@@ -1,4 +1,4 @@
-import type { ProcessingOutcomeStatus } from '@haul/api';
+import { type MediaJson, NO_MEDIA, type ProcessingOutcomeStatus } from '@haul/api';
 import type { Database, Queryable } from '../db/database.js';
 import { toNumber } from '../db/database.js';
 import type { ProcessingFindings, StatusChange } from '../uploads/status-change.js';
@@ -16,6 +16,10 @@ export interface ProcessingOutcome extends ProcessingFindings {
   status: ProcessingOutcomeStatus;
   reason: string | null;
   thumbnails: StoredThumbnail[];
+  /** The upload JSON's `media` (NO_MEDIA for files that are not pictures, videos, sounds or PDFs). */
+  media: MediaJson;
+  /** Set when the served file's length differs from the uploaded one (location stripped from a PNG). */
+  servedSize?: number;
 }
 
 /**
@@ -38,6 +42,12 @@ export function createProcessingRepository(db: Database, uploads: Pick<UploadRep
         [id, t.size, t.width, t.height, t.storageKey, t.bytes],
       );
     }
+    const { width, height, durationMs, pages, placeholder } = outcome.media;
+    await tx.query(
+      `UPDATE uploads SET media_width = $2, media_height = $3, media_duration_ms = $4, media_pages = $5, media_placeholder = $6,
+         size = COALESCE($7::bigint, size), upload_offset = COALESCE($7::bigint, upload_offset) WHERE id = $1`,
+      [id, width, height, durationMs, pages, placeholder, outcome.servedSize ?? null],
+    );
     const [change] = await uploads.changeStatus(tx, { ids: [id], to: outcome.status, reason: outcome.reason, findings: outcome });
     return change;
   }
@@ -69,7 +79,7 @@ export function createProcessingRepository(db: Database, uploads: Pick<UploadRep
      */
     async fail(id: string, reason: string, tx: Queryable): Promise<StatusChange | undefined> {
       await uploads.changeStatus(tx, { ids: [id], to: 'processing' });
-      return finish(id, { status: 'failed', reason, detectedType: null, sha256: null, scanned: null, thumbnails: [] }, tx);
+      return finish(id, { status: 'failed', reason, detectedType: null, sha256: null, scanned: null, thumbnails: [], media: { ...NO_MEDIA } }, tx);
     },
 
     async thumbnailsOf(id: string, tx: Queryable = db): Promise<StoredThumbnail[]> {

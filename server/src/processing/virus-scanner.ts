@@ -1,18 +1,24 @@
-import type { Writable } from 'node:stream';
-import NodeClam from 'clamscan';
+import net from 'node:net';
+import { Writable } from 'node:stream';
 import type { ProcessingConfig } from '../config.js';
+import { ServiceUnavailableError } from './outage.js';
 
 export type ScanVerdict =
   | { kind: 'clean' }
   | { kind: 'infected'; signature: string }
-  /** clamd refused to look at all of it (AlertExceedsMax): never called clean. */
+  /**
+   * clamd did not look at all of it — a size, recursion or time limit (AlertExceedsMax:
+   * `Heuristics.Limits.Exceeded.MaxScanTime` …): never called clean, a definite verdict (issue 13).
+   */
   | { kind: 'too-large'; signature: string };
 
 /** One scan: write the file into `input` (respecting backpressure), then await `verdict`. */
 export interface Scan {
   input: Writable;
-  /** Settles as soon as clamd has answered — possibly before the input ended (infected). */
+  /** Settles once clamd has answered (or failed). */
   verdict: Promise<ScanVerdict>;
+  /** Stops the scan: no more bytes go to clamd and its connection is closed (the file was rejected). */
+  cancel(): void;
 }
 
 export interface VirusScanner {
@@ -20,71 +26,130 @@ export interface VirusScanner {
   ping(): Promise<void>;
 }
 
+/** A scan that failed for a reason that may be the file's (clamd died under it, a protocol error). */
 export class ScanError extends Error {
   override name = 'ScanError';
 }
 
+/** clamd said nothing for CLAMD_TIMEOUT_MS while it had the file. */
+export class ScanTimeoutError extends ScanError {
+  override name = 'ScanTimeoutError';
+}
+
+const STREAM_ENDS = Buffer.alloc(4); // a zero-length chunk ends INSTREAM data
+
 /**
- * clamd through `clamscan` (INSTREAM over TCP or a unix socket), failing closed:
- * - only a definite `isInfected === false` is clean; clamscan resolves `isInfected: null` when
- *   clamd dies mid-scan, and that is an error here (the job is retried);
- * - no local fallback to whatever clamscan binary the machine happens to have;
- * - `passthrough()`, not `scanStream()`: it honours backpressure, so memory stays bounded;
- * - clamd's size-limit alerts (AlertExceedsMax) are not infections, and not clean either.
+ * clamd's INSTREAM command over TCP or a unix socket, spoken directly (clamd(8): "zINSTREAM",
+ * then chunks "<length:uint32 network order><data>", ended by a zero-length chunk; one
+ * NUL-terminated reply), so that Haul can tell apart, failing closed:
+ * - clamd unreachable (no connection): an outage, `ServiceUnavailableError` — the file waits
+ *   without spending an attempt (outage.ts);
+ * - clamd silent for CLAMD_TIMEOUT_MS: `ScanTimeoutError`; the connection closing without an
+ *   answer (clamd killed mid-scan): `ScanError` — the caller asks clamd whether it is still up;
+ * - `stream: OK` is the only clean answer; `… FOUND` an infection or, for
+ *   `Heuristics.Limits.Exceeded.*`, a limit; an `… ERROR` reply (StreamMaxLength) an error.
+ * Bytes go out with backpressure, so memory stays bounded whatever the size of the file.
  */
 export function createVirusScanner(config: ProcessingConfig['clamd']): VirusScanner {
-  let client: Promise<NodeClam> | undefined;
-  const connect = () => {
-    client ??= new NodeClam()
-      .init({
-        removeInfected: false,
-        quarantineInfected: false,
-        debugMode: false,
-        preference: 'clamdscan',
-        clamscan: { active: false },
-        clamdscan: {
-          host: config.socket ? undefined : config.host,
-          port: config.socket ? undefined : config.port,
-          socket: config.socket ?? false,
-          timeout: config.timeoutMs,
-          localFallback: false,
-          active: true,
-          bypassTest: false,
-        },
-      } as NodeClam.Options)
-      .catch((error: unknown) => {
-        client = undefined; // clamd down: try again on the next scan
-        throw new ScanError(`clamd is unreachable: ${error instanceof Error ? error.message : String(error)}`);
+  const address = config.socket ? `unix:${config.socket}` : `${config.host}:${config.port}`;
+  const connect = (): Promise<net.Socket> =>
+    new Promise((resolve, reject) => {
+      const socket = config.socket ? net.connect({ path: config.socket }) : net.connect({ host: config.host, port: config.port });
+      socket.setNoDelay(true);
+      const timer = setTimeout(() => socket.destroy(new Error(`no connection within ${config.timeoutMs} ms`)), config.timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolve(socket);
       });
-    return client;
-  };
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        reject(new ServiceUnavailableError('clamd', `clamd is unreachable at ${address}: ${error.message}`));
+      });
+    });
+
+  /** Collects the reply up to its NUL; rejects if clamd goes quiet or away first. */
+  const reply = (socket: net.Socket): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      socket.setTimeout(config.timeoutMs);
+      socket.on('timeout', () => {
+        socket.destroy();
+        reject(new ScanTimeoutError(`clamd timed out: no answer within CLAMD_TIMEOUT_MS (${config.timeoutMs} ms)`));
+      });
+      socket.on('data', (data: Buffer) => {
+        chunks.push(data);
+        const text = Buffer.concat(chunks).toString('utf8');
+        const end = text.indexOf('\0');
+        if (end >= 0) {
+          socket.destroy();
+          resolve(text.slice(0, end).trim());
+        }
+      });
+      socket.on('error', (error) => reject(new ScanError(`scan failed: ${error.message}`)));
+      socket.on('close', () => reject(new ScanError('clamd closed the connection without an answer (did it stop mid-scan?)')));
+    });
 
   return {
     async ping() {
-      await (await connect()).ping();
+      const socket = await connect();
+      socket.write('zPING\0');
+      const answer = await reply(socket).catch((error: Error) => {
+        throw new ServiceUnavailableError('clamd', `clamd does not answer PING at ${address}: ${error.message}`);
+      });
+      if (answer !== 'PONG') throw new ServiceUnavailableError('clamd', `clamd answered PING with ${JSON.stringify(answer)}`);
     },
+
     async start(): Promise<Scan> {
-      const clam = await connect();
-      const input = clam.passthrough();
-      input.resume(); // the passthrough also re-emits the bytes; we have no use for them
-      // A silent clamd is caught by the socket's inactivity timeout (CLAMD_TIMEOUT_MS).
-      const verdict = new Promise<ScanVerdict>((resolve, reject) => {
-        const settle = (fn: () => void) => fn();
-        input.once('scan-complete', (result: { isInfected?: boolean | null; viruses?: string[] }) => {
-          settle(() => {
-            if (result.isInfected === false) return resolve({ kind: 'clean' });
-            const signature = result.viruses?.[0];
-            if (result.isInfected === true && signature) {
-              return resolve(signature.startsWith('Heuristics.Limits.Exceeded') ? { kind: 'too-large', signature } : { kind: 'infected', signature });
-            }
-            reject(new ScanError('clamd gave no definite answer (did it stop mid-scan?)'));
-          });
-        });
-        input.once('error', (error: Error) => settle(() => reject(new ScanError(`scan failed: ${error.message}`))));
-        input.once('timeout', () => settle(() => reject(new ScanError('clamd timed out'))));
+      const socket = await connect();
+      socket.write('zINSTREAM\0');
+      const answer = reply(socket);
+      const input = new Writable({
+        // Finishing the input must not close the socket: clamd's answer comes after the last byte.
+        autoDestroy: false,
+        write(chunk: Buffer, _encoding, callback) {
+          if (socket.destroyed) return callback(); // clamd answered early (or the scan was cancelled)
+          const length = Buffer.alloc(4);
+          length.writeUInt32BE(chunk.length);
+          socket.write(length);
+          if (socket.write(chunk)) return callback();
+          const go = () => {
+            socket.off('drain', go);
+            socket.off('close', go);
+            callback();
+          };
+          socket.on('drain', go);
+          socket.on('close', go);
+        },
+        final(callback) {
+          if (!socket.destroyed) socket.write(STREAM_ENDS);
+          callback();
+        },
+        destroy(error, callback) {
+          socket.destroy();
+          callback(error);
+        },
+      });
+      const verdict = answer.then((text): ScanVerdict => {
+        if (text === 'stream: OK') return { kind: 'clean' };
+        const found = /^stream: (.+) FOUND$/.exec(text);
+        if (found) {
+          const signature = found[1]!;
+          return signature.startsWith('Heuristics.Limits.Exceeded') ? { kind: 'too-large', signature } : { kind: 'infected', signature };
+        }
+        // Over StreamMaxLength: a limit like the others, and the same next time.
+        if (/size limit exceeded/i.test(text)) return { kind: 'too-large', signature: text };
+        throw new ScanError(`clamd refused the file: ${text}`);
       });
       verdict.catch(() => {}); // observed by the caller; avoid an unhandled rejection in between
-      return { input, verdict };
+      return {
+        input,
+        verdict,
+        cancel: () => {
+          socket.destroy();
+          input.destroy();
+        },
+      };
     },
   };
 }

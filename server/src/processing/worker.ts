@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
+import type { ProcessingMetrics } from '../metrics/metrics.js';
 import type { JobQueue } from './job-queue.js';
+import { outageWaitMs, unavailableService } from './outage.js';
 import type { ProcessingRepository } from './processing-repository.js';
 import type { StatusEvents } from './status-events.js';
 import type { UploadProcessor } from './process-upload.js';
@@ -16,29 +18,37 @@ export const backoffMs = (attempt: number) => Math.min(MAX_BACKOFF_MS, 1000 * 2 
 /**
  * Runs processing jobs: claims one with a lease, keeps the lease alive while the file is
  * processed, and on failure schedules another attempt with back-off — until the last attempt,
- * after which the upload is `failed` with the reason. Runs inside the server by default
+ * after which the upload is `failed` with the reason. A failure that is an outage (clamd, storage
+ * or the database unreachable: outage.ts) is no attempt: the job waits (capped back-off, logged)
+ * and goes on once the service is back, however long it was away. Runs inside the server by default
  * (WORKER=embedded) or alone (`npm run worker`); any number of workers may share a database.
  */
-export function createWorker({ db, jobs, processing, processUpload, events, concurrency, leaseMs, maxAttempts, logger }: {
+export function createWorker({ db, jobs, processing, processUpload, events, concurrency, expressMaxSize, leaseMs, maxAttempts, logger, metrics }: {
   db: Database;
   jobs: JobQueue;
   processing: ProcessingRepository;
   processUpload: UploadProcessor;
   events: StatusEvents;
   concurrency: number;
+  /** Files up to this size have one more slot, the express lane, that larger ones never take. */
+  expressMaxSize: number;
   leaseMs: number;
   maxAttempts: number;
   logger: Logger;
+  metrics: Pick<ProcessingMetrics, 'processingOutcomes' | 'processingServiceWaits'>;
 }) {
   const workerId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   let running = false;
   const loops: Array<Promise<void>> = [];
   let wake: (() => void) | undefined;
+  /** Services found unreachable, since when and how many waits ago; cleared by any file processed. */
+  const outages = new Map<string, { at: number; waits: number }>();
 
   async function runJob(uploadId: string, attempt: number): Promise<void> {
     const heartbeat = setInterval(() => {
       jobs.extend(uploadId, workerId, leaseMs).catch((err: unknown) => logger.warn('lease renewal failed', { err, uploadId }));
     }, leaseMs / 3);
+    const startedAt = Date.now();
     try {
       // The claim counts every attempt, including those whose worker died mid-file (its lease
       // ran out): without this, a file that crashes the worker (out of memory, a decoder bug)
@@ -47,14 +57,29 @@ export function createWorker({ db, jobs, processing, processUpload, events, conc
         throw new Error(`gave up after ${maxAttempts} attempt(s): the last one never finished (the worker stopped or crashed while processing the file)`);
       }
       await processUpload(uploadId);
+      outages.clear();
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      if (attempt >= maxAttempts) {
+      const service = unavailableService(error);
+      if (service) {
+        // Not the file's fault: it waits, as long as the outage lasts, without spending an attempt.
+        const since = outages.get(service) ?? { at: startedAt, waits: 0 };
+        since.waits++;
+        outages.set(service, since);
+        const delay = outageWaitMs(since.waits);
+        metrics.processingServiceWaits.inc({ service });
+        logger.warn('a service processing needs is unavailable; the file waits without spending an attempt', {
+          uploadId, service, unavailableForMs: Date.now() - since.at, retryInMs: Math.round(delay), reason,
+        });
+        await processing.noteRetry(uploadId, `waiting for ${service} (${reason}); no attempt used, retrying`);
+        await jobs.waitForService(uploadId, reason, delay);
+      } else if (attempt >= maxAttempts) {
         logger.error('processing failed for good', { uploadId, attempt, err: error });
         await db.transaction(async (tx) => {
           await processing.fail(uploadId, reason, tx);
           await jobs.complete(uploadId, tx);
         });
+        metrics.processingOutcomes.inc({ status: 'failed' });
       } else {
         const delay = backoffMs(attempt);
         logger.warn('processing failed; will retry', { uploadId, attempt, retryInMs: Math.round(delay), reason });
@@ -67,11 +92,12 @@ export function createWorker({ db, jobs, processing, processUpload, events, conc
     }
   }
 
-  async function loop(): Promise<void> {
+  /** `maxSize`: the express lane's loop, which only takes files up to that size. */
+  async function loop(maxSize?: number): Promise<void> {
     while (running) {
       let job;
       try {
-        job = await jobs.claim(workerId, leaseMs);
+        job = await jobs.claim(workerId, leaseMs, maxSize);
       } catch (err) {
         logger.warn('could not claim a processing job', { err });
       }
@@ -95,7 +121,10 @@ export function createWorker({ db, jobs, processing, processUpload, events, conc
       if (running) return;
       running = true;
       for (let i = 0; i < concurrency; i++) loops.push(loop());
-      logger.info('processing worker started', { workerId, concurrency });
+      // No head-of-line blocking (issue 13, item 3): however many large or slow files hold the
+      // other slots, an ordinary file has a slot of its own and waits behind small files only.
+      loops.push(loop(expressMaxSize));
+      logger.info('processing worker started', { workerId, concurrency, expressLaneMaxSize: expressMaxSize });
     },
     /** Finishes the files in progress, then stops. Unfinished ones are retried when the lease ends. */
     async stop(): Promise<void> {

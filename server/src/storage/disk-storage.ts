@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { FileStore } from '@tus/file-store';
 import { concatenateFiles } from './disk-concat.js';
+import { HaulFileStore } from './haul-file-store.js';
 import { createKeyLayout } from './key-layout.js';
 import { isNotFound, type Storage } from './storage.js';
 
@@ -14,7 +14,7 @@ export async function createDiskStorage(dataDir: string, expiryMs: number): Prom
   const directory = path.join(dataDir, 'files');
   const quarantineDir = path.join(dataDir, 'quarantine');
   await fsp.mkdir(directory, { recursive: true });
-  const store = new FileStore({ directory, expirationPeriodInMilliseconds: expiryMs });
+  const store = new HaulFileStore({ directory, expirationPeriodInMilliseconds: expiryMs });
   const layout = createKeyLayout('');
   const fileOf = (key: string) => {
     const file = path.resolve(directory, key);
@@ -27,12 +27,26 @@ export async function createDiskStorage(dataDir: string, expiryMs: number): Prom
     capabilities: { concatenation: true },
     store,
     layout,
+    writeVerified: (body, key, offset) => store.writeVerified(body, key, offset),
     check: async () => {
       await fsp.access(directory, fs.constants.W_OK);
     },
     read: async (key, range) => {
       const handle = await fsp.open(fileOf(key), 'r');
       return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+    },
+    localPath: (key) => fileOf(key),
+    replace: async (key, file) => {
+      const target = fileOf(key);
+      const next = `${target}.replacing`;
+      await fsp.copyFile(file, next);
+      const handle = await fsp.open(next, 'r+');
+      try {
+        await handle.sync(); // the new bytes are on disk before the name points at them
+      } finally {
+        await handle.close();
+      }
+      await fsp.rename(next, target);
     },
     putDerived: async (key, body) => {
       await fsp.mkdir(path.dirname(fileOf(key)), { recursive: true });
@@ -67,7 +81,10 @@ export async function createDiskStorage(dataDir: string, expiryMs: number): Prom
       const base = path.basename(key);
       const siblings = await fsp.readdir(dir).catch(() => [] as string[]);
       for (const name of siblings) {
-        if (name === `${base}.json` || name.startsWith(`${base}.thumb-`)) await fsp.rm(path.join(dir, name), { force: true });
+        // `.replacing`: a location-stripped copy a crash left before its rename (Storage.replace).
+        if (name === `${base}.json` || name === `${base}.unverified` || name === `${base}.replacing` || name.startsWith(`${base}.thumb-`)) {
+          await fsp.rm(path.join(dir, name), { force: true });
+        }
       }
     },
   };

@@ -4,6 +4,8 @@
  *   <prefix><user-key>/<upload-id>         the file (S3: the multipart upload, then the object)
  *   <prefix><user-key>/<upload-id>.info    tus metadata (S3) / <upload-id>.json (disk)
  *   <prefix><user-key>/<upload-id>.part    S3 only: bytes of an unfinished part below 5 MiB
+ *   <user-key>/<upload-id>.unverified      disk only: the offset before a checksummed write in progress
+ *                                          (haul-file-store.ts)
  *   <prefix><user-key>/<upload-id>.thumb-<size>.webp   previews of images (processing)
  *   <prefix>quarantine/<user-key>/<upload-id>          infected files (S3; disk: DATA_DIR/quarantine)
  *

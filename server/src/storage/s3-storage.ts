@@ -1,20 +1,27 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { S3Config } from '../config.js';
+import type { HaulMetrics } from '../metrics/metrics.js';
+import { instrumentS3Client } from '../metrics/s3-metrics.js';
 import { HaulS3Store } from './haul-s3-store.js';
 import { createKeyLayout } from './key-layout.js';
 import { createS3Client } from './s3-client.js';
 import { concatenateObjects } from './s3-concat.js';
 import { listMultipartUploadsBefore, removeAbandoned } from './s3-orphans.js';
+import { writeVerifiedViaStaging } from './s3-verified-write.js';
 import { isNotFound, type Storage } from './storage.js';
 
 /**
  * Uploads as S3 objects under S3_PREFIX (see key-layout.ts); infected files moved under
  * `<prefix>quarantine/`, which nothing serves.
  */
-export function createS3Storage(config: S3Config, expiryMs: number): Storage {
+export function createS3Storage(config: S3Config, expiryMs: number, metrics?: Pick<HaulMetrics, 's3RequestSeconds'>): Storage {
   const store = new HaulS3Store(config, expiryMs);
+  // The presigner below only signs URLs: it sends nothing to time.
+  if (metrics) instrumentS3Client(store.s3, metrics);
   const { prefix } = config;
   const s3 = store.s3;
   const bucket = store.bucketName;
@@ -34,6 +41,7 @@ export function createS3Storage(config: S3Config, expiryMs: number): Storage {
     capabilities: { concatenation: true },
     store,
     layout: createKeyLayout(prefix),
+    writeVerified: (body, key, offset) => writeVerifiedViaStaging(store, body, key, offset),
     check: () => store.ping(),
     read: async (key, range) =>
       (await s3.getObject({ Bucket: bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined })).Body as Readable,
@@ -43,6 +51,12 @@ export function createS3Storage(config: S3Config, expiryMs: number): Storage {
         new GetObjectCommand({ Bucket: bucket, Key: key, ResponseContentType: contentType, ResponseContentDisposition: contentDisposition }),
         { expiresIn: expiresInSeconds },
       ),
+    replace: async (key, file) => {
+      // One PUT (up to 5 GiB; replaced files are images within MAX_IMAGE_SIZE): S3 makes a new
+      // object visible whole or not at all. The type the upload was stored with stays.
+      const [head, stat] = await Promise.all([s3.headObject({ Bucket: bucket, Key: key }), fsp.stat(file)]);
+      await s3.putObject({ Bucket: bucket, Key: key, Body: fs.createReadStream(file), ContentLength: stat.size, ContentType: head.ContentType });
+    },
     putDerived: async (key, body, contentType) => {
       await s3.putObject({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, CacheControl: 'private, max-age=31536000, immutable' });
     },

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { type DataStore, ERRORS, type Upload } from '@tus/utils';
 import type { Config } from '../config.js';
+import type { HaulMetrics } from '../metrics/metrics.js';
 import { createDiskStorage } from './disk-storage.js';
 import type { KeyLayout } from './key-layout.js';
 import type { PartialObject } from './s3-concat.js';
@@ -21,6 +22,14 @@ export interface Storage {
   readonly capabilities: StorageCapabilities;
   readonly store: DataStore;
   readonly layout: KeyLayout;
+  /**
+   * Writes a body that counts only if it ends without error: the tus checksum extension's "the
+   * uploaded chunk MUST be discarded, and the upload and its offset MUST NOT be updated". If
+   * `body` fails (its checksum stage refuses it, the client goes away), storage is left exactly
+   * as before the call; otherwise as `store.write`. Disk writes in place and cuts a failed body
+   * off again (haul-file-store.ts); S3 stages the body first (s3-verified-write.ts).
+   */
+  writeVerified(body: Readable, key: string, offset: number): Promise<number>;
   /** Throws if the backend cannot be used right now (readiness probe). */
   check(): Promise<void>;
   /** The stored bytes of a finished upload (or the inclusive byte range of them), as a stream. */
@@ -30,6 +39,14 @@ export interface Storage {
    * Downloads then go straight from S3 to the client.
    */
   presignDownload?(key: string, options: { contentType: string; contentDisposition: string; expiresInSeconds: number }): Promise<string>;
+  /** Disk only: the path of the stored file, for decoders that read files (ffmpeg, poppler, libheif). */
+  localPath?(key: string): string;
+  /**
+   * Replaces a finished upload's stored bytes with those of the local file `file`, atomically: a
+   * reader sees the old bytes or the new ones, never a mix (disk: write beside, fsync, rename; S3:
+   * one PUT). Used to serve originals without their location (STRIP_LOCATION).
+   */
+  replace(key: string, file: string): Promise<void>;
   /** Stores a small derived file (a thumbnail) at `key`. */
   putDerived(key: string, body: Buffer, contentType: string): Promise<void>;
   /** Moves an upload's file out of normal storage (INFECTED_FILES=quarantine). */
@@ -56,7 +73,8 @@ export const isNotFound = (error: unknown) =>
   (typeof error === 'object' && error !== null && (error as { status_code?: number }).status_code === 404);
 
 /** Disk (DATA_DIR/files) by default; S3 when S3_BUCKET is set. */
-export function createStorage(config: Config): Promise<Storage> {
+/** `metrics` times S3 requests (haul_s3_request_duration_seconds); disk has nothing to time. */
+export function createStorage(config: Config, metrics?: Pick<HaulMetrics, 's3RequestSeconds'>): Promise<Storage> {
   const expiryMs = config.uploads.expirySeconds * 1000;
-  return config.s3 ? Promise.resolve(createS3Storage(config.s3, expiryMs)) : createDiskStorage(config.dataDir, expiryMs);
+  return config.s3 ? Promise.resolve(createS3Storage(config.s3, expiryMs, metrics)) : createDiskStorage(config.dataDir, expiryMs);
 }

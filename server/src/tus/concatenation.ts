@@ -5,6 +5,7 @@ import type { FinalUploads } from '../uploads/final-upload.js';
 import type { RawMetadata, UploadMetadata } from '../uploads/metadata.js';
 import { isUploadId } from '../uploads/upload-id.js';
 import type { UploadRecord } from '../uploads/upload-repository.js';
+import { uploadExpiresHeader } from './expiration.js';
 import type { TusRequest, TusResponse } from './request-context.js';
 
 /**
@@ -76,14 +77,16 @@ export function createConcatenation({ capabilities, maxPartials, finalUploads }:
         throw new HaulError('INVALID_CONCAT', 'A final upload takes no Upload-Length: it is the sum of its partials');
       }
       const final = await finalUploads.create({
-        user: request.user, partialIds, metadataHeader: request.header('upload-metadata'), metadata,
+        user: request.user, partialIds, metadataHeader: request.header('upload-metadata'), metadata, allowUnfinished: true,
       });
       return {
         status: 201,
         headers: {
           Location: new URL(`${TUS_PATH}/${final.id}`, request.origin).toString(),
-          // A final upload is finished on creation: this is the only response that could say where it went.
-          ...haulUploadHeaders(final.id),
+          // Assembled on creation, this is the only response that could say where it went. Waiting
+          // for partials (concatenation-unfinished), it says when it expires; the files API's
+          // record is at the same Haul-Upload URL once the last partial's response arrives.
+          ...(final.waiting ? uploadExpiresHeader(final.expiresAt) : haulUploadHeaders(final.id)),
         },
       };
     },
@@ -93,8 +96,10 @@ export function createConcatenation({ capabilities, maxPartials, finalUploads }:
       // tus 1.0: "The Server MUST respond with the 403 Forbidden status to PATCH requests against
       // a final upload URL and MUST NOT modify the final or its partial uploads."
       if (upload.concatRole === 'final' && method === 'PATCH') throw new HaulError('FINAL_UPLOAD_READ_ONLY');
-      // A final upload is in storage only once assembled; until then it cannot be seen.
-      if (upload.status === 'assembling') throw new HaulError('UPLOAD_LOCKED', 'This final upload is still being assembled');
+      // Until a final upload is assembled only HEAD and DELETE reach it (concatenation-unfinished.ts).
+      if (upload.status === 'assembling' && method !== 'HEAD' && method !== 'DELETE') {
+        throw new HaulError('UPLOAD_LOCKED', 'This final upload is still being assembled');
+      }
     },
 
     /**

@@ -106,7 +106,9 @@ export async function writeOrRefuse(
 export function createContentCheckStage(policy: Policy): BodyStage {
   return (context) => {
     const { upload } = context;
-    if (context.offset !== 0 || !upload || upload.partial) return undefined;
+    // Ciphertext (end-to-end encrypted uploads) has no type to check, and random bytes may look
+    // like a magic number by chance: like processing, the check leaves it alone.
+    if (context.offset !== 0 || !upload || upload.partial || upload.encrypted) return undefined;
     return new ContentCheck({ ...context, upload }, policy);
   };
 }

@@ -4,6 +4,7 @@ import { userStorageKey } from '../auth/user.js';
 import { HaulError } from '../errors.js';
 import type { AuthorizeCreation } from '../http/create-policy.js';
 import type { Storage } from '../storage/storage.js';
+import { type EncryptedUploadsPolicy, isEncryptedRequest } from '../uploads/encryption.js';
 import { metadataForStorage, parseUploadMetadata, validateUploadMetadata } from '../uploads/metadata.js';
 import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
 import { newUploadId } from '../uploads/upload-id.js';
@@ -19,12 +20,16 @@ import { CLOSE_CONNECTION, type TusRequest, type TusResponse } from './request-c
 import { BodyStop } from './upload-body.js';
 import { withUploadLock } from './upload-lock.js';
 
+const CHECKSUM_REFUSALS = new Set<string>(['CHECKSUM_MISMATCH', 'INVALID_CHECKSUM']);
+
 export interface CreationLimits {
   maxSize: number;
   maxConcurrentPerUser: number;
   expirySeconds: number;
   /** How long a request holding the upload may finish its body once another asks for the lock. */
   lockDrainMs: number;
+  /** ENCRYPTED_UPLOADS: `refuse` answers 403 to an encrypted upload before anything is stored. */
+  encryptedUploads: EncryptedUploadsPolicy;
 }
 
 /**
@@ -50,6 +55,10 @@ export function createCreationHandler({ limits, checkDeclared, storage, locker, 
     const metadataHeader = request.header('upload-metadata');
     const raw = parseUploadMetadata(metadataHeader);
     const metadata = { fields: validateUploadMetadata(raw), raw };
+    if (limits.encryptedUploads === 'refuse' && isEncryptedRequest(raw)) {
+      // Refused first: neither a row nor a byte of a partial or a final upload is stored.
+      throw new HaulError('ENCRYPTED_UPLOADS_REFUSED');
+    }
     const concat = concatenation.parse(request.header('upload-concat'));
     if (concat?.kind === 'final') {
       await authorizeCreation({ user: request.user, metadata, uploadLength: null, concat: { kind: 'final', partialIds: concat.partialIds } });
@@ -88,6 +97,7 @@ export function createCreationHandler({ limits, checkDeclared, storage, locker, 
 
     // Creation With Upload: the body is the upload's first bytes, sent like a PATCH body.
     const withBody = request.header('content-type') === OFFSET_OCTET_STREAM;
+    const location = new URL(`${TUS_PATH}/${id}`, request.origin).toString();
     const stop = new BodyStop();
     let offset: number;
     try {
@@ -100,10 +110,17 @@ export function createCreationHandler({ limits, checkDeclared, storage, locker, 
           if (!withBody) return 0;
           // A deferred length is counted by its bytes until declared: the body may fill the quota, no more.
           const quotaRoom = size === undefined ? await quotas.roomFor(request.user.id, id) : undefined;
-          const declared = { filename: metadata.fields.filename ?? null, filetype: metadata.fields.filetype ?? null, partial: concat?.kind === 'partial' };
+          const declared = { filename: metadata.fields.filename ?? null, filetype: metadata.fields.filetype ?? null, partial: concat?.kind === 'partial', encrypted: isEncryptedRequest(raw) };
           return writeOrRefuse(() => writeBody(request, { id, key, offset: 0, size, quotaRoom, declared }, stop), { id, key, storage, lifecycle });
         },
       );
+    } catch (error) {
+      // A first chunk refused by its checksum was discarded, but the upload exists (at offset 0):
+      // the answer says where, so the client can resume it instead of creating another.
+      if (error instanceof HaulError && CHECKSUM_REFUSALS.has(error.code)) {
+        throw new HaulError(error.code, error.message, { headers: { ...error.headers, Location: location, 'Upload-Offset': '0' } });
+      }
+      throw error;
     } finally {
       stop.dispose();
     }
@@ -114,7 +131,7 @@ export function createCreationHandler({ limits, checkDeclared, storage, locker, 
       status: 201,
       headers: {
         // tus 1.0: "The Server MUST set the Location header to the URL of the created resource."
-        Location: new URL(`${TUS_PATH}/${id}`, request.origin).toString(),
+        Location: location,
         ...(withBody ? { 'Upload-Offset': String(offset) } : {}),
         ...(finished ? haulUploadHeaders(id) : uploadExpiresHeader(expiresAt)),
         ...(stop.reason ? CLOSE_CONNECTION : {}),

@@ -1,7 +1,9 @@
+import { HEADERS } from '@haul/api';
 import type { StorageCapabilities } from '../storage/storage.js';
 import {
   PREFLIGHT_MAX_AGE_SECONDS, TUS_METHODS, TUS_REQUEST_HEADERS, TUS_VERSIONS, tusExtensions,
 } from './protocol.js';
+import { CHECKSUM_ALGORITHMS } from './checksum.js';
 import type { TusResponse } from './request-context.js';
 
 /**
@@ -20,6 +22,9 @@ export function createOptionsHandler({ maxSize, capabilities }: { maxSize: numbe
     'Tus-Extension': tusExtensions(capabilities).join(','),
     // tus 1.0: "The Server SHOULD set this header if there is a known hard limit."
     'Tus-Max-Size': String(maxSize),
+    // tus checksum: "The Tus-Checksum-Algorithm response header MUST be a comma-separated list of
+    // the checksum algorithms supported by the server."
+    [HEADERS.tusChecksumAlgorithm]: CHECKSUM_ALGORITHMS.join(','),
     'Access-Control-Allow-Methods': TUS_METHODS.join(', '),
     'Access-Control-Allow-Headers': TUS_REQUEST_HEADERS.join(', '),
     'Access-Control-Max-Age': String(PREFLIGHT_MAX_AGE_SECONDS),

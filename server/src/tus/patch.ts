@@ -3,6 +3,7 @@ import type { Locker } from '@tus/utils';
 import { HaulError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
+import { encryptionHeaderOf } from '../uploads/encryption.js';
 import type { DeclaredFile } from '../uploads/declared-file.js';
 import type { Quotas } from '../uploads/quota.js';
 import type { BodyWriter } from './body-writer.js';
@@ -60,7 +61,7 @@ export function createPatchHandler({ maxSize, checkDeclared, lockDrainMs, storag
           const quotaRoom = declared === undefined ? await quotas.roomFor(upload.ownerId, upload.id) : undefined;
           const target = {
             id: upload.id, key, offset: stored.offset, size: declared, quotaRoom: quotaRoom === undefined ? undefined : quotaRoom - stored.offset,
-            declared: { filename: upload.filename, filetype: upload.filetype, partial: upload.concatRole === 'partial' },
+            declared: { filename: upload.filename, filetype: upload.filetype, partial: upload.concatRole === 'partial', encrypted: encryptionHeaderOf(upload.metadata) !== null },
           };
           const written = await writeOrRefuse(() => writeBody(request, target, stop), { id: upload.id, key, storage, lifecycle });
           return { offset: written, size: declared };
@@ -99,6 +100,9 @@ export function createPatchHandler({ maxSize, checkDeclared, lockDrainMs, storag
   async function declareLength(request: TusUploadRequest, stored: { offset: number; size?: number }): Promise<number | undefined> {
     const header = request.header('upload-length');
     if (header === undefined) return stored.size;
+    // The same length again is no change: a chunk refused by its checksum (460) after it declared
+    // the length is resent with the same Upload-Length, and must be taken.
+    if (stored.size !== undefined && stored.size === Number(header)) return stored.size;
     if (stored.size !== undefined) throw new HaulError('UPLOAD_LENGTH_ALREADY_SET', `Upload-Length is already set to ${stored.size}`);
     const size = Number(header);
     if (size < stored.offset) throw new HaulError('INVALID_UPLOAD_LENGTH', `Upload-Length ${size} is below the current offset ${stored.offset}`);

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { HaulError } from '../errors.js';
+import { checksumSourceOf } from './checksum.js';
 import { OFFSET_OCTET_STREAM, TUS_VERSIONS } from './protocol.js';
 
 const OVERRIDABLE = new Set(['HEAD', 'PATCH', 'DELETE', 'GET', 'POST', 'OPTIONS']);
@@ -82,4 +83,8 @@ export function checkTusHeaders(method: string, header: (name: string) => string
     throw new HaulError('INVALID_HEADER', 'X-Forwarded-Proto must be http or https');
   }
   if (method === 'PATCH' && header('content-type') !== OFFSET_OCTET_STREAM) throw new HaulError('INVALID_CONTENT_TYPE');
+  // tus checksum: "400 Bad Request if the checksum algorithm is not supported by the server" —
+  // refused here, before any byte of the body is read or the upload touched (a malformed value
+  // too). A checksum sent as a trailer can only be checked after the body (checksum.ts).
+  if (method === 'PATCH' || method === 'POST') checksumSourceOf(header);
 }

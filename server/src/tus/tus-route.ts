@@ -10,17 +10,23 @@ import type { AppEnv } from '../http/app-env.js';
 import { authenticate } from '../http/authenticate.js';
 import type { AuthorizeCreation } from '../http/create-policy.js';
 import type { InflightRequests } from '../http/inflight.js';
+import type { HaulMetrics } from '../metrics/metrics.js';
 import type { Storage } from '../storage/storage.js';
 import type { FinalUploads } from '../uploads/final-upload.js';
 import type { OffsetTracker } from '../uploads/offset-tracker.js';
 import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
 import { isUploadId } from '../uploads/upload-id.js';
 import type { UploadRecord, UploadRepository } from '../uploads/upload-repository.js';
+import { createBodyIdleTimeout } from './body-idle-timeout.js';
 import { createContentCheckStage } from './content-check.js';
 import { createBodyWriter } from './body-writer.js';
+import { checksumStage } from './checksum.js';
 import { createConcatenation } from './concatenation.js';
+import { createUnassembledFinalHandlers, isUnassembledFinal } from './concatenation-unfinished.js';
 import { createCreationHandler } from './create.js';
 import { createHeadHandler } from './head.js';
+import type { IetfResponse } from './ietf/ietf-length.js';
+import { createIetfRoute } from './ietf/ietf-route.js';
 import { createOptionsHandler } from './options.js';
 import { createPatchHandler } from './patch.js';
 import { applyMethodOverride, checkTusHeaders, checkTusResumable, publicOrigin } from './protocol-guards.js';
@@ -30,6 +36,7 @@ import { createTerminationHandler } from './terminate.js';
 import { toHaulError } from './tus-errors.js';
 import type { BodyStage } from './upload-body.js';
 import type { Quotas } from '../uploads/quota.js';
+import { createUploadRequestCap } from './upload-request-cap.js';
 import { checkDeclaredFile, type DeclaredFile, effectiveMaxSize } from '../uploads/declared-file.js';
 
 export interface TusRouteDeps {
@@ -48,6 +55,7 @@ export interface TusRouteDeps {
   lockDrainMs?: number;
   /** Scope membership and the application's pre-create hook (http/create-policy.ts). */
   authorizeCreation: AuthorizeCreation;
+  metrics?: Pick<HaulMetrics, 'bytesReceived'>;
   /** Per-user storage quotas (uploads/quota.ts). */
   quotas: Quotas;
 }
@@ -91,19 +99,22 @@ export function createTusRoute(deps: TusRouteDeps) {
   const recent = createRecentUploads();
   const forget = (id: string) => recent.forget(id);
   const concatenation = createConcatenation({ capabilities: storage.capabilities, maxPartials: uploads.maxConcatPartials, finalUploads });
-  const writeBody = createBodyWriter({
-    store: storage.store, offsets, maxSize,
-    // Reject early: the first bytes of every upload are checked against the file policy as they arrive.
-    stages: [createContentCheckStage(config.processing), ...(deps.bodyStages ?? [])],
-  });
+  // The checksum stage is always there (it does nothing for a body without a checksum), first,
+  // so that it sees the bytes exactly as they arrived. Then reject early: the first bytes of every
+  // upload are checked against the file policy as they arrive.
+  const stages = [checksumStage, createBodyIdleTimeout(uploads.bodyIdleTimeoutMs), createContentCheckStage(config.processing), ...(deps.bodyStages ?? [])];
+  const writeBody = createBodyWriter({ storage, offsets, maxSize, stages, metrics: deps.metrics });
+  const requestCap = createUploadRequestCap(uploads.maxConcurrentRequestsPerUser);
   const options = createOptionsHandler({ maxSize, capabilities: storage.capabilities });
   const create = createCreationHandler({
-    limits: { maxSize, maxConcurrentPerUser: uploads.maxConcurrentPerUser, expirySeconds: uploads.expirySeconds, lockDrainMs },
+    limits: { maxSize, maxConcurrentPerUser: uploads.maxConcurrentPerUser, expirySeconds: uploads.expirySeconds, lockDrainMs, encryptedUploads: uploads.encryptedUploads },
     checkDeclared, storage, locker, repository, quotas: deps.quotas, lifecycle, concatenation, writeBody, authorizeCreation: deps.authorizeCreation,
   });
   const head = createHeadHandler({ storage, locker, lifecycle, concatenation });
   const patch = createPatchHandler({ maxSize, checkDeclared, lockDrainMs, storage, locker, quotas: deps.quotas, lifecycle, writeBody, onFinished: forget });
   const terminate = createTerminationHandler({ storage, locker, lifecycle, onTerminated: forget });
+  const unassembledFinal = createUnassembledFinalHandlers({ finalUploads });
+  const ietf = createIetfRoute({ ...deps, lockDrainMs, writeBody, onFinished: forget });
 
   const findOwnUpload = async (id: string, userId: string, method: string): Promise<UploadRecord> => {
     const cached = method === 'PATCH' ? recent.get(id) : undefined;
@@ -125,7 +136,7 @@ export function createTusRoute(deps: TusRouteDeps) {
   };
 
   /** Runs a handler; whatever it throws becomes a HaulError for the app's error handler. */
-  async function run<R extends TusRequest>(request: R, handler: (request: R) => Promise<TusResponse>): Promise<TusResponse> {
+  async function run<R extends TusRequest, A extends TusResponse | IetfResponse>(request: R, handler: (request: R) => Promise<A>): Promise<A> {
     try {
       return await handler(request);
     } catch (error) {
@@ -134,15 +145,17 @@ export function createTusRoute(deps: TusRouteDeps) {
   }
 
   /**
-   * Runs a handler that reads the request body: tracked for shutdown (which ends the body where
-   * it is, keeping its bytes), and if it fails before the body was read to its end the
-   * connection is not kept alive for another request.
+   * Runs a handler that reads the request body: counted against the user's cap of open upload
+   * requests, tracked for shutdown (which ends the body where it is, keeping its bytes), and if
+   * it fails before the body was read to its end the connection is not kept alive for another
+   * request.
    */
-  async function runWithBody<R extends TusRequest>(
-    request: R, handler: (request: R) => Promise<TusResponse>, outgoing: ServerResponse,
-  ): Promise<TusResponse> {
-    const work = run(request, handler);
+  async function runWithBody<R extends TusRequest, A extends TusResponse | IetfResponse>(
+    request: R, handler: (request: R) => Promise<A>, outgoing: ServerResponse,
+  ): Promise<A> {
     try {
+      const release = requestCap.acquire(request.user.id);
+      const work = run(request, handler).finally(release);
       await inflight.track(request.incoming, outgoing, work);
       return await work;
     } catch (error) {
@@ -164,20 +177,30 @@ export function createTusRoute(deps: TusRouteDeps) {
     applyMethodOverride(incoming);
     const method = incoming.method ?? 'GET';
     const header = (name: string) => headerOf(incoming, name);
+    /** The request as a value for the handlers, once its user is known. */
+    const requestOf = (user: TusRequest['user']): TusRequest => {
+      const gone = new AbortController();
+      outgoing.once('close', () => gone.abort());
+      return {
+        header, incoming, user, signal: gone.signal,
+        logger: c.get('logger').child({ userId: user.id }),
+        origin: publicOrigin(c.req.raw, config.trustProxy),
+      };
+    };
+    // The IETF resumable-upload draft names itself with Upload-Draft-Interop-Version (ietf/).
+    if (header('upload-draft-interop-version') !== undefined) {
+      return ietf(c, {
+        target, method, header, request: requestOf, findOwnUpload, checkAccess: concatenation.checkAccess,
+        run, runWithBody: (request, handler) => runWithBody(request, handler, outgoing), tusHead: head, tusTerminate: terminate,
+      }, options, outgoing);
+    }
     // OPTIONS is capability discovery and CORS preflight: no token, no Tus-Resumable.
     if (method === 'OPTIONS') return respond(c, options());
     // GET is not part of tus, so it carries no Tus-Resumable; it is answered below.
     if (method !== 'GET') checkTusResumable(header('tus-resumable'));
     const user = await authenticate(c, verifier);
     checkTusHeaders(method, header);
-
-    const gone = new AbortController();
-    outgoing.once('close', () => gone.abort());
-    const request: TusRequest = {
-      header, incoming, user, signal: gone.signal,
-      logger: c.get('logger').child({ userId: user.id }),
-      origin: publicOrigin(c.req.raw, config.trustProxy),
-    };
+    const request = requestOf(user);
     if (target.id === null) {
       if (method !== 'POST') throw new HaulError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${TUS_PATH}`, { headers: ON_COLLECTION });
       return respond(c, await runWithBody(request, create, outgoing));
@@ -189,6 +212,8 @@ export function createTusRoute(deps: TusRouteDeps) {
     }
     concatenation.checkAccess(upload, method);
     const uploadRequest = { ...request, upload };
+    // A final upload not assembled yet has no bytes in storage for the handlers below to read.
+    if (isUnassembledFinal(upload)) return respond(c, await run(uploadRequest, method === 'HEAD' ? unassembledFinal.head : unassembledFinal.terminate));
     switch (method) {
       case 'HEAD':
         return respond(c, await run(uploadRequest, head));

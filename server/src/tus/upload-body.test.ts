@@ -50,7 +50,7 @@ describe('receiveBody', () => {
       const progress: number[] = [];
       try {
         const offset = await receiveBody({
-          source: req, store, key, offset: 0, limit, stop, stages,
+          source: req, write: (body, k, at) => store.write(body, k, at), key, offset: 0, limit, stop, stages,
           context: { uploadId: key, offset: 0, size: undefined, header: () => undefined },
           onProgress: (at) => progress.push(at),
         });

@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
-import type { DataStore } from '@tus/utils';
 import { HaulError } from '../errors.js';
 
 /**
@@ -18,7 +17,8 @@ import { HaulError } from '../errors.js';
  * tus 1.0: "The Server SHOULD always attempt to store as much of the received data as
  * possible." A body that stops early — the client went away, another request asked for the
  * lock, a stage called `stop()` — is *ended*, not failed: the store keeps every byte that
- * arrived and returns the offset after them.
+ * arrived and returns the offset after them. A checksummed body is the exception: it can only be
+ * verified whole, so one that ends early fails its checksum and is discarded (checksum.ts).
  */
 
 export type BodyStopReason = 'client-gone' | 'lock-released' | 'idle-timeout';
@@ -32,18 +32,23 @@ export interface BodyStageContext {
   /** The upload's length, if declared. */
   readonly size: number | undefined;
   /** What the upload says it is (its metadata), and whether it is a part of a parallel upload. */
-  readonly upload?: { readonly filename: string | null; readonly filetype: string | null; readonly partial: boolean };
+  readonly upload?: { readonly filename: string | null; readonly filetype: string | null; readonly partial: boolean; readonly encrypted: boolean };
   /** A request header (lower-case name), e.g. a digest header. */
   header(name: string): string | undefined;
+  /** A trailer of the request (lower-case name); known once the body has ended (e.g. in a stage's flush). */
+  trailer(name: string): string | undefined;
   /** Ends the body here, keeping every byte that already passed (e.g. a stalled body). */
   stop(reason: BodyStopReason): void;
+  /** Why the body was ended early, if it was. */
+  stopReason(): BodyStopReason | undefined;
 }
 
 /**
  * A per-request stage of the body: a Transform the bytes pass through in order, or undefined if
  * it has nothing to do for this request. To refuse the body, fail the stream with a HaulError:
- * the request is answered with that error (bytes already handed on may have been stored — a
- * stage that must undo them needs the store to stage the write, see issue 14).
+ * the request is answered with that error. Bytes already handed on stay stored unless the body
+ * is written all-or-nothing (`Storage.writeVerified`, chosen by body-writer.ts for checksummed
+ * bodies), which discards the whole body when it fails.
  */
 export type BodyStage = (context: BodyStageContext) => Transform | undefined;
 
@@ -110,9 +115,12 @@ class BodyLimiter extends Transform {
   }
 }
 
+/** Where the body goes: a store's write (or the all-or-nothing one); resolves to the new offset. */
+export type WriteBody = (body: Readable, key: string, offset: number) => Promise<number>;
+
 export interface ReceiveBodyOptions {
   source: IncomingMessage;
-  store: DataStore;
+  write: WriteBody;
   /** Storage key of the upload. */
   key: string;
   /** The upload's current offset: where the body's first byte goes. */
@@ -122,16 +130,22 @@ export interface ReceiveBodyOptions {
   overLimit?: () => HaulError;
   stop: BodyStop;
   stages: readonly BodyStage[];
-  context: Omit<BodyStageContext, 'stop'>;
+  context: Omit<BodyStageContext, 'stop' | 'stopReason' | 'trailer'>;
   onProgress(offset: number): void;
 }
 
 /** Streams the body into the store; returns the upload's new offset. */
 export async function receiveBody(options: ReceiveBodyOptions): Promise<number> {
-  const { source, store, key, offset, limit, stop, stages, context, onProgress } = options;
+  const { source, write, key, offset, limit, stop, stages, context, onProgress } = options;
   const overLimit = options.overLimit ?? (() => new HaulError('UPLOAD_TOO_LARGE', `The body exceeds the ${limit} bytes this request may still add`));
   const limiter = new BodyLimiter(limit, offset, onProgress, overLimit);
-  const stageContext: BodyStageContext = { ...context, stop: (reason) => stop.request(reason) };
+  const stageContext: BodyStageContext = {
+    ...context,
+    // Node fills `trailers` when the request's 'end' is emitted, before the body's last stage flushes.
+    trailer: (name) => source.trailers[name],
+    stop: (reason) => stop.request(reason),
+    stopReason: () => stop.reason,
+  };
   const chain: Transform[] = [limiter, ...stages.flatMap((stage) => stage(stageContext) ?? [])];
 
   // A refusal by the limiter or a stage (a HaulError) is the answer; the store would report it
@@ -168,7 +182,7 @@ export async function receiveBody(options: ReceiveBodyOptions): Promise<number> 
   } else source.pipe(limiter);
 
   try {
-    return await store.write(body, key, offset);
+    return await write(body, key, offset);
   } catch (error) {
     throw refusal ?? error;
   } finally {

@@ -34,6 +34,8 @@ export interface ProcessingFindings {
   detectedType: string | null;
   sha256: string | null;
   scanned: boolean | null;
+  /** A PDF with JavaScript, launch actions or embedded files (served only as an attachment); null: not a PDF. */
+  activeContent?: boolean | null;
 }
 
 /** Statuses a change can lead to (the initial ones are only ever inserted). */
@@ -74,6 +76,7 @@ function columnsSetBy(request: StatusChangeRequest, param: (value: unknown) => s
       return [
         `detected_type = ${param(detectedType)}::text`, `sha256 = ${param(sha256)}::text`,
         `scanned = ${param(scanned)}::boolean`, 'processed_at = now()',
+        `active_content = ${param(request.findings.activeContent ?? null)}::boolean`,
       ];
     }
     // Termination follows the removal of the bytes (tus DELETE): nothing is left to purge.

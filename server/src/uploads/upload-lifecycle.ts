@@ -1,5 +1,6 @@
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
+import type { UploadMetrics } from '../metrics/metrics.js';
 import type { JobQueue } from '../processing/job-queue.js';
 import type { StatusEvents } from '../processing/status-events.js';
 import type { OffsetTracker } from './offset-tracker.js';
@@ -13,7 +14,7 @@ import type { NewUpload, UploadRepository } from './upload-repository.js';
  * status change (with its event and hooks) and any follow-up job in one transaction, watchers
  * notified after it commits.
  */
-export function createUploadLifecycle({ db, repository, quotas, offsets, jobs, events, logger }: {
+export function createUploadLifecycle({ db, repository, quotas, offsets, jobs, events, logger, metrics, onPartReceived }: {
   db: Database;
   repository: UploadRepository;
   quotas: Pick<Quotas, 'admit'>;
@@ -21,6 +22,13 @@ export function createUploadLifecycle({ db, repository, quotas, offsets, jobs, e
   jobs: Pick<JobQueue, 'enqueue'>;
   events: Pick<StatusEvents, 'publish'>;
   logger: Logger;
+  /** Counted once per upload, after the change committed (a repeated `finished` counts nothing). */
+  metrics?: UploadMetrics;
+  /**
+   * After a partial upload's `part_received` commits: a final upload waiting for it may now be
+   * complete (tus concatenation-unfinished, uploads/final-upload.ts `partialReceived`).
+   */
+  onPartReceived?: (partialId: string) => Promise<void>;
 }) {
   /** Tells watchers (SSE) about committed changes. */
   const publish = async (changes: readonly StatusChange[]) => {
@@ -29,11 +37,12 @@ export function createUploadLifecycle({ db, repository, quotas, offsets, jobs, e
 
   return {
     /** A new upload, counted against its owner's quota by its declared length (0 while deferred). */
-    created(upload: NewUpload): Promise<void> {
-      return db.transaction(async (tx) => {
+    async created(upload: NewUpload): Promise<void> {
+      await db.transaction(async (tx) => {
         await quotas.admit(tx, { ownerId: upload.ownerId, bytes: upload.size ?? 0 });
         await repository.insert(upload, tx);
       });
+      metrics?.uploadsCreated.inc();
     },
 
     /** Creation Defer Length: the length declared later, counted against the quota from now on (in place of the offset). */
@@ -57,8 +66,13 @@ export function createUploadLifecycle({ db, repository, quotas, offsets, jobs, e
         return received;
       });
       if (!change) return;
+      metrics?.uploadsFinished.inc();
       logger.info(change.to === 'received' ? 'upload received' : 'partial upload received', { uploadId: id, size });
       await publish([change]);
+      if (change.to === 'part_received' && onPartReceived) {
+        // The partial is recorded either way; a final upload not started here expires with its partials.
+        await onPartReceived(id).catch((err: unknown) => logger.error('could not start a waiting final upload', { err, uploadId: id }));
+      }
     },
 
     /**
@@ -73,6 +87,7 @@ export function createUploadLifecycle({ db, repository, quotas, offsets, jobs, e
         return finished;
       });
       if (changes.length === 0) throw new Error(`final upload ${id} is no longer being assembled (it was swept as abandoned)`);
+      metrics?.uploadsFinished.inc();
       logger.info('upload received', { uploadId: id, size, concatenated: true });
       await publish(changes);
     },
@@ -88,7 +103,10 @@ export function createUploadLifecycle({ db, repository, quotas, offsets, jobs, e
     async terminated(id: string): Promise<void> {
       offsets.forget(id);
       const changes = await repository.markTerminated(id);
-      if (changes.length > 0) logger.info('upload terminated', { uploadId: id, from: changes[0]!.from });
+      if (changes.length > 0) {
+        metrics?.uploadsTerminated.inc();
+        logger.info('upload terminated', { uploadId: id, from: changes[0]!.from });
+      }
       await publish(changes);
     },
   };

@@ -1,4 +1,4 @@
-import type { UploadStatus } from '@haul/api';
+import type { MediaJson, UploadStatus } from '@haul/api';
 import type { Database, Queryable, Row } from '../db/database.js';
 import { toDate, toDateOrNull, toNumber, toNumberOrNull } from '../db/database.js';
 import type { StoredMetadataValue } from './metadata.js';
@@ -24,6 +24,11 @@ export interface UploadRecord {
   concatRole: ConcatRole | null;
   /** A final upload's partials, in order. */
   partialIds: string[] | null;
+  /**
+   * A final upload's assembly began (null while an `assembling` final upload still waits for
+   * partials that are uploading: tus concatenation-unfinished).
+   */
+  assemblyStartedAt?: Date | null;
   detectedType: string | null;
   sha256: string | null;
   statusReason: string | null;
@@ -32,6 +37,10 @@ export interface UploadRecord {
   /** Application scope from the `scope` metadata (who else may read: see http/access.ts). */
   scope: string | null;
   deletedAt: Date | null;
+  /** What processing learnt about a picture, video, sound or PDF (migration 000009); all null otherwise. */
+  media: MediaJson;
+  /** A PDF with active content (JavaScript, launch actions, embedded files); null: not inspected. */
+  activeContent: boolean | null;
 }
 
 export interface NewUpload {
@@ -59,11 +68,12 @@ export interface UploadRepositoryHooks {
   onDelete?: readonly UploadWriteHook[];
 }
 
-const COLUMNS = `id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset, status,
+export const COLUMNS = `id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset, status,
   created_at, updated_at, finished_at, expires_at, concat_role, partial_ids, detected_type, sha256, status_reason,
-  scanned, processed_at, scope, deleted_at`;
+  scanned, processed_at, scope, deleted_at, media_width, media_height, media_duration_ms, media_pages, media_placeholder,
+  assembly_started_at, active_content`;
 
-function toRecord(row: Row): UploadRecord {
+export function toRecord(row: Row): UploadRecord {
   return {
     id: row.id as string,
     ownerId: row.owner_id as string,
@@ -87,6 +97,15 @@ function toRecord(row: Row): UploadRecord {
     processedAt: toDateOrNull(row.processed_at),
     scope: (row.scope as string | null) ?? null,
     deletedAt: toDateOrNull(row.deleted_at),
+    media: {
+      width: toNumberOrNull(row.media_width),
+      height: toNumberOrNull(row.media_height),
+      durationMs: toNumberOrNull(row.media_duration_ms),
+      pages: toNumberOrNull(row.media_pages),
+      placeholder: (row.media_placeholder as string | null) ?? null,
+    },
+    assemblyStartedAt: toDateOrNull(row.assembly_started_at),
+    activeContent: (row.active_content as boolean | null) ?? null,
   };
 }
 
@@ -227,15 +246,22 @@ export function createUploadRepository(db: Database, { onStatusChange = [], onCr
       return rows.map(toRecord);
     },
 
-    /** A final upload whose bytes are about to be assembled; it expires if assembly never ends. */
-    async insertFinal(upload: NewUpload & { partialIds: readonly string[]; size: number }, tx: Queryable): Promise<void> {
+    /**
+     * A final upload whose bytes are about to be assembled (it expires if assembly never ends),
+     * or — `waiting` — whose partials are still uploading (it expires with the first of them).
+     */
+    async insertFinal(
+      upload: Omit<NewUpload, 'size'> & { partialIds: readonly string[]; size: number | null; waiting: boolean },
+      tx: Queryable,
+    ): Promise<void> {
       await withHooks(onCreate, tx, (q) => q.query(
         `INSERT INTO uploads (id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset,
-           status, expires_at, concat_role, partial_ids, scope)
-         VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, 0, 'assembling', $8, 'final', $9::text[], CASE WHEN jsonb_typeof(($6::text::jsonb)->'scope') = 'string' THEN ($6::text::jsonb)->>'scope' END)`,
+           status, expires_at, concat_role, partial_ids, scope, assembly_started_at)
+         VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, 0, 'assembling', $8, 'final', $9::text[], CASE WHEN jsonb_typeof(($6::text::jsonb)->'scope') = 'string' THEN ($6::text::jsonb)->>'scope' END,
+           CASE WHEN $10::boolean THEN NULL ELSE now() END)`,
         [
           upload.id, upload.ownerId, upload.storageKey, upload.filename ?? null, upload.filetype ?? null,
-          JSON.stringify(upload.metadata), upload.size, upload.expiresAt.toISOString(), upload.partialIds,
+          JSON.stringify(upload.metadata), upload.size, upload.expiresAt.toISOString(), upload.partialIds, upload.waiting,
         ],
       ), () => upload.id);
     },

@@ -4,6 +4,7 @@ import { type WebhookEvent, type WebhookEventType } from '@haul/api';
 import type { Database } from '../db/database.js';
 import { toNumber } from '../db/database.js';
 import type { Logger } from '../logger.js';
+import type { WebhookMetrics } from '../metrics/metrics.js';
 
 /** One attempt at one event: `id` is the webhook-id (the same on every attempt), `body` the exact JSON. */
 export interface WebhookDelivery {
@@ -43,12 +44,13 @@ export const retryDelayMs = (attempt: number, maxMs: number, random = Math.rando
  * At least once: a receiver that got an event but whose 2xx was lost sees it again, with the same
  * `webhook-id`. Delivered rows are kept RETENTION_DAYS, then removed.
  */
-export function createWebhookDelivery({ db, send, timeoutMs, maxBackoffMs, logger }: {
+export function createWebhookDelivery({ db, send, timeoutMs, maxBackoffMs, logger, metrics }: {
   db: Database;
   send: WebhookSender;
   timeoutMs: number;
   maxBackoffMs: number;
   logger: Logger;
+  metrics: WebhookMetrics;
 }) {
   const workerId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   // Longer than a whole round can take (its sends run concurrently, each bounded by timeoutMs).
@@ -82,11 +84,13 @@ export function createWebhookDelivery({ db, send, timeoutMs, maxBackoffMs, logge
   async function deliver(delivery: Omit<WebhookDelivery, 'event'>): Promise<void> {
     try {
       await send({ ...delivery, event: JSON.parse(delivery.body) as WebhookEvent });
+      metrics.webhookDeliveries.inc({ type: delivery.type });
       await db.query(
         `UPDATE webhook_outbox SET delivered_at = now(), locked_until = NULL, locked_by = NULL, last_error = NULL WHERE id = $1`,
         [delivery.id],
       );
     } catch (error) {
+      metrics.webhookFailures.inc({ type: delivery.type });
       const reason = error instanceof Error ? (error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : error.message) : String(error);
       const delay = retryDelayMs(delivery.attempt, maxBackoffMs);
       logger.warn('webhook not delivered; will retry', { webhookId: delivery.id, type: delivery.type, attempt: delivery.attempt, retryInMs: Math.round(delay), reason });

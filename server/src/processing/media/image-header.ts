@@ -225,28 +225,42 @@ export async function readImageHeaderFromFile(file: string, headBytes = 64 * 102
   const handle = await fs.open(file, 'r');
   try {
     const { size } = await handle.stat();
-    const windows: { offset: number; data: Buffer }[] = [];
-    const fetch = async (offset: number, length: number) => {
-      const data = Buffer.alloc(Math.max(0, Math.min(length, size - offset)));
-      const { bytesRead } = await handle.read(data, 0, data.length, offset);
-      windows.push({ offset, data: data.subarray(0, bytesRead) });
-    };
-    await fetch(0, Math.min(headBytes, size));
-    const bytes: Bytes = (offset, length) => {
-      const w = windows.find((x) => offset >= x.offset && offset + length <= x.offset + x.data.length);
-      return w ? w.data.subarray(offset - w.offset, offset - w.offset + length) : null;
-    };
-    for (let round = 0; round < 8; round++) {
-      const result = guarded(() => sniff(bytes, Math.max(...windows.filter((w) => w.offset === 0).map((w) => w.data.length))));
-      if (result.kind !== 'need-more') return result;
-      const end = Math.min(size, result.offset + result.length);
-      if (result.offset >= size || result.length > MAX_FETCH) return { kind: 'invalid', reason: 'image header points outside the file or is too large' };
-      if (bytes(result.offset, end - result.offset)) return { kind: 'invalid', reason: 'image header is truncated' };
-      // At least 64 KiB: the next request is usually just after this one.
-      await fetch(result.offset, Math.max(result.length, 64 * 1024));
-    }
-    return { kind: 'invalid', reason: 'image header needs too many reads' };
+    return await readImageHeaderFromRanges(size, async (offset, length) => {
+      const data = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(data, 0, length, offset);
+      return data.subarray(0, bytesRead);
+    }, headBytes);
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Dimensions of a file of `size` bytes anywhere (disk, S3): `read(offset, length)` returns those
+ * bytes (fewer at the end of the file). The head, then the ranges the header points to.
+ */
+export async function readImageHeaderFromRanges(
+  size: number,
+  read: (offset: number, length: number) => Promise<Buffer>,
+  headBytes = 64 * 1024,
+): Promise<HeaderRead> {
+  const windows: { offset: number; data: Buffer }[] = [];
+  const fetch = async (offset: number, length: number) => {
+    windows.push({ offset, data: await read(offset, Math.max(0, Math.min(length, size - offset))) });
+  };
+  await fetch(0, Math.min(headBytes, size));
+  const bytes: Bytes = (offset, length) => {
+    const w = windows.find((x) => offset >= x.offset && offset + length <= x.offset + x.data.length);
+    return w ? w.data.subarray(offset - w.offset, offset - w.offset + length) : null;
+  };
+  for (let round = 0; round < 8; round++) {
+    const result = guarded(() => sniff(bytes, Math.max(...windows.filter((w) => w.offset === 0).map((w) => w.data.length))));
+    if (result.kind !== 'need-more') return result;
+    const end = Math.min(size, result.offset + result.length);
+    if (result.offset >= size || result.length > MAX_FETCH) return { kind: 'invalid', reason: 'image header points outside the file or is too large' };
+    if (bytes(result.offset, end - result.offset)) return { kind: 'invalid', reason: 'image header is truncated' };
+    // At least 64 KiB: the next request is usually just after this one.
+    await fetch(result.offset, Math.max(result.length, 64 * 1024));
+  }
+  return { kind: 'invalid', reason: 'image header needs too many reads' };
 }

@@ -1,10 +1,11 @@
 /**
  * The media toolkit: previews, facts and location stripping for what people share — photos
- * (JPEG, PNG, WebP, GIF, TIFF, AVIF, HEIC), videos, audio and PDFs. Self-contained: the pipeline
- * (server/src/processing/process-upload.ts) calls it in a later step; nothing here knows about
- * uploads, storage or the database.
+ * (JPEG, PNG, WebP, GIF, TIFF, AVIF, HEIC), videos, audio and PDFs. Self-contained: nothing here
+ * knows about uploads, storage or the database. The pipeline (server/src/processing/process-upload.ts)
+ * uses it through thumbnails.ts (images from the stream), media-previews.ts (HEIC, video, audio, PDF
+ * from the stored file) and strip-stored-location.ts (STRIP_LOCATION).
  *
- * What the pipeline will call, in order, for a finished upload whose type is known:
+ * The steps, in order, for a finished upload whose type is known:
  *
  * 1. Cheap verdicts, before clamd or any decoder (issue 13 item 1):
  *    `readImageHeader(head)` on the first bytes the inspection pass already holds (or
@@ -34,7 +35,7 @@
  */
 export { canStripLocation, createLocationStripper, type LocationStripper, type StripReport } from './strip-location.js';
 export { decodeHeif, type HeifRaster } from './heif.js';
-export { readImageHeader, readImageHeaderFromFile, type HeaderRead, type ImageHeader } from './image-header.js';
+export { readImageHeader, readImageHeaderFromFile, readImageHeaderFromRanges, type HeaderRead, type ImageHeader } from './image-header.js';
 export { DEFAULT_LIMITS, type MediaResult } from './media-result.js';
 export { demuxerFor, mediaKindOf, type MediaKind } from './media-types.js';
 export { PdfActiveContentScanner, scanPdfActiveContent, type PdfActiveContent } from './pdf-active-content.js';

@@ -34,42 +34,56 @@ export interface RasterPreviewOptions {
   autoOrient: boolean;
 }
 
-const WEBP = { quality: 80, effort: 3 } as const;
+/**
+ * Encoding the largest size dominates the cost once the source is decoded once. Measured here on
+ * a 1280×853 photo-like raster: effort 2 takes ~240 ms, effort 3 ~650 ms, for files 1.5% larger.
+ */
+export const WEBP = { quality: 80, effort: 2 } as const;
 
-/** `input`: an encoded image (Buffer) or the path of one. */
-export async function renderPreviews(input: Buffer | string, options: RasterPreviewOptions): Promise<MediaResult<RasterPreviews>> {
+/**
+ * The previews, or the decoder's error (sharp's message: the pixel limit, corrupt data, an
+ * unsupported format), for callers that sort errors themselves (thumbnails.ts).
+ */
+export async function renderPreviewsOrThrow(input: Buffer | string, options: RasterPreviewOptions): Promise<RasterPreviews> {
   const sizes = [...new Set(options.sizes)].sort((a, b) => b - a);
   const largest = sizes[0];
   if (largest === undefined) throw new Error('renderPreviews needs at least one size');
+  const source = sharp(input, { limitInputPixels: options.maxPixels, failOn: 'error', sequentialRead: true });
+  const meta = await source.metadata();
+  const turned = options.autoOrient && (meta.orientation ?? 1) >= 5;
+  const width = turned ? meta.height : meta.width;
+  const height = turned ? meta.width : meta.height;
+  const oriented = options.autoOrient ? source.rotate() : source;
+  const { data, info } = await oriented
+    .resize({ width: largest, height: largest, fit: 'inside', withoutEnlargement: true })
+    .toColourspace('srgb')
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  const raster: Raster = { data, width: info.width, height: info.height, channels: info.channels };
+  const decoded = sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } });
+  const [thumbnails, placeholder] = await Promise.all([
+    Promise.all(
+      sizes.map(async (size) => {
+        const resized = size === largest ? decoded.clone() : decoded.clone().resize({ width: size, height: size, fit: 'inside', withoutEnlargement: true });
+        const out = await resized.webp(WEBP).toBuffer({ resolveWithObject: true });
+        return { size, width: out.info.width, height: out.info.height, webp: out.data };
+      }),
+    ),
+    placeholderFromRaster(raster),
+  ]);
+  thumbnails.sort((a, b) => a.size - b.size);
+  return { width, height, thumbnails, placeholder };
+}
+
+export const isPixelLimitError = (message: string) => /pixel limit/i.test(message);
+
+/** `input`: an encoded image (Buffer) or the path of one. */
+export async function renderPreviews(input: Buffer | string, options: RasterPreviewOptions): Promise<MediaResult<RasterPreviews>> {
   try {
-    const source = sharp(input, { limitInputPixels: options.maxPixels, failOn: 'error', sequentialRead: true });
-    const meta = await source.metadata();
-    const turned = options.autoOrient && (meta.orientation ?? 1) >= 5;
-    const width = turned ? meta.height : meta.width;
-    const height = turned ? meta.width : meta.height;
-    const oriented = options.autoOrient ? source.rotate() : source;
-    const { data, info } = await oriented
-      .resize({ width: largest, height: largest, fit: 'inside', withoutEnlargement: true })
-      .toColourspace('srgb')
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-    const raster: Raster = { data, width: info.width, height: info.height, channels: info.channels };
-    const decoded = sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } });
-    const [thumbnails, placeholder] = await Promise.all([
-      Promise.all(
-        sizes.map(async (size) => {
-          const resized = size === largest ? decoded.clone() : decoded.clone().resize({ width: size, height: size, fit: 'inside', withoutEnlargement: true });
-          const out = await resized.webp(WEBP).toBuffer({ resolveWithObject: true });
-          return { size, width: out.info.width, height: out.info.height, webp: out.data };
-        }),
-      ),
-      placeholderFromRaster(raster),
-    ]);
-    thumbnails.sort((a, b) => a.size - b.size);
-    return done({ width, height, thumbnails, placeholder });
+    return done(await renderPreviewsOrThrow(input, options));
   } catch (error) {
     const message = (error as Error).message;
-    if (/pixel limit/i.test(message)) return fileProblem(`image dimensions exceed ${options.maxPixels} pixels (decompression bomb?)`);
+    if (isPixelLimitError(message)) return fileProblem(`image dimensions exceed ${options.maxPixels} pixels (decompression bomb?)`);
     return fileProblem(`image data is corrupt, truncated or unsupported (${message})`);
   }
 }

@@ -1,0 +1,192 @@
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { processPeakRssMiB } from './lib/children.js';
+import { envChoices, envInt } from './lib/env.js';
+import { type Benchmark, measureAlternately, type Named } from './lib/harness.js';
+import { devToken, type HaulTarget, startHaul } from './lib/haul.js';
+import { request } from './lib/http-client.js';
+import { benchTempDir, fixed, machineLine, range, sizeLabel, writeReport } from './lib/report.js';
+import { cleanUpPrefix, createS3, uniquePrefix } from './lib/s3.js';
+import { stopServers } from './lib/servers.js';
+import { ensureLocalS3, haulS3Env } from './lib/services.js';
+
+/**
+ * Load: many uploads at once against one Haul — the embedded default (its own PostgreSQL, disk),
+ * a PostgreSQL server (disk) and S3 (PostgreSQL + the local Swift) — while /healthz is asked every
+ * 100 ms. Each of BENCH_UPLOADS clients (its own user, as real clients are) creates an upload and
+ * sends it in BENCH_PATCH_MIB PATCHes; no retries, so every failure counts. Reports errors, the
+ * wall time, PATCH latency p50/p99, /healthz p50/p99/max and the server process's peak RSS.
+ *
+ * env: BENCH_UPLOADS (200), BENCH_SIZE_MIB (10), BENCH_PATCH_MIB (2), BENCH_ROUNDS (1),
+ *      BENCH_BACKENDS (embedded,postgres,s3), BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres:
+ *      a database is created and dropped for the run), BENCH_TIMEOUT_MS (per request, 300000).
+ */
+
+const MiB = 2 ** 20;
+const TUS = { 'Tus-Resumable': '1.0.0' };
+const BACKENDS = { embedded: 'embedded PostgreSQL, disk', postgres: 'PostgreSQL, disk', s3: 'PostgreSQL, S3' } as const;
+type Backend = keyof typeof BACKENDS;
+
+const percentile = (values: readonly number[], p: number) => {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
+
+export const benchmark: Benchmark = {
+  name: 'load',
+  description: 'N concurrent uploads (2 MiB PATCHes) against the embedded default, PostgreSQL and S3; errors, PATCH and /healthz latency, peak RSS',
+  async run(log) {
+    const uploads = envInt('BENCH_UPLOADS', 200);
+    const sizeMiB = envInt('BENCH_SIZE_MIB', 10);
+    const patchMiB = envInt('BENCH_PATCH_MIB', 2);
+    const rounds = envInt('BENCH_ROUNDS', 1);
+    const timeoutMs = envInt('BENCH_TIMEOUT_MS', 300_000);
+    const backends = envChoices('BENCH_BACKENDS', Object.keys(BACKENDS) as Backend[]);
+    const databaseUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+    const size = sizeMiB * MiB;
+    const patchSize = patchMiB * MiB;
+
+    const tmp = benchTempDir('load', backends.length * uploads * size + 512 * MiB);
+    const settings = backends.includes('s3') ? ensureLocalS3(log) : undefined;
+    const s3 = settings && createS3(settings);
+    const runPrefix = uniquePrefix('load');
+    const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+    const databases: string[] = [];
+    log(`load: ${uploads} concurrent uploads of ${sizeLabel(sizeMiB)} in ${patchMiB} MiB PATCHes; ${backends.map((b) => BACKENDS[b]).join('; ')}; ${rounds} round(s)`);
+    log(`  temp dir ${tmp.root}, ${machineLine()}`);
+
+    const servers = new Map<Backend, HaulTarget & { tokens: string[] }>();
+    const started = Date.now();
+    let peakRssMiB: Record<string, number | undefined> = {};
+    let measured;
+    try {
+      for (const backend of backends) {
+        const env: Record<string, string> = { MAX_CONCURRENT_UPLOADS_PER_USER: '50', LOG_LEVEL: 'warn' };
+        if (backend !== 'embedded') {
+          const name = `haul_bench_load_${Date.now().toString(36)}_${backend}`;
+          await admin.unsafe(`CREATE DATABASE ${name}`);
+          databases.push(name);
+          const url = new URL(databaseUrl);
+          url.pathname = `/${name}`;
+          env.DATABASE_URL = url.href;
+        }
+        if (backend === 's3' && settings) Object.assign(env, haulS3Env(settings, `${runPrefix}haul/`));
+        const haul = await startHaul({ name: `haul-${backend}`, dataDir: path.join(tmp.root, backend), maxSize: size, env, logFile: path.join(tmp.root, `haul-${backend}.log`) });
+        const tokens = await Promise.all(Array.from({ length: uploads }, (_, i) => devToken(haul.child.url, `load-${i}`)));
+        servers.set(backend, { ...haul, tokens });
+        log(`  haul (${backend}) pid ${haul.child.pid}  ${haul.endpoint}`);
+      }
+
+      /** Every upload at once; /healthz every 100 ms meanwhile. */
+      const runLoad = async (backend: Backend) => {
+        const server = servers.get(backend)!;
+        const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+        const patchMs: number[] = [];
+        const healthMs: number[] = [];
+        const errors: string[] = [];
+        let loading = true;
+        const health = (async () => {
+          while (loading) {
+            const t = performance.now();
+            try {
+              const res = await request(`${server.child.url}/healthz`, { timeoutMs: 10_000 });
+              if (res.status !== 200) errors.push(`/healthz ${res.status}`);
+            } catch (error) {
+              errors.push(`/healthz: ${error instanceof Error ? error.message : String(error)}`);
+            }
+            healthMs.push(performance.now() - t);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        })();
+        const one = async (token: string) => {
+          const headers = { ...TUS, Authorization: `Bearer ${token}` };
+          const created = await request(server.endpoint, { method: 'POST', agent, timeoutMs, headers: { ...headers, 'Upload-Length': String(size) } });
+          if (created.status !== 201 || !created.headers.location) throw new Error(`POST ${created.status} ${created.body.slice(0, 200)}`);
+          const url = new URL(created.headers.location, server.endpoint).href;
+          for (let offset = 0; offset < size; offset += patchSize) {
+            const length = Math.min(patchSize, size - offset);
+            const t = performance.now();
+            const res = await request(url, {
+              method: 'PATCH', agent, timeoutMs, bodyLength: length,
+              headers: { ...headers, 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': String(offset) },
+            });
+            patchMs.push(performance.now() - t);
+            if (res.status !== 204 || Number(res.headers['upload-offset']) !== offset + length) throw new Error(`PATCH @${offset}: ${res.status} ${res.body.slice(0, 200)}`);
+          }
+          const head = await request(url, { method: 'HEAD', agent, headers });
+          if (Number(head.headers['upload-offset']) !== size) throw new Error(`HEAD after the upload: offset ${head.headers['upload-offset']}`);
+        };
+        const t0 = performance.now();
+        const outcomes = await Promise.allSettled(server.tokens.map((token) => one(token)));
+        const seconds = (performance.now() - t0) / 1000;
+        loading = false;
+        await health;
+        agent.destroy();
+        for (const o of outcomes) if (o.status === 'rejected') errors.push(o.reason instanceof Error ? o.reason.message : String(o.reason));
+        return { seconds, patchMs, healthMs, errors };
+      };
+
+      const targets = backends.map((b): Named & { backend: Backend } => ({ id: b, label: BACKENDS[b], backend: b }));
+      measured = await measureAlternately({
+        rounds,
+        groups: [{ id: 'load', label: `${uploads} × ${sizeLabel(sizeMiB)}` }],
+        targets,
+        log,
+        async measure(target) {
+          const r = await runLoad(target.backend);
+          if (r.errors.length > 0) log(`    ${target.id}: ${r.errors.length} error(s), first: ${r.errors[0]}`);
+          return {
+            values: {
+              seconds: r.seconds, errors: r.errors.length,
+              patchP50: percentile(r.patchMs, 50), patchP99: percentile(r.patchMs, 99),
+              healthP50: percentile(r.healthMs, 50), healthP99: percentile(r.healthMs, 99), healthMax: Math.max(...r.healthMs),
+              peakRssMiB: processPeakRssMiB(servers.get(target.backend)!.child.pid),
+            },
+            detail: { firstErrors: r.errors.slice(0, 5) },
+          };
+        },
+        describe: ({ values: v }, target) =>
+          `${target.id.padEnd(9)} ${fixed(v.seconds, 1)} s, ${v.errors} errors, PATCH p50 ${fixed(v.patchP50)} ms p99 ${fixed(v.patchP99)} ms, ` +
+          `/healthz p50 ${fixed(v.healthP50)} p99 ${fixed(v.healthP99)} max ${fixed(v.healthMax)} ms, peak RSS ${fixed(v.peakRssMiB)} MiB`,
+        onError: (target) => `--- haul (${target.id}) output (tail):\n${servers.get(target.backend)!.child.logs().slice(-4000)}`,
+      });
+    } finally {
+      peakRssMiB = await stopServers([...servers.entries()].map(([id, s]) => ({ id, child: s.child })), log);
+      for (const name of databases) await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+      await admin.end();
+      if (s3 && settings) log(`  ${(await cleanUpPrefix(s3, settings, runPrefix)).text}`);
+      tmp.remove();
+    }
+
+    const m = measured;
+    const group = { id: 'load', label: '' };
+    const targets = backends.map((b) => ({ id: b, label: BACKENDS[b] }));
+    const row = (t: Named) => [
+      t.label, fixed(m.stat(group, t, 'errors')?.max), range(m.stat(group, t, 'seconds'), 1), fixed(m.stat(group, t, 'patchP50')?.median),
+      fixed(m.stat(group, t, 'patchP99')?.median), fixed((m.stat(group, t, 'patchP99')?.median ?? NaN) / (m.stat(group, t, 'patchP50')?.median ?? NaN), 1),
+      fixed(m.stat(group, t, 'healthP99')?.median), fixed(m.stat(group, t, 'healthMax')?.median), fixed(peakRssMiB[t.id] ?? m.stat(group, t, 'peakRssMiB')?.max),
+    ];
+    const header = ['Backend', 'Errors', 'Time, s', 'PATCH p50, ms', 'PATCH p99, ms', 'p99/p50', '/healthz p99, ms', '/healthz max, ms', 'Server peak RSS, MiB'];
+    writeReport({
+      name: 'load',
+      text: [{ title: `Load: ${uploads} concurrent uploads of ${sizeLabel(sizeMiB)}, ${patchMiB} MiB PATCHes (median of ${rounds} round(s))`, table: { header, rows: targets.map(row) } }],
+      markdown: {
+        table: { header, rows: targets.map(row) },
+        caption:
+          `${uploads} clients at once, each its own user, ${sizeLabel(sizeMiB)} in ${patchMiB} MiB PATCHes over keep-alive connections, no retries; ` +
+          `/healthz every 100 ms during the run; peak RSS = the Haul process's VmHWM (the embedded PostgreSQL's processes not included); ` +
+          `${rounds} round(s), backends alternating; ${os.cpus().length} CPUs, Node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}. \`npm run bench -- load\`.`,
+      },
+      json: {
+        config: { uploads, sizeMiB, patchMiB, rounds, backends },
+        elapsedS: (Date.now() - started) / 1000,
+        peakRssMiB,
+        summary: m.summary([group], targets, ['seconds', 'errors', 'patchP50', 'patchP99', 'healthP50', 'healthP99', 'healthMax', 'peakRssMiB']),
+        samples: m.samples,
+      },
+    }, log);
+  },
+};

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { OUTAGE_MAX_WAIT_MS, outageWaitMs, ServiceUnavailableError, unavailableService } from './outage.js';
+import { ScanError } from './virus-scanner.js';
+
+const withCode = (code: string) => Object.assign(new Error(code), { code });
+
+describe('outages (no attempt spent) vs errors about the file', () => {
+  it('names the service that is unreachable', () => {
+    expect(unavailableService(new ServiceUnavailableError('clamd', 'clamd is unreachable'))).toBe('clamd');
+    expect(unavailableService(withCode('ECONNREFUSED'))).toBe('storage');
+    expect(unavailableService(withCode('CONNECTION_CLOSED'))).toBe('database');
+    expect(unavailableService(withCode('08006'))).toBe('database'); // PostgreSQL connection failure
+    expect(unavailableService(withCode('57P01'))).toBe('database'); // admin shutdown
+    expect(unavailableService(Object.assign(new Error('Service Unavailable'), { $metadata: { httpStatusCode: 503 } }))).toBe('storage');
+    expect(unavailableService(new Error('wrapped', { cause: withCode('ETIMEDOUT') }))).toBe('storage');
+  });
+
+  it('anything else may be the file: an attempt', () => {
+    expect(unavailableService(new ScanError('clamd closed the connection without an answer'))).toBeUndefined();
+    expect(unavailableService(new Error('image data is corrupt'))).toBeUndefined();
+    expect(unavailableService(withCode('ENOENT'))).toBeUndefined();
+    expect(unavailableService(withCode('23505'))).toBeUndefined(); // a constraint: a bug, not an outage
+    expect(unavailableService(Object.assign(new Error('Forbidden'), { $metadata: { httpStatusCode: 403 } }))).toBeUndefined();
+    expect(unavailableService('a string')).toBeUndefined();
+  });
+
+  it('waits grow from ~1 s and are capped, however long the outage', () => {
+    expect(outageWaitMs(1)).toBeGreaterThanOrEqual(800);
+    expect(outageWaitMs(1)).toBeLessThanOrEqual(1200);
+    for (const n of [5, 10, 100, 10_000]) expect(outageWaitMs(n)).toBeLessThanOrEqual(OUTAGE_MAX_WAIT_MS * 1.2);
+    expect(outageWaitMs(10_000)).toBeGreaterThanOrEqual(OUTAGE_MAX_WAIT_MS * 0.8);
+  });
+});
