@@ -51,6 +51,13 @@ describe('ChecksumHttpStack', () => {
     expect(Buffer.from(sent[2]!.body as Uint8Array).equals(Buffer.from(data))).toBe(true);
   });
 
+  it('refuses to read a body over 64 MiB into memory, with a final error', async () => {
+    const { stack } = recordingStack();
+    const checksummed = new ChecksumHttpStack(stack, sha256);
+    const big = new Blob([new Uint8Array(64 * 2 ** 20 + 1)]);
+    await expect(checksummed.createRequest('PATCH', 'u').send(big)).rejects.toMatchObject({ code: 'INVALID_INPUT', retryable: false });
+  });
+
   it('leaves requests without a body, and other methods, alone', async () => {
     const { stack, sent } = recordingStack();
     const checksummed = new ChecksumHttpStack(stack, sha256);

@@ -1,5 +1,6 @@
 import { HEADERS } from '@haul/api';
 import type { HttpRequest, HttpResponse, HttpStack } from 'tus-js-client';
+import { HaulError } from './errors.js';
 
 /**
  * tus checksum extension on the client side: every PATCH carries `Upload-Checksum: sha256
@@ -10,7 +11,8 @@ import type { HttpRequest, HttpResponse, HttpStack } from 'tus-js-client';
  *
  * The digest must be in the header, sent before the body, so the body is read once before it is
  * sent: a Blob or bytes as they are, a Node stream (a file slice) collected into bytes. Memory is
- * one chunk: with checksums on, the SDK's default chunk size is {@link CHECKSUM_CHUNK_SIZE}.
+ * one chunk: with checksums on, the SDK's default chunk size is {@link CHECKSUM_CHUNK_SIZE}, and a
+ * body over {@link CHECKSUM_MAX_BODY} fails the upload with a clear error instead.
  */
 
 /** tus checksum extension: "460 Checksum Mismatch if the checksums mismatch" (the chunk was discarded). */
@@ -21,6 +23,12 @@ export type Sha256 = (bytes: Uint8Array) => Promise<Uint8Array>;
 
 /** Bytes per PATCH when checksums are on and no chunk size is given: the memory a digest needs. */
 export const CHECKSUM_CHUNK_SIZE = 8 * 2 ** 20;
+
+/** A larger body is refused rather than read into memory (a chunkSize chosen too large). */
+export const CHECKSUM_MAX_BODY = 64 * 2 ** 20;
+
+const tooLarge = () =>
+  new HaulError('INVALID_INPUT', `A checksummed PATCH body is hashed in memory, and this one exceeds ${CHECKSUM_MAX_BODY / 2 ** 20} MiB: pass a smaller chunkSize (or checksum: false)`, { retryable: false });
 
 /** WebCrypto's SHA-256 (browsers, React Native with a WebCrypto polyfill, Node ≥ 20), or null where there is none. */
 export function webCryptoSha256(): Sha256 | null {
@@ -57,7 +65,10 @@ const isAsyncIterable = (body: object): body is AsyncIterable<Uint8Array | strin
  */
 async function readBody(body: object): Promise<{ bytes: Uint8Array; send: unknown } | undefined> {
   if (body instanceof Uint8Array) return { bytes: body, send: body };
-  if (isBlobLike(body)) return { bytes: new Uint8Array(await body.arrayBuffer()), send: body };
+  if (isBlobLike(body)) {
+    if (body.size > CHECKSUM_MAX_BODY) throw tooLarge();
+    return { bytes: new Uint8Array(await body.arrayBuffer()), send: body };
+  }
   if (isAsyncIterable(body)) {
     const chunks: Uint8Array[] = [];
     let length = 0;
@@ -65,6 +76,7 @@ async function readBody(body: object): Promise<{ bytes: Uint8Array; send: unknow
       const bytes = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk;
       chunks.push(bytes);
       length += bytes.length;
+      if (length > CHECKSUM_MAX_BODY) throw tooLarge();
     }
     const bytes = new Uint8Array(length);
     let at = 0;

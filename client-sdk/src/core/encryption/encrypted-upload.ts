@@ -38,7 +38,8 @@ import { type SealedObject, sealAll, sealedObject, sealRange, sealRangeParts } f
 /**
  * Default bytes per PATCH of an encrypted upload where bodies must be whole (browsers): 256
  * sealed records (≈ 16 MiB: fewer requests, and memory still bounded at about twice that). Where
- * the platform streams bodies (Node), one request, sealed as it is sent.
+ * the platform streams bodies (Node), one request, sealed as it is sent — unless PATCHes are
+ * checksummed (the default), which reads each body whole: then chunks of this size too.
  */
 export const ENCRYPTED_CHUNK_SIZE = 256 * SEALED_RECORD_SIZE;
 /** Records sealed at a time (in parallel) into a streamed body (≈ 2 MiB). */
@@ -221,7 +222,9 @@ export async function planEncryptedUpload(
     fingerprint,
     storageKey: storageKeyOf(fingerprint),
     previous,
-    chunkSize: options.chunkSize ?? (bodies.streamBody ? Number.POSITIVE_INFINITY : ENCRYPTED_CHUNK_SIZE),
+    // A checksummed PATCH body is read whole to be hashed (checksum-http-stack.ts): with checksums
+    // on, a streamed body too goes in chunks.
+    chunkSize: options.chunkSize ?? (bodies.streamBody && !ctx.sha256 ? Number.POSITIVE_INFINITY : ENCRYPTED_CHUNK_SIZE),
     uploadLengthDeferred: false,
   };
 }
