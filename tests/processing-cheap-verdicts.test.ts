@@ -4,7 +4,7 @@ import { asciiText, decompressionBombPng, imageBombs } from './helpers/fixtures.
 import { type FlakyProxy, startFlakyProxy } from './helpers/flaky-proxy.js';
 import { type HaulServer, processingEnv, startHaul } from './helpers/haul-server.js';
 import { ownClamd, type OwnClamd } from './helpers/own-clamd.js';
-import { uploadBuffer } from './helpers/tus.js';
+import { createUpload, patch, uploadBuffer } from './helpers/tus.js';
 import { expectHistory, waitForUpload } from './helpers/uploads-api.js';
 
 /**
@@ -68,7 +68,10 @@ describe('cheap verdicts before the scanner', () => {
   it('an ELF named .txt is refused from its first bytes, without a scan', async () => {
     const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(2_000_000, 1)]);
     const sentBefore = proxy.stats.bytesUp;
-    const { id } = await uploadBuffer(server.tusEndpoint, token, elf, { filename: 'notes.txt', filetype: 'text/plain' });
+    // Refused while its first bytes arrive (tus/content-check.ts), before processing could see it.
+    const { id, url } = await createUpload(server.tusEndpoint, token, { length: elf.length, metadata: { filename: 'notes.txt', filetype: 'text/plain' } });
+    const refused = await patch(url, token, 0, elf);
+    expect([refused.status, refused.json().code]).toEqual([415, 'FILE_NOT_ACCEPTED']);
     const upload = await waitForUpload(server, token, id, { timeoutMs: 10_000 });
     expect(upload).toMatchObject({ status: 'rejected', scanned: false, detectedType: 'application/x-elf' });
     expect(proxy.stats.bytesUp - sentBefore).toBeLessThan(1024);

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { uploadIdFromUrl } from '../lib/haul.js';
 import { describeError, errorFromBody, type Problem } from '../lib/problems.js';
 import type { HaulUppy, HaulUppyFile } from '../lib/uppy.js';
@@ -19,9 +19,12 @@ function failedRequest(response: unknown): { status: number; text: string; retry
  * created it (its URL is known), follows processing once its last byte is in, and the server's
  * refusals replace tus-js-client's technical error text in the uploader.
  */
-export function useUppyBridge(uppy: HaulUppy, gallery: Pick<Gallery, 'track' | 'forget'>, onProblem: (problem: Problem) => void): LiveUploads {
+export function useUppyBridge(uppy: HaulUppy, gallery: Pick<Gallery, 'track' | 'forget' | 'reload'>, onProblem: (problem: Problem) => void): LiveUploads {
   const [live, setLive] = useState<LiveUploads>({});
   const { track, forget } = gallery;
+  // gallery.reload is a new function each render: read through a ref so the listeners stay put.
+  const reload = useRef(gallery.reload);
+  reload.current = gallery.reload;
 
   useEffect(() => {
     const known = new Map<string, string>(); // Uppy file id → upload id
@@ -49,6 +52,14 @@ export function useUppyBridge(uppy: HaulUppy, gallery: Pick<Gallery, 'track' | '
 
     const onError = (file: HaulUppyFile | undefined, error: { message: string }, response: unknown) => {
       if (!file) return;
+      // A file refused from its first bytes (415) may fail before any progress was reported: the
+      // gallery learns of it now, so it shows the upload `rejected` with the server's reason.
+      const latest = uppy.getFile(file.id);
+      const id = uploadIdFromUrl(latest?.tus?.uploadUrl);
+      if (latest && id) {
+        learn(latest, latest.tus?.uploadUrl);
+        track(id); // fetched again: its status now (rejected, with the reason)
+      } else void reload.current();
       const request = failedRequest(response);
       const problem = describeError(request ? errorFromBody(request.status, request.text, request.retryAfter) : error, {
         action: `upload ${file.name}`,
