@@ -7,6 +7,7 @@
 #   scripts/local-haproxy.sh stop     stop the haproxy this script started (recorded PID only)
 #   scripts/local-haproxy.sh status   exit 0 iff our haproxy runs and accepts connections on its port
 #   scripts/local-haproxy.sh env      print `export HAPROXY_...=...` lines
+#   scripts/local-haproxy.sh install  install Debian's haproxy if missing, start nothing (scripts/test.sh)
 #
 # Environment:
 #   HAUL_LOCAL_DIR    state root (default /tmp/haul-local); config, pid and log in $HAUL_LOCAL_DIR/haproxy
@@ -202,5 +203,6 @@ case "${1:-}" in
   stop) do_stop ;;
   status) do_status ;;
   env) do_env ;;
-  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+  install) apt_ensure haproxy ;;
+  *) echo "usage: $0 start|stop|status|env|install" >&2; exit 2 ;;
 esac
