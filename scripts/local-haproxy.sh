@@ -99,8 +99,11 @@ defaults
 frontend haul_in
     bind $HOST:$PORT
     maxconn 5000
-    # the instances build upload URLs from these with TRUST_PROXY=true
-    option forwardfor
+    # With TRUST_PROXY=true the instances build upload URLs from Forwarded / X-Forwarded-Host /
+    # X-Forwarded-Proto and audit the first X-Forwarded-For address: set here, whatever the client sent.
+    http-request del-header Forwarded
+    http-request del-header X-Forwarded-Host
+    http-request set-header X-Forwarded-For %[src]
     http-request set-header X-Forwarded-Proto http
     default_backend haul
 
