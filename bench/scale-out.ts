@@ -24,7 +24,9 @@ import { ensureLocalS3, haulS3Env, type LocalHaproxy, s3Description, startLocalH
  * compared with the bytes sent. The benchmark fails if any request failed or any byte differs.
  *
  * The issue's load is 200 × 10 MiB; the local Swift on a loaded 2-core machine needs about three
- * minutes for 50 × 10 MiB per target, so the default is 50 (BENCH_UPLOADS=200 for the full load).
+ * minutes for 50 × 10 MiB per target (half a minute when the machine is quiet), so the default is 50
+ * (BENCH_UPLOADS=200 for the full load). Each instance may hold 63 PostgreSQL connections (README
+ * "Several instances"): the server needs max_connections for two full pools and whatever else uses it.
  *
  * env: BENCH_UPLOADS (50), BENCH_SIZE_MIB (10), BENCH_PATCH_MIB (2), BENCH_ROUNDS (1),
  *      BENCH_TARGETS (proxy,direct), BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres:
