@@ -1,4 +1,3 @@
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -6,7 +5,7 @@ import { processPeakRssMiB } from './lib/children.js';
 import { envChoices, envInt } from './lib/env.js';
 import { type Benchmark, measureAlternately, type Named } from './lib/harness.js';
 import { devToken, type HaulTarget, startHaul } from './lib/haul.js';
-import { request } from './lib/http-client.js';
+import { percentile, runLoad } from './lib/load-clients.js';
 import { benchTempDir, fixed, machineLine, range, sizeLabel, writeReport } from './lib/report.js';
 import { cleanUpPrefix, createS3, uniquePrefix } from './lib/s3.js';
 import { stopServers } from './lib/servers.js';
@@ -25,15 +24,8 @@ import { ensureLocalS3, haulS3Env } from './lib/services.js';
  */
 
 const MiB = 2 ** 20;
-const TUS = { 'Tus-Resumable': '1.0.0' };
 const BACKENDS = { embedded: 'embedded PostgreSQL, disk', postgres: 'PostgreSQL, disk', s3: 'PostgreSQL, S3' } as const;
 type Backend = keyof typeof BACKENDS;
-
-const percentile = (values: readonly number[], p: number) => {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-};
 
 export const benchmark: Benchmark = {
   name: 'load',
@@ -80,53 +72,10 @@ export const benchmark: Benchmark = {
         log(`  haul (${backend}) pid ${haul.child.pid}  ${haul.endpoint}`);
       }
 
-      /** Every upload at once; /healthz every 100 ms meanwhile. */
-      const runLoad = async (backend: Backend) => {
+      /** Every upload at once; /healthz every 100 ms meanwhile (lib/load-clients.ts). */
+      const loadOn = (backend: Backend) => {
         const server = servers.get(backend)!;
-        const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
-        const patchMs: number[] = [];
-        const healthMs: number[] = [];
-        const errors: string[] = [];
-        let loading = true;
-        const health = (async () => {
-          while (loading) {
-            const t = performance.now();
-            try {
-              const res = await request(`${server.child.url}/healthz`, { timeoutMs: 10_000 });
-              if (res.status !== 200) errors.push(`/healthz ${res.status}`);
-            } catch (error) {
-              errors.push(`/healthz: ${error instanceof Error ? error.message : String(error)}`);
-            }
-            healthMs.push(performance.now() - t);
-            await new Promise((r) => setTimeout(r, 100));
-          }
-        })();
-        const one = async (token: string) => {
-          const headers = { ...TUS, Authorization: `Bearer ${token}` };
-          const created = await request(server.endpoint, { method: 'POST', agent, timeoutMs, headers: { ...headers, 'Upload-Length': String(size) } });
-          if (created.status !== 201 || !created.headers.location) throw new Error(`POST ${created.status} ${created.body.slice(0, 200)}`);
-          const url = new URL(created.headers.location, server.endpoint).href;
-          for (let offset = 0; offset < size; offset += patchSize) {
-            const length = Math.min(patchSize, size - offset);
-            const t = performance.now();
-            const res = await request(url, {
-              method: 'PATCH', agent, timeoutMs, bodyLength: length,
-              headers: { ...headers, 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': String(offset) },
-            });
-            patchMs.push(performance.now() - t);
-            if (res.status !== 204 || Number(res.headers['upload-offset']) !== offset + length) throw new Error(`PATCH @${offset}: ${res.status} ${res.body.slice(0, 200)}`);
-          }
-          const head = await request(url, { method: 'HEAD', agent, headers });
-          if (Number(head.headers['upload-offset']) !== size) throw new Error(`HEAD after the upload: offset ${head.headers['upload-offset']}`);
-        };
-        const t0 = performance.now();
-        const outcomes = await Promise.allSettled(server.tokens.map((token) => one(token)));
-        const seconds = (performance.now() - t0) / 1000;
-        loading = false;
-        await health;
-        agent.destroy();
-        for (const o of outcomes) if (o.status === 'rejected') errors.push(o.reason instanceof Error ? o.reason.message : String(o.reason));
-        return { seconds, patchMs, healthMs, errors };
+        return runLoad({ endpoint: server.endpoint, tokens: server.tokens, size, patchSize, timeoutMs, healthUrl: `${server.child.url}/healthz` });
       };
 
       const targets = backends.map((b): Named & { backend: Backend } => ({ id: b, label: BACKENDS[b], backend: b }));
@@ -136,7 +85,7 @@ export const benchmark: Benchmark = {
         targets,
         log,
         async measure(target) {
-          const r = await runLoad(target.backend);
+          const r = await loadOn(target.backend);
           if (r.errors.length > 0) log(`    ${target.id}: ${r.errors.length} error(s), first: ${r.errors[0]}`);
           return {
             values: {

@@ -15,6 +15,7 @@ const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   parallel: () => import('./parallel.js'),
   wan: () => import('./wan.js'),
   load: () => import('./load.js'),
+  'scale-out': () => import('./scale-out.js'),
   processing: () => import('./processing.js'),
   'media-previews': () => import('./media-previews.js'),
 };

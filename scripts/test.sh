@@ -3,7 +3,8 @@
 # - builds the TypeScript projects and the demo app (type-check first, as the tests run the built
 #   server and drive the built demo in a real browser);
 # - installs Debian's Chromium for the browser tests if missing (scripts/local-chromium.sh), and
-#   the media decoders (ffmpeg, poppler, libheif tools: scripts/local-media-tools.sh);
+#   the media decoders (ffmpeg, poppler, libheif tools: scripts/local-media-tools.sh) and HAProxy
+#   (scripts/local-haproxy.sh install; the reverse-proxy test starts its own);
 # - makes sure PostgreSQL answers (TEST_DATABASE_URL, default the local server);
 # - starts the local services the integration tests use (S3 via OpenStack Swift, clamd), each
 #   through its project script, and stops what it started when the run ends.
@@ -32,6 +33,9 @@ fi
 
 log "media decoders"
 bash scripts/local-media-tools.sh ensure
+
+log "haproxy (tests/reverse-proxy.test.ts starts its own)"
+bash scripts/local-haproxy.sh install
 
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 if command -v pg_isready >/dev/null && ! pg_isready -q -d "$TEST_DATABASE_URL"; then

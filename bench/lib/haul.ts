@@ -94,6 +94,20 @@ export async function devToken(url: string, user = 'bench'): Promise<string> {
   return (JSON.parse(res.body) as { token: string }).token;
 }
 
+/**
+ * The tus requests (POST, PATCH, HEAD) an instance has answered so far, from its own
+ * `haul_requests_total` (GET /metrics; no METRICS_TOKEN set). Health checks and scrapes are GETs.
+ */
+export async function tusRequestsAnswered(url: string): Promise<number> {
+  const res = await request(`${url}/metrics`);
+  if (res.status !== 200) throw new Error(`GET /metrics: ${res.status} ${res.body.slice(0, 200)}`);
+  let total = 0;
+  for (const match of res.body.matchAll(/^haul_requests_total\{([^}]*)\} (\S+)$/gm)) {
+    if (/method="(POST|PATCH|HEAD)"/.test(match[1]!)) total += Number(match[2]);
+  }
+  return total;
+}
+
 /** Total bytes of upload data files below `dir` (tus `.json` metadata files excluded). */
 export function diskDataBytes(dir: string): number {
   if (!fs.existsSync(dir)) return 0;

@@ -8,16 +8,27 @@ const BLOCK = randomBytes(8 * 1024 * 1024);
 
 const digests = new Map<string, string>();
 
+/** The `length` bytes of BLOCK repeated, starting at BLOCK position `start`: a body as `request` sends it. */
+function* blockWindow(length: number, start = 0): Generator<Buffer> {
+  let position = start % BLOCK.length;
+  for (let remaining = length; remaining > 0; ) {
+    const n = Math.min(remaining, BLOCK.length - position);
+    yield n === BLOCK.length ? BLOCK : BLOCK.subarray(position, position + n);
+    remaining -= n;
+    position = (position + n) % BLOCK.length;
+  }
+}
+
 /**
- * Base64 digest of a `length`-byte body as `request` sends it (BLOCK repeated), for
- * Upload-Checksum; computed once per algorithm and length, before any timing starts.
+ * Base64 digest of a `length`-byte body as `request` sends it (BLOCK repeated, from `start`), for
+ * Upload-Checksum or to check stored bytes; computed once per algorithm, length and start.
  */
-export function bodyDigest(algorithm: string, length: number): string {
-  const key = `${algorithm}:${length}`;
+export function bodyDigest(algorithm: string, length: number, start = 0): string {
+  const key = `${algorithm}:${length}:${start % BLOCK.length}`;
   let digest = digests.get(key);
   if (digest === undefined) {
     const hash = createHash(algorithm);
-    for (let remaining = length; remaining > 0; remaining -= BLOCK.length) hash.update(remaining >= BLOCK.length ? BLOCK : BLOCK.subarray(0, remaining));
+    for (const chunk of blockWindow(length, start)) hash.update(chunk);
     digest = hash.digest('base64');
     digests.set(key, digest);
   }
@@ -36,13 +47,15 @@ export interface RequestOptions {
   agent?: http.Agent;
   /** Bytes of BLOCK-repeated data to stream as the body… */
   bodyLength?: number;
+  /** …starting at this position of the repeated BLOCK (default 0): an upload's offset, so each upload and each chunk has its own bytes… */
+  bodyStart?: number;
   /** …or a small body to send as is. */
   body?: string;
   timeoutMs?: number;
 }
 
 /** Resolves once the response has ended; rejects on error or after `timeoutMs`. */
-export function request(url: string, { method = 'GET', headers = {}, agent, bodyLength = 0, body, timeoutMs = 60_000 }: RequestOptions = {}): Promise<Response> {
+export function request(url: string, { method = 'GET', headers = {}, agent, bodyLength = 0, bodyStart = 0, body, timeoutMs = 60_000 }: RequestOptions = {}): Promise<Response> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const allHeaders: Record<string, string | number> = { ...headers };
@@ -74,10 +87,9 @@ export function request(url: string, { method = 'GET', headers = {}, agent, body
       return;
     }
     void (async () => {
-      for (let remaining = bodyLength; remaining > 0 && !settled; ) {
-        const n = Math.min(remaining, BLOCK.length);
-        remaining -= n;
-        if (!req.write(n === BLOCK.length ? BLOCK : BLOCK.subarray(0, n)) && !settled) await drainOrClose(req);
+      for (const chunk of blockWindow(bodyLength, bodyStart)) {
+        if (settled) break;
+        if (!req.write(chunk) && !settled) await drainOrClose(req);
       }
       if (!settled) req.end();
     })();

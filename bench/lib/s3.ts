@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { S3 } from '@aws-sdk/client-s3';
 import type { S3Settings } from './services.js';
 
@@ -40,6 +41,14 @@ export async function listObjects(s3: S3, bucket: string, prefix: string): Promi
 /** The sizes of the data objects under `prefix` (tus `.info` and incomplete `.part` objects left out). */
 export async function dataObjectSizes(s3: S3, bucket: string, prefix: string): Promise<number[]> {
   return (await listObjects(s3, bucket, prefix)).filter((o) => !o.key.endsWith('.info') && !o.key.endsWith('.part')).map((o) => o.size);
+}
+
+/** SHA-256 (base64) of an object's bytes, streamed. */
+export async function objectSha256(s3: S3, bucket: string, key: string): Promise<string> {
+  const object = await s3.getObject({ Bucket: bucket, Key: key });
+  const hash = createHash('sha256');
+  for await (const chunk of object.Body as Readable) hash.update(chunk as Buffer);
+  return hash.digest('base64');
 }
 
 /**

@@ -18,8 +18,8 @@ function parseExports(text: string): Record<string, string> {
   return vars;
 }
 
-function script(name: string, command: string, showErrors = false): string {
-  return execFileSync('bash', [path.join(REPO_ROOT, 'scripts', name), command], { encoding: 'utf8', stdio: ['ignore', 'pipe', showErrors ? 'pipe' : 'ignore'] });
+function script(name: string, command: string, showErrors = false, env: NodeJS.ProcessEnv = process.env): string {
+  return execFileSync('bash', [path.join(REPO_ROOT, 'scripts', name), command], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', showErrors ? 'pipe' : 'ignore'] });
 }
 
 /** Runs `<script> status`; if that fails, `<script> start`; then returns the variables `<script> env` prints. */
@@ -78,4 +78,23 @@ export const haulS3Env = (settings: S3Settings, prefix: string): Record<string, 
 export function ensureLocalClamd(log: (line: string) => void): { host: string; port: number } {
   const source = process.env.CLAMD_HOST ? process.env : ensure('local-clamd.sh', log);
   return { host: source.CLAMD_HOST || '127.0.0.1', port: Number(source.CLAMD_PORT || 3310) };
+}
+
+export interface LocalHaproxy {
+  /** Where it listens, `http://127.0.0.1:<port>`. */
+  url: string;
+  stop(): void;
+}
+
+/**
+ * A HAProxy of its own (scripts/local-haproxy.sh with HAUL_LOCAL_DIR = `stateDir`) on `port`,
+ * round-robin over `backends` (host:port, named haul1, haul2, … in that order). Unlike the shared
+ * services, the caller stops it.
+ */
+export function startLocalHaproxy({ stateDir, port, backends }: { stateDir: string; port: number; backends: readonly string[] }): LocalHaproxy {
+  const env = { ...process.env, HAUL_LOCAL_DIR: stateDir, HAPROXY_PORT: String(port), HAPROXY_BACKENDS: backends.join(',') };
+  script('local-haproxy.sh', 'start', true, env);
+  const url = parseExports(script('local-haproxy.sh', 'env', false, env)).HAPROXY_URL;
+  if (!url) throw new Error('scripts/local-haproxy.sh env printed no HAPROXY_URL');
+  return { url, stop: () => void script('local-haproxy.sh', 'stop', true, env) };
 }

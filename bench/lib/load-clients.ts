@@ -1,0 +1,120 @@
+import http from 'node:http';
+import { bodyDigest, request } from './http-client.js';
+
+/**
+ * Many tus clients at once (bench/load.ts, bench/scale-out.ts): each token is one client that
+ * creates an upload and sends it in `patchSize` PATCHes over keep-alive connections, then checks
+ * the offset with HEAD. No retries, so every failure counts. Each upload has its own bytes (the
+ * benchmark body from its own start position), so the stored objects can be checked one by one.
+ */
+
+const TUS = { 'Tus-Resumable': '1.0.0' };
+
+export interface LoadOptions {
+  /** The tus creation URL (`<origin>/files/`). */
+  endpoint: string;
+  /** One client per token. */
+  tokens: readonly string[];
+  size: number;
+  patchSize: number;
+  timeoutMs: number;
+  /** Asked every 100 ms while the uploads run. */
+  healthUrl?: string;
+  /** A response header naming the instance that answered (a load balancer's), counted per upload. */
+  servedByHeader?: string;
+}
+
+export interface LoadUpload {
+  /** The upload id: the last segment of its URL. */
+  id: string;
+  url: string;
+  /** Where in the benchmark body its bytes start (see `expectedDigest`). */
+  bodyStart: number;
+  /** Which instances answered its requests (`servedByHeader`). */
+  servedBy: Set<string>;
+}
+
+export interface LoadRun {
+  seconds: number;
+  patchMs: number[];
+  healthMs: number[];
+  errors: string[];
+  /** The uploads that completed. */
+  uploads: LoadUpload[];
+  /** Requests per instance (`servedByHeader`). */
+  requestsBy: Record<string, number>;
+}
+
+/** Client i's bytes start here: odd steps, so no two of the first 2^22 clients share a start. */
+const bodyStartOf = (client: number) => client * 1_000_003;
+
+/** SHA-256 (base64) of the bytes an upload of `size` sent. */
+export const expectedDigest = (upload: LoadUpload, size: number) => bodyDigest('sha256', size, upload.bodyStart);
+
+export function percentile(values: readonly number[], p: number): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** Every client at once; /healthz (if given) every 100 ms meanwhile. */
+export async function runLoad({ endpoint, tokens, size, patchSize, timeoutMs, healthUrl, servedByHeader }: LoadOptions): Promise<LoadRun> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  const patchMs: number[] = [];
+  const healthMs: number[] = [];
+  const errors: string[] = [];
+  const uploads: LoadUpload[] = [];
+  const requestsBy: Record<string, number> = {};
+  let loading = true;
+  const health = (async () => {
+    while (loading && healthUrl) {
+      const t = performance.now();
+      try {
+        const res = await request(healthUrl, { timeoutMs: 10_000 });
+        if (res.status !== 200) errors.push(`/healthz ${res.status}`);
+      } catch (error) {
+        errors.push(`/healthz: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      healthMs.push(performance.now() - t);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  const one = async (token: string, client: number) => {
+    const headers = { ...TUS, Authorization: `Bearer ${token}` };
+    const servedBy = new Set<string>();
+    const noteServer = (res: { headers: http.IncomingHttpHeaders }) => {
+      const name = servedByHeader ? res.headers[servedByHeader.toLowerCase()] : undefined;
+      if (typeof name !== 'string') return;
+      servedBy.add(name);
+      requestsBy[name] = (requestsBy[name] ?? 0) + 1;
+    };
+    const created = await request(endpoint, { method: 'POST', agent, timeoutMs, headers: { ...headers, 'Upload-Length': String(size) } });
+    noteServer(created);
+    if (created.status !== 201 || !created.headers.location) throw new Error(`POST ${created.status} ${created.body.slice(0, 200)}`);
+    const url = new URL(created.headers.location, endpoint).href;
+    const bodyStart = bodyStartOf(client);
+    for (let offset = 0; offset < size; offset += patchSize) {
+      const length = Math.min(patchSize, size - offset);
+      const t = performance.now();
+      const res = await request(url, {
+        method: 'PATCH', agent, timeoutMs, bodyLength: length, bodyStart: bodyStart + offset,
+        headers: { ...headers, 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': String(offset) },
+      });
+      patchMs.push(performance.now() - t);
+      noteServer(res);
+      if (res.status !== 204 || Number(res.headers['upload-offset']) !== offset + length) throw new Error(`PATCH @${offset}: ${res.status} ${res.body.slice(0, 200)}`);
+    }
+    const head = await request(url, { method: 'HEAD', agent, headers });
+    noteServer(head);
+    if (Number(head.headers['upload-offset']) !== size) throw new Error(`HEAD after the upload: offset ${head.headers['upload-offset']}`);
+    uploads.push({ id: new URL(url).pathname.split('/').filter(Boolean).at(-1)!, url, bodyStart, servedBy });
+  };
+  const t0 = performance.now();
+  const outcomes = await Promise.allSettled(tokens.map((token, client) => one(token, client)));
+  const seconds = (performance.now() - t0) / 1000;
+  loading = false;
+  await health;
+  agent.destroy();
+  for (const o of outcomes) if (o.status === 'rejected') errors.push(o.reason instanceof Error ? o.reason.message : String(o.reason));
+  return { seconds, patchMs, healthMs, errors, uploads, requestsBy };
+}

@@ -1,0 +1,99 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { randomFile, type SourceFile } from './helpers/files.js';
+import { freePort, type HaulServer, REPO_ROOT, startHaul } from './helpers/haul-server.js';
+import { localS3 } from './helpers/s3.js';
+import { createUpload, head, patchFile } from './helpers/tus.js';
+
+/**
+ * Two instances behind a real reverse proxy: Debian's HAProxy as scripts/local-haproxy.sh runs
+ * it (README "Several instances"), round-robin per request with no stickiness, in front of two
+ * Haul processes sharing one PostgreSQL and one S3 prefix. The proxy is this file's own (its
+ * own state directory and port), so nothing else on the machine is touched.
+ */
+
+const MiB = 2 ** 20;
+const s3 = localS3();
+const prefix = `t-proxy-${Date.now().toString(36)}/`;
+const SCRIPT = path.join(REPO_ROOT, 'scripts/local-haproxy.sh');
+
+describe('two instances behind HAProxy (scripts/local-haproxy.sh)', () => {
+  let one: HaulServer;
+  let two: HaulServer;
+  let token: string;
+  let proxyUrl: string;
+  let proxyEnv: NodeJS.ProcessEnv;
+  let stateDir: string;
+
+  const haproxy = (command: string) => execFileSync('bash', [SCRIPT, command], { env: proxyEnv, encoding: 'utf8' });
+
+  beforeAll(async () => {
+    const env = { ...s3.env(prefix), DATABASE_URL: inject('databaseUrl'), JWT_SECRET: 'reverse-proxy-test-secret-0123456789', TRUST_PROXY: 'true' };
+    one = await startHaul({ env });
+    two = await startHaul({ env });
+    token = await one.token('alice');
+    stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'haul-haproxy-'));
+    const port = await freePort();
+    proxyEnv = { ...process.env, HAUL_LOCAL_DIR: stateDir, HAPROXY_PORT: String(port), HAPROXY_BACKENDS: [one, two].map((s) => new URL(s.url).host).join(',') };
+    haproxy('start');
+    proxyUrl = `http://127.0.0.1:${port}`;
+  });
+  afterAll(async () => {
+    if (proxyEnv) haproxy('stop');
+    await Promise.all([one?.stop(), two?.stop()]);
+    if (stateDir) await fs.rm(stateDir, { recursive: true, force: true });
+  });
+
+  /** Sends `file` from offset 0 through the proxy in 3 MiB PATCHes (HEAD before each); returns which instances answered. */
+  async function uploadThroughProxy(file: SourceFile, { beforePatch }: { beforePatch?: (index: number) => Promise<void> } = {}) {
+    const created = await createUpload(`${proxyUrl}/files/`, token, { length: file.size });
+    const servedBy = [created.response.header('x-haul-backend')];
+    // TRUST_PROXY: the upload URL names the proxy, so the client's next requests go through it too.
+    expect(created.url.startsWith(`${proxyUrl}/files/`)).toBe(true);
+    let offset = 0;
+    for (let i = 0; offset < file.size; i++) {
+      await beforePatch?.(i);
+      const state = await head(created.url, token);
+      expect(state).toMatchObject({ status: 200, offset });
+      const end = Math.min(file.size, offset + 3 * MiB);
+      const result = await patchFile(created.url, token, file.path, { start: offset, end });
+      expect(result).toMatchObject({ status: 204, offset: end });
+      servedBy.push(state.header('x-haul-backend'), result.header('x-haul-backend'));
+      offset = end;
+    }
+    return { id: created.id, servedBy };
+  }
+
+  it('spreads the requests of one upload over both instances, and the stored bytes are the source\'s', async () => {
+    const file = await randomFile(13 * MiB + 7);
+    const { id, servedBy } = await uploadThroughProxy(file);
+    // Round-robin per request: one client's requests alternate (the POST, 5 HEADs, 5 PATCHes).
+    expect(servedBy).toHaveLength(11);
+    expect(new Set(servedBy)).toEqual(new Set(['haul1', 'haul2']));
+    expect(await s3.sha256(s3.keyOf(prefix, 'alice', id))).toBe(file.sha256);
+  });
+
+  it('answers with upload URLs on the proxy whatever forwarding headers the client sends', async () => {
+    const created = await createUpload(`${proxyUrl}/files/`, token, {
+      length: 1,
+      headers: { Forwarded: 'host=evil.example;proto=https', 'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Proto': 'https' },
+    });
+    expect(created.url).toBe(`${proxyUrl}/files/${created.id}`);
+  });
+
+  it('finishes an upload through the proxy after one instance has stopped in the middle of it', async () => {
+    const file = await randomFile(13 * MiB);
+    const { id, servedBy } = await uploadThroughProxy(file, {
+      // After two PATCHes, instance two shuts down: HAProxy finds its port closed and sends the
+      // requests to instance one (retries + redispatch), before its health check even notices.
+      beforePatch: async (index) => {
+        if (index === 2) await two.stop();
+      },
+    });
+    expect(servedBy.slice(-4)).toEqual(['haul1', 'haul1', 'haul1', 'haul1']);
+    expect(await s3.sha256(s3.keyOf(prefix, 'alice', id))).toBe(file.sha256);
+  });
+});
