@@ -19,7 +19,8 @@ import { withUploadLock } from './upload-lock.js';
  * request that writes the last byte records the upload as finished and says where it went
  * (Haul-Upload headers) — in its own response, before answering.
  */
-export function createPatchHandler({ maxSize, checkDeclared, lockDrainMs, storage, locker, quotas, lifecycle, writeBody, onFinished }: {
+/** What an append handler needs: tus PATCH here, the IETF draft's append (ietf/ietf-append.ts) too. */
+export interface AppendHandlerDeps {
   maxSize: number;
   checkDeclared(file: DeclaredFile): void;
   /** How long this request may finish its body once another asks for the lock. */
@@ -31,7 +32,9 @@ export function createPatchHandler({ maxSize, checkDeclared, lockDrainMs, storag
   writeBody: BodyWriter;
   /** The upload is done with (finished, or refused): cached records of it are dropped. */
   onFinished(id: string): void;
-}) {
+}
+
+export function createPatchHandler({ maxSize, checkDeclared, lockDrainMs, storage, locker, quotas, lifecycle, writeBody, onFinished }: AppendHandlerDeps) {
   return async function patch(request: TusUploadRequest): Promise<TusResponse> {
     const { upload } = request;
     const key = upload.storageKey;

@@ -1,19 +1,14 @@
 import { haulUploadHeaders } from '@haul/api';
-import type { Locker } from '@tus/utils';
 import { HaulError } from '../../errors.js';
-import type { Storage } from '../../storage/storage.js';
-import type { UploadLifecycle } from '../../uploads/upload-lifecycle.js';
-import type { Quotas } from '../../uploads/quota.js';
 import type { UploadRecord } from '../../uploads/upload-repository.js';
-import type { DeclaredFile } from '../../uploads/declared-file.js';
 import { contentLengthOf } from '../body-limit.js';
 import { FileRefused, writeOrRefuse } from '../content-check.js';
-import type { BodyWriter } from '../body-writer.js';
 import { checkNotExpired } from '../expiration.js';
 import { CLOSE_CONNECTION } from '../request-context.js';
 import { BodyStop } from '../upload-body.js';
 import { withUploadLock } from '../upload-lock.js';
 import { encryptionHeaderOf } from '../../uploads/encryption.js';
+import type { AppendHandlerDeps } from '../patch.js';
 import type { IetfRequest } from './ietf-create.js';
 import { type IetfResponse, lengthOf } from './ietf-length.js';
 import { completeHeader, PARTIAL_UPLOAD, requireUploadComplete, secondsLeft, sfNonNegativeInteger, uploadLimit } from './interop.js';
@@ -31,18 +26,7 @@ const isFinished = (upload: UploadRecord) => upload.status !== 'uploading';
  * body writer (so the same stages, limits and offset tracking). The request that completes the
  * upload records it as finished and answers with where it went (Haul-Upload headers).
  */
-export function createIetfAppendHandler({ maxSize, checkDeclared, lockDrainMs, storage, locker, quotas, lifecycle, writeBody, onFinished }: {
-  maxSize: number;
-  /** What processing would refuse anyway, told when a length becomes known (uploads/declared-file.ts). */
-  checkDeclared(file: DeclaredFile): void;
-  lockDrainMs: number;
-  storage: Pick<Storage, 'store' | 'remove'>;
-  locker: Locker;
-  quotas: Pick<Quotas, 'roomFor'>;
-  lifecycle: Pick<UploadLifecycle, 'finished' | 'lengthDeclared' | 'refused'>;
-  writeBody: BodyWriter;
-  onFinished(id: string): void;
-}) {
+export function createIetfAppendHandler({ maxSize, checkDeclared, lockDrainMs, storage, locker, quotas, lifecycle, writeBody, onFinished }: AppendHandlerDeps) {
   return async function append(request: IetfUploadRequest): Promise<IetfResponse> {
     const { upload, version } = request;
     // "A client can continue the upload and append representation data by sending a PATCH
