@@ -137,7 +137,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   const inflight = createInflightRequests();
   let shuttingDown = false;
   const readiness = resources.add('readiness probe', createReadiness({
-    databaseUrl: db.url, storage, isShuttingDown: () => shuttingDown,
+    databaseUrl: db.url, pools: db.pools, storage, isShuttingDown: () => shuttingDown,
     requiredScanner: config.processing.scanMode === 'required' ? config.processing.clamd : undefined,
   }), (r) => r.stop());
   const app = createApp({
