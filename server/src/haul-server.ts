@@ -121,7 +121,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   });
   registerProcessMetrics(metrics, { config, db, logger });
   // Uploads are locked in PostgreSQL (the embedded cluster too), so other instances and workers can share it.
-  const locker = resources.add('tus locker', new PostgresLocker(db.url, logger), (l) => l.close());
+  const locker = resources.add('tus locker', new PostgresLocker(db.url, logger, { idleTimeoutSeconds: db.pools.idleTimeoutSeconds }), (l) => l.close());
   await locker.start();
   const finalUploads = createFinalUploads({ config, db, storage, repository, quotas, lifecycle, logger });
   const worker = config.processing.worker === 'embedded'
