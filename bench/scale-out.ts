@@ -25,12 +25,14 @@ import { ensureLocalS3, haulS3Env, type LocalHaproxy, s3Description, startLocalH
  *
  * The issue's load is 200 × 10 MiB; the local Swift on a loaded 2-core machine needs about three
  * minutes for 50 × 10 MiB per target (half a minute when the machine is quiet), so the default is 50
- * (BENCH_UPLOADS=200 for the full load). Each instance may hold 63 PostgreSQL connections (README
- * "Several instances"): the server needs max_connections for two full pools and whatever else uses it.
+ * (BENCH_UPLOADS=200 for the full load). Each instance holds at most DATABASE_POOL_MAX + 5
+ * PostgreSQL connections (15 by default; README "Several instances"), whatever the number of
+ * uploads in progress, and gives all but two back when idle.
  *
  * env: BENCH_UPLOADS (50), BENCH_SIZE_MIB (10), BENCH_PATCH_MIB (2), BENCH_ROUNDS (1),
  *      BENCH_TARGETS (proxy,direct), BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres:
- *      a database is created and dropped for the run), BENCH_TIMEOUT_MS (per request, 300000);
+ *      a database is created and dropped for the run), BENCH_TIMEOUT_MS (per request, 300000),
+ *      BENCH_PORTS (e.g. 3450-3499: the instances' and HAProxy's ports from that range; default any);
  *      S3_* to use another S3 than scripts/local-s3.sh's.
  */
 

@@ -1,6 +1,10 @@
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { ERRORS } from '@tus/utils';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { APPLICATION_NAMES } from '../server/src/db/pool-settings.js';
 import { silentLogger } from '../server/src/logger.js';
-import { PostgresLocker } from '../server/src/tus/postgres-locker.js';
+import { PostgresLocker, type PostgresLockerOptions } from '../server/src/tus/postgres-locker.js';
+import { type FreshDatabase, freshDatabase } from './helpers/database.js';
+import { waitFor } from './helpers/wait.js';
 
 /** Two lockers stand for two Haul instances sharing one PostgreSQL database. */
 describe('PostgresLocker (real PostgreSQL)', () => {
@@ -68,5 +72,119 @@ describe('PostgresLocker (real PostgreSQL)', () => {
     await expect(instanceB.newLock('upload-5').lock(controller.signal, () => {})).rejects.toBeDefined();
     expect(Date.now() - started).toBeLessThan(1000);
     await holder.unlock();
+  });
+});
+
+/** One instance's locks: how many connections hold them, and what happens when that one is lost. */
+describe('PostgresLocker connections (real PostgreSQL, a database of its own)', () => {
+  let database: FreshDatabase;
+  const lockers: PostgresLocker[] = [];
+  const signal = () => new AbortController().signal;
+  const locker = (options: PostgresLockerOptions = {}) => {
+    const created = new PostgresLocker(database.url, silentLogger, { timeoutMs: 3000, ...options });
+    lockers.push(created);
+    return created;
+  };
+  const name = () => new URL(database.url).pathname.slice(1);
+  /** Connections to this database by application_name. */
+  const connections = async (): Promise<Record<string, number>> => {
+    const rows = await database.sql<{ application_name: string; n: number }[]>`
+      SELECT application_name, count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = ${name()} AND application_name LIKE 'haul-%' GROUP BY application_name`;
+    return Object.fromEntries(rows.map((r) => [r.application_name, r.n]));
+  };
+  /** Advisory locks granted to lock sessions on this database. */
+  const advisoryLocksHeld = async () => {
+    const [row] = await database.sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted AND a.datname = ${name()} AND a.application_name = ${APPLICATION_NAMES.locks}`;
+    return row!.n;
+  };
+
+  /** Closes every locker but `kept`: its lock session is then the only one on the database. */
+  const closeAllBut = (kept: PostgresLocker) => Promise.all(lockers.filter((l) => l !== kept).map((l) => l.close()));
+
+  beforeAll(async () => {
+    database = await freshDatabase(inject('databaseUrl'));
+  });
+  afterAll(async () => {
+    await Promise.all(lockers.map((l) => l.close()));
+    await database?.drop();
+  });
+
+  it('holds the locks of many uploads on one connection, each released on its own', async () => {
+    const instance = locker();
+    await instance.start();
+    const locks = Array.from({ length: 20 }, (_, i) => instance.newLock(`many-${i}`));
+    await Promise.all(locks.map((lock) => lock.lock(signal(), () => {})));
+    expect(await advisoryLocksHeld()).toBe(20);
+    expect(await connections()).toEqual({ [APPLICATION_NAMES.locks]: 1, [APPLICATION_NAMES.lockRequests]: 1 });
+    await Promise.all(locks.slice(0, 5).map((lock) => lock.unlock()));
+    expect(await advisoryLocksHeld()).toBe(15);
+    // Another instance gets a released upload, not one still held here.
+    const other = locker({ timeoutMs: 300 });
+    const released = other.newLock('many-0');
+    await released.lock(signal(), () => {});
+    await expect(other.newLock('many-10').lock(signal(), () => {})).rejects.toBe(ERRORS.ERR_LOCK_TIMEOUT);
+    await Promise.all([released, ...locks.slice(5)].map((lock) => lock.unlock()));
+    expect(await advisoryLocksHeld()).toBe(0);
+  });
+
+  it('lets one request of an instance at a time hold an upload (the session alone would say yes twice)', async () => {
+    const instance = locker({ timeoutMs: 10_000 });
+    let inside = 0;
+    let maxInside = 0;
+    await Promise.all(Array.from({ length: 6 }, async () => {
+      const lock = instance.newLock('same-instance');
+      await lock.lock(signal(), () => {});
+      inside++;
+      maxInside = Math.max(maxInside, inside);
+      await new Promise((r) => setTimeout(r, 20));
+      inside--;
+      await lock.unlock();
+    }));
+    expect(maxInside).toBe(1);
+  });
+
+  it('asks its holders to let go when the lock session is lost, and takes later locks on a new one', async () => {
+    const instance = locker();
+    await instance.start();
+    const held = instance.newLock('lost-1');
+    let asked = false;
+    await held.lock(signal(), () => {
+      asked = true;
+    });
+    await closeAllBut(instance);
+    const [session] = await database.sql<{ pid: number }[]>`
+      SELECT pid FROM pg_stat_activity WHERE datname = ${name()} AND application_name = ${APPLICATION_NAMES.locks}`;
+    await database.sql`SELECT pg_terminate_backend(${session!.pid})`;
+    await waitFor(() => asked, { what: 'the holder to be asked to let go', timeoutMs: 5000 });
+    // Its lock went with the session: another instance takes the upload.
+    const other = locker();
+    const taken = other.newLock('lost-1');
+    await taken.lock(signal(), () => {});
+    await held.unlock();
+    const next = instance.newLock('lost-2');
+    await next.lock(signal(), () => {});
+    expect(await advisoryLocksHeld()).toBe(2);
+    await Promise.all([taken.unlock(), next.unlock()]);
+  });
+
+  it('closes the lock session once no lock has been held for the idle timeout', async () => {
+    const instance = locker({ idleTimeoutSeconds: 1 });
+    await instance.start();
+    const lock = instance.newLock('idle-1');
+    await lock.lock(signal(), () => {});
+    // Held longer than the idle timeout: the session stays while it holds a lock.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await advisoryLocksHeld()).toBe(1);
+    await lock.unlock();
+    await closeAllBut(instance);
+    await waitFor(async () => (await connections())[APPLICATION_NAMES.locks] === undefined, { what: 'the idle lock session to close', timeoutMs: 5000 });
+    // Its LISTEN connection stays: release requests must reach it.
+    expect((await connections())[APPLICATION_NAMES.lockRequests]).toBe(1);
+    const again = instance.newLock('idle-2');
+    await again.lock(signal(), () => {});
+    await again.unlock();
   });
 });

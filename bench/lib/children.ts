@@ -23,17 +23,41 @@ function installExitHooks(): void {
   }
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether `port` can be listened on at 127.0.0.1 right now (0: any free port); the port, or undefined. */
+function tryListen(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => {
+      const { port: bound } = server.address() as net.AddressInfo;
+      server.close(() => resolve(bound));
     });
   });
+}
+
+/** Ports handed out by this run from BENCH_PORTS, never handed out twice (a server may not be listening on one yet). */
+const handedOut = new Set<number>();
+
+/**
+ * A TCP port that was free a moment ago on 127.0.0.1: any, or with BENCH_PORTS=3450-3499 the
+ * first free one of that range (on a machine whose users each keep to a range of ports).
+ */
+export async function freePort(): Promise<number> {
+  const range = process.env.BENCH_PORTS?.trim();
+  if (!range) {
+    const port = await tryListen(0);
+    if (port === undefined) throw new Error('no free TCP port on 127.0.0.1');
+    return port;
+  }
+  const match = /^(\d+)-(\d+)$/.exec(range);
+  if (!match) throw new Error(`BENCH_PORTS must be a range such as 3450-3499, not "${range}"`);
+  for (let port = Number(match[1]); port <= Number(match[2]); port++) {
+    if (handedOut.has(port) || (await tryListen(port)) === undefined) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free TCP port in BENCH_PORTS=${range}`);
 }
 
 export interface Exit {

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { Auth } from './auth/tokens.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
+import { databaseUnavailable } from './db/database-errors.js';
 import { ERROR_CODES, TUS_PATH } from '@haul/api';
 import { HaulError } from './errors.js';
 import type { AppEnv } from './http/app-env.js';
@@ -105,8 +106,9 @@ export function createApp(deps: AppDeps) {
   });
 
   app.onError((error, c) => {
+    // PostgreSQL out of reach or out of connections: 503 with Retry-After (db/database-errors.ts).
     const haul =
-      error instanceof HaulError ? error : new HaulError('INTERNAL', ERROR_CODES.INTERNAL.message, { cause: error });
+      error instanceof HaulError ? error : databaseUnavailable(error) ?? new HaulError('INTERNAL', ERROR_CODES.INTERNAL.message, { cause: error });
     metrics.errors.inc({ code: haul.code });
     if (haul.status >= 500) c.get('logger')?.error('request failed', { err: error });
     const headers: Record<string, string> = { ...haul.headers };

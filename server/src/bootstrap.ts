@@ -50,7 +50,7 @@ export async function openCore(config: Config, { logger, metrics, onStatusChange
   const { applied } = await migrate(db);
   if (applied.length > 0) logger.info('migrations applied', { applied });
   const storage: Storage = await createStorage(config, metrics);
-  const events: StatusEvents = resources.add('status events', await createStatusEvents({ databaseUrl: db.url, logger }), (e) => e.close());
+  const events: StatusEvents = resources.add('status events', await createStatusEvents({ databaseUrl: db.url, pools: db.pools, logger }), (e) => e.close());
   const { endpoint, timeoutMs, maxBackoffMs } = config.webhooks;
   const send = webhookSender ?? (endpoint ? createHttpWebhookSender({ endpoint, timeoutMs }) : undefined);
   // The outbox reads the upload as the change left it, inside the change's transaction.

@@ -21,6 +21,13 @@ describe('loadConfig', () => {
     expect(config.corsOrigins).toBe('*');
   });
 
+  it('budgets PostgreSQL connections (DATABASE_POOL_MAX, DATABASE_IDLE_TIMEOUT_SECONDS)', () => {
+    expect(loadConfig({}).database).toEqual({ queryPoolMax: 10, idleTimeoutSeconds: 10 });
+    expect(loadConfig({ DATABASE_POOL_MAX: '4', DATABASE_IDLE_TIMEOUT_SECONDS: '30' }).database).toEqual({ queryPoolMax: 4, idleTimeoutSeconds: 30 });
+    expect(() => loadConfig({ DATABASE_POOL_MAX: '0' })).toThrow(/DATABASE_POOL_MAX/);
+    expect(() => loadConfig({ DATABASE_IDLE_TIMEOUT_SECONDS: '0' })).toThrow(/DATABASE_IDLE_TIMEOUT_SECONDS/);
+  });
+
   it('lists every bad variable at once', () => {
     let error: unknown;
     try {

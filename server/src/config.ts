@@ -21,6 +21,9 @@ const configSchema = z
     HOST: z.string().min(1).default('127.0.0.1'),
     DATA_DIR: z.string().min(1).default('./data'),
     DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+    /** The query pool's connections; the locker, events and readiness add at most 5 (db/pool-settings.ts). */
+    DATABASE_POOL_MAX: int(10, 1).pipe(z.number().max(1000)),
+    DATABASE_IDLE_TIMEOUT_SECONDS: int(10, 1),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
     METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(1).max(65535).optional()),
@@ -149,6 +152,8 @@ const configSchema = z
       host: env.HOST,
       dataDir: path.resolve(env.DATA_DIR),
       databaseUrl: env.DATABASE_URL,
+      /** The PostgreSQL connection budget of this process (db/pool-settings.ts). */
+      database: { queryPoolMax: env.DATABASE_POOL_MAX, idleTimeoutSeconds: env.DATABASE_IDLE_TIMEOUT_SECONDS },
       logLevel: env.LOG_LEVEL,
       /** GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>` when set. */
       metricsToken: env.METRICS_TOKEN,

@@ -121,7 +121,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   });
   registerProcessMetrics(metrics, { config, db, logger });
   // Uploads are locked in PostgreSQL (the embedded cluster too), so other instances and workers can share it.
-  const locker = resources.add('tus locker', new PostgresLocker(db.url, logger), (l) => l.close());
+  const locker = resources.add('tus locker', new PostgresLocker(db.url, logger, { idleTimeoutSeconds: db.pools.idleTimeoutSeconds }), (l) => l.close());
   await locker.start();
   const finalUploads = createFinalUploads({ config, db, storage, repository, quotas, lifecycle, logger });
   const worker = config.processing.worker === 'embedded'
@@ -137,7 +137,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   const inflight = createInflightRequests();
   let shuttingDown = false;
   const readiness = resources.add('readiness probe', createReadiness({
-    databaseUrl: db.url, storage, isShuttingDown: () => shuttingDown,
+    databaseUrl: db.url, pools: db.pools, storage, isShuttingDown: () => shuttingDown,
     requiredScanner: config.processing.scanMode === 'required' ? config.processing.clamd : undefined,
   }), (r) => r.stop());
   const app = createApp({

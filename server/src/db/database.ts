@@ -2,6 +2,8 @@
  * The narrow SQL surface Haul needs, over PostgreSQL: a server given by DATABASE_URL, or the
  * embedded cluster Haul runs itself under DATA_DIR. The same SQL and semantics either way.
  */
+import type { PoolSettings } from './pool-settings.js';
+
 export type Row = Record<string, unknown>;
 
 export interface Queryable {
@@ -14,6 +16,8 @@ export interface Database extends Queryable {
   readonly kind: 'postgres' | 'embedded-postgres';
   /** For clients that need connections of their own (the tus locker, LISTEN). */
   readonly url: string;
+  /** The connection budget those clients follow too (DATABASE_POOL_MAX, DATABASE_IDLE_TIMEOUT_SECONDS). */
+  readonly pools: PoolSettings;
   /** Runs `fn` in one transaction; rolls back if it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -22,7 +22,7 @@ const SETTINGS = {
   listen_addresses: '127.0.0.1',
   unix_socket_directories: '', // TCP only: no socket path-length or directory-permission limits
   shared_buffers: '16MB', // metadata rows, not file contents
-  max_connections: '100', // a server's pools (locker 50, queries 10, events 2) and a worker's
+  max_connections: '100', // a server's pools (DATABASE_POOL_MAX + 5: db/pool-settings.ts), workers', and room for psql
   huge_pages: 'off',
   io_method: 'sync', // PostgreSQL 18's default starts three I/O worker processes
   max_parallel_workers_per_gather: '0', // no parallel query processes for tiny tables

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Logger } from '../logger.js';
 import type { Database } from './database.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { DEFAULT_POOL_SETTINGS, type PoolSettings } from './pool-settings.js';
 import { createPostgresDatabase } from './postgres.js';
 
 /**
@@ -10,13 +11,13 @@ import { createPostgresDatabase } from './postgres.js';
  * started here and stopped by `close()` (and by its watchdog if this process dies).
  */
 export async function openDatabase(
-  { databaseUrl, dataDir }: { databaseUrl: string | undefined; dataDir: string },
+  { databaseUrl, dataDir, database: pools = DEFAULT_POOL_SETTINGS }: { databaseUrl: string | undefined; dataDir: string; database?: PoolSettings },
   logger: Logger,
 ): Promise<Database> {
-  if (databaseUrl) return createPostgresDatabase(databaseUrl);
+  if (databaseUrl) return createPostgresDatabase(databaseUrl, { pools });
   await refuseEarlierPglite(dataDir);
   const cluster = await startEmbeddedPostgres({ dataDir, logger });
-  const db = createPostgresDatabase(cluster.url, { kind: 'embedded-postgres' });
+  const db = createPostgresDatabase(cluster.url, { pools, kind: 'embedded-postgres' });
   return {
     ...db,
     close: async () => {

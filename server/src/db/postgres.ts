@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import type { Database, Queryable } from './database.js';
+import { APPLICATION_NAMES, DEFAULT_POOL_SETTINGS, type PoolSettings, poolOptions } from './pool-settings.js';
 
 type Params = Parameters<postgres.Sql['unsafe']>[1];
 
@@ -13,21 +14,16 @@ function queryable(sql: postgres.Sql | postgres.TransactionSql): Queryable {
   };
 }
 
-/** PostgreSQL through the `postgres` client (pooled). */
+/** PostgreSQL through the `postgres` client: a pool of at most `pools.queryPoolMax` connections, closed when idle. */
 export function createPostgresDatabase(
   url: string,
-  { max = 10, kind = 'postgres' }: { max?: number; kind?: Database['kind'] } = {},
+  { pools = DEFAULT_POOL_SETTINGS, kind = 'postgres' }: { pools?: PoolSettings; kind?: Database['kind'] } = {},
 ): Database {
-  const sql = postgres(url, {
-    max,
-    onnotice: () => {},
-    // Fail fast when the database is down, so requests answer 503 instead of hanging.
-    connect_timeout: 5,
-    connection: { application_name: 'haul' },
-  });
+  const sql = postgres(url, poolOptions(APPLICATION_NAMES.queries, { max: pools.queryPoolMax, idleTimeoutSeconds: pools.idleTimeoutSeconds }));
   return {
     kind,
     url,
+    pools,
     ...queryable(sql),
     transaction: async (fn) => (await sql.begin((tx) => fn(queryable(tx)))) as never,
     close: () => sql.end({ timeout: 5 }),

@@ -1,6 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import postgres from 'postgres';
 import type { ProcessingConfig } from '../config.js';
+import { APPLICATION_NAMES, type PoolSettings, poolOptions } from '../db/pool-settings.js';
 import { clamdCommand } from '../processing/clamd-command.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -51,14 +52,16 @@ async function probe(check: () => Promise<unknown>): Promise<'ok' | string> {
   }
 }
 
-export function createReadiness({ databaseUrl, storage, isShuttingDown, requiredScanner }: {
+export function createReadiness({ databaseUrl, pools, storage, isShuttingDown, requiredScanner }: {
   databaseUrl: string;
+  pools: PoolSettings;
   storage: Pick<Storage, 'check'>;
   isShuttingDown: () => boolean;
   /** clamd's address when every file must be scanned (SCAN_MODE=required); else not checked. */
   requiredScanner?: ProcessingConfig['clamd'];
 }) {
-  const sql = postgres(databaseUrl, { max: 1, idle_timeout: 0, connect_timeout: 2, onnotice: () => {}, connection: { application_name: 'haul-readiness' } });
+  // One connection of its own, closed when /readyz is not asked for a while.
+  const sql = postgres(databaseUrl, poolOptions(APPLICATION_NAMES.readiness, { max: 1, idleTimeoutSeconds: pools.idleTimeoutSeconds, connectTimeoutSeconds: 2 }));
   let running: { startedAt: number; result: Promise<Probed> } | undefined;
   const probeAll = async (): Promise<Probed> => {
     const [database, store, clamd] = await Promise.all([

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import postgres from 'postgres';
+import { APPLICATION_NAMES, type PoolSettings, poolOptions } from '../db/pool-settings.js';
 import type { Logger } from '../logger.js';
 
 const CHANNEL = 'haul_upload_status';
@@ -15,7 +16,7 @@ export interface StatusEvents {
   close(): Promise<void>;
 }
 
-export async function createStatusEvents({ databaseUrl, logger }: { databaseUrl: string | undefined; logger: Logger }): Promise<StatusEvents> {
+export async function createStatusEvents({ databaseUrl, pools, logger }: { databaseUrl: string | undefined; pools: PoolSettings; logger: Logger }): Promise<StatusEvents> {
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
   const subscribe = (uploadId: string, listener: () => void) => {
@@ -25,7 +26,9 @@ export async function createStatusEvents({ databaseUrl, logger }: { databaseUrl:
   if (!databaseUrl) {
     return { publish: async (id) => void emitter.emit(id), subscribe, close: async () => {} };
   }
-  const sql = postgres(databaseUrl, { max: 2, onnotice: () => {}, connection: { application_name: 'haul-events' } });
+  // Two connections: LISTEN's own (postgres.js opens it apart from the pool, and keeps it), and
+  // one for NOTIFY, closed when idle — a NOTIFY is one short statement.
+  const sql = postgres(databaseUrl, poolOptions(APPLICATION_NAMES.events, { max: 1, idleTimeoutSeconds: pools.idleTimeoutSeconds }));
   await sql.listen(CHANNEL, (id) => emitter.emit(id));
   return {
     async publish(id) {

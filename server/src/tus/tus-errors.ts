@@ -1,4 +1,5 @@
 import { ERRORS } from '@tus/utils';
+import { databaseUnavailable } from '../db/database-errors.js';
 import { type ErrorCode, HaulError } from '../errors.js';
 
 /**
@@ -30,13 +31,15 @@ export function isTransientStorageError(error: unknown): boolean {
 
 /**
  * Any failure of a tus handler as a HaulError: HaulErrors pass through, store and locker errors
- * get their codes, storage outages become 503 (retryable), anything else a 500 (logged by the
- * app's error handler, with this error as cause).
+ * get their codes, database and storage outages become 503 (retryable), anything else a 500
+ * (logged by the app's error handler, with this error as cause).
  */
 export function toHaulError(error: unknown): HaulError {
   if (error instanceof HaulError) return error;
   const code = STORE_ERROR_CODES.get(error);
   if (code) return new HaulError(code, undefined, { cause: error });
+  const database = databaseUnavailable(error);
+  if (database) return database;
   if (isTransientStorageError(error)) return new HaulError('STORAGE_UNAVAILABLE', undefined, { cause: error });
   return new HaulError('INTERNAL', undefined, { cause: error });
 }
