@@ -72,9 +72,9 @@ export async function openCore(config: Config, { logger, metrics, onStatusChange
     onCreate: outbox ? [outbox.onCreate] : [],
     onDelete: outbox ? [outbox.onDelete] : [],
   });
-  // Deduplication (DEDUP): deletion paths release stored contents.
+  // Deduplication (DEDUP): processing adopts stored contents; deletion paths release them.
   const contents = createStoredContents({ db, storage, mode: config.uploads.dedup, logger, now: clock });
-  const processing = await createProcessing({ config, db, storage, uploads: repository, events, logger, metrics });
+  const processing = await createProcessing({ config, db, storage, uploads: repository, contents, events, logger, metrics });
   const webhooks = send
     ? resources.add('webhook delivery', createWebhookDelivery({ db, send, timeoutMs, maxBackoffMs, logger, metrics }), (w) => w.stop())
     : undefined;
