@@ -29,10 +29,10 @@ afterAll(stopAll);
 describe('QUOTA_BYTES', () => {
   it('allows exactly reaching the quota, refuses one byte more with what is left, and frees room on termination', async () => {
     const token = await server.token('ann');
-    expect(await server.usage(token)).toEqual({ used: 0, limit: QUOTA, remaining: QUOTA, files: 0 });
+    expect(await server.usage(token)).toEqual({ used: 0, limit: QUOTA, remaining: QUOTA, files: 0, savedBytes: 0 });
     const first = await createUpload(server.endpoint, token, { length: 600 });
     // Unfinished: counted by its declared length, not by the bytes it has.
-    expect(await server.usage(token)).toEqual({ used: 600, limit: QUOTA, remaining: 400, files: 0 });
+    expect(await server.usage(token)).toEqual({ used: 600, limit: QUOTA, remaining: 400, files: 0, savedBytes: 0 });
 
     const over = await post(server.endpoint, token, { 'Upload-Length': 401 });
     expect(over.status).toBe(413);
@@ -40,7 +40,7 @@ describe('QUOTA_BYTES', () => {
     expect(over.header('haul-quota-remaining')).toBe('400');
 
     const second = await createUpload(server.endpoint, token, { length: 400, body: Buffer.alloc(400, 7) });
-    expect(await server.usage(token)).toEqual({ used: QUOTA, limit: QUOTA, remaining: 0, files: 1 });
+    expect(await server.usage(token)).toEqual({ used: QUOTA, limit: QUOTA, remaining: 0, files: 1, savedBytes: 0 });
     expect((await post(server.endpoint, token, { 'Upload-Length': 1 })).header('haul-quota-remaining')).toBe('0');
     // An empty file takes nothing.
     await createUpload(server.endpoint, token, { length: 0 });
@@ -84,7 +84,7 @@ describe('QUOTA_BYTES', () => {
     for (const p of partials) expect((await patch(p.url, token, 0, Buffer.alloc(500, 3))).status).toBe(204);
     const final = await postFinal(server.endpoint, token, partials.map((p) => p.path));
     expect(final.status).toBe(201);
-    expect(await server.usage(token)).toEqual({ used: QUOTA, limit: QUOTA, remaining: 0, files: 1 });
+    expect(await server.usage(token)).toEqual({ used: QUOTA, limit: QUOTA, remaining: 0, files: 1, savedBytes: 0 });
 
     const keeping = await start({ KEEP_PARTIALS: 'true' });
     const kept = await keeping.token('fay');
@@ -118,7 +118,7 @@ describe("the application's limits", () => {
     });
     const vip = await hooked.token('vip');
     await createUpload(hooked.endpoint, vip, { length: 3000 });
-    expect(await hooked.usage(vip)).toEqual({ used: 3000, limit: 5000, remaining: 2000, files: 0 });
+    expect(await hooked.usage(vip)).toEqual({ used: 3000, limit: 5000, remaining: 2000, files: 0, savedBytes: 0 });
     const deferred = await createUpload(hooked.endpoint, vip, { length: 'deferred' });
     const declared = await patch(deferred.url, vip, 0, Buffer.alloc(0), { 'Upload-Length': 2001 });
     expect([declared.status, declared.header('haul-quota-remaining')]).toEqual([413, '2000']);

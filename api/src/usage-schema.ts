@@ -3,7 +3,8 @@ import { z } from 'zod';
 /**
  * GET /api/usage: what the caller stores against their quota. `used` counts every byte Haul
  * keeps for them — finished files (rejected and quarantined ones too, until removed) and each
- * unfinished upload by its declared length (by its offset while the length is deferred).
+ * unfinished upload by its declared length (by its offset while the length is deferred). These
+ * are logical bytes: a deduplicated file counts in full (`savedBytes` says what sharing saves).
  */
 export const usageSchema = z.object({
   used: z.number().int(),
@@ -13,6 +14,12 @@ export const usageSchema = z.object({
   remaining: z.number().int().nullable(),
   /** Finished files counted in `used` (partial uploads of a parallel upload are not files). */
   files: z.number().int(),
+  /**
+   * Bytes deduplication saves (DEDUP): the caller's files that share one stored copy with another
+   * of their files count once in storage, though fully in `used`. Only the caller's own
+   * duplicates count, never a match with another user's file.
+   */
+  savedBytes: z.number().int(),
 });
 
 export type UsageJson = z.infer<typeof usageSchema>;

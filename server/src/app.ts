@@ -38,6 +38,7 @@ import type { OffsetTracker } from './uploads/offset-tracker.js';
 import type { UploadLifecycle } from './uploads/upload-lifecycle.js';
 import type { Erasure } from './uploads/erasure.js';
 import type { Quotas } from './uploads/quota.js';
+import type { StoredContents } from './uploads/stored-contents.js';
 import type { UploadRepository } from './uploads/upload-repository.js';
 
 export interface AppDeps {
@@ -65,6 +66,8 @@ export interface AppDeps {
   quotas: Quotas;
   /** Erasure of everything of a user (DELETE /api/users/…). */
   erasure: Erasure;
+  /** Deduplication: an upload lets go of its shared stored copy before its own storage goes. */
+  contents: Pick<StoredContents, 'release'>;
   isShuttingDown: () => boolean;
   /** Background readiness probes (http/readiness.ts), read by /readyz. */
   readiness: Readiness;

@@ -9,6 +9,7 @@ import { createProcessingRepository } from './processing/processing-repository.j
 import { createStatusEvents, type StatusEvents } from './processing/status-events.js';
 import { createStorage, type Storage } from './storage/storage.js';
 import type { StatusChangeHook } from './uploads/status-change.js';
+import { createStoredContents } from './uploads/stored-contents.js';
 import { createUploadRepository } from './uploads/upload-repository.js';
 import { createWebhookDelivery, type WebhookSender } from './webhooks/delivery.js';
 import { createHttpWebhookSender } from './webhooks/http-sender.js';
@@ -39,8 +40,10 @@ export type Resources = ReturnType<typeof createResources>;
  * outbox written with every change and the loop delivering it (not started).
  * Everything that must be closed is added to `resources`.
  */
-export async function openCore(config: Config, { logger, metrics, onStatusChange, resources, webhookSender }: {
+export async function openCore(config: Config, { logger, metrics, onStatusChange, resources, webhookSender, clock }: {
   logger: Logger;
+  /** The time deduplication's scheduled removals are due by (a fake clock in tests). */
+  clock?: () => Date;
   metrics: HaulMetrics;
   onStatusChange: readonly StatusChangeHook[];
   resources: Resources;
@@ -69,9 +72,11 @@ export async function openCore(config: Config, { logger, metrics, onStatusChange
     onCreate: outbox ? [outbox.onCreate] : [],
     onDelete: outbox ? [outbox.onDelete] : [],
   });
-  const processing = await createProcessing({ config, db, storage, uploads: repository, events, logger, metrics });
+  // Deduplication (DEDUP): processing adopts stored contents; deletion paths release them.
+  const contents = createStoredContents({ db, storage, mode: config.uploads.dedup, logger, now: clock });
+  const processing = await createProcessing({ config, db, storage, uploads: repository, contents, events, logger, metrics });
   const webhooks = send
     ? resources.add('webhook delivery', createWebhookDelivery({ db, send, timeoutMs, maxBackoffMs, logger, metrics }), (w) => w.stop())
     : undefined;
-  return { db, storage, events, repository, processing, webhooks };
+  return { db, storage, events, repository, processing, contents, webhooks };
 }

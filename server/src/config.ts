@@ -47,6 +47,11 @@ const configSchema = z
     MAX_CONCAT_PARTIALS: int(100, 1).pipe(z.number().max(10_000)),
     KEEP_PARTIALS: bool(false),
     ENCRYPTED_UPLOADS: z.enum(['allow', 'refuse']).default('allow'),
+    /**
+     * Deduplication by SHA-256 of ready files: within each owner's files (default), across all
+     * users (opt-in: one user's upload then shares storage with another's), or off.
+     */
+    DEDUP: z.enum(['owner', 'global', 'off']).default('owner'),
     SHUTDOWN_GRACE_SECONDS: int(10, 0),
     /** Retention of finished files (ready): unset keeps them; per type (category or MIME type) and per scope prefix where set. */
     RETENTION_SECONDS: optionalSeconds,
@@ -187,6 +192,8 @@ const configSchema = z
         keepPartials: env.KEEP_PARTIALS,
         /** End-to-end encrypted uploads (the `encryption` metadata): stored unscanned, or refused at creation. */
         encryptedUploads: env.ENCRYPTED_UPLOADS,
+        /** Which ready files share one stored copy (uploads/stored-contents.ts). */
+        dedup: env.DEDUP,
       },
       retention: {
         readySeconds: env.RETENTION_SECONDS,

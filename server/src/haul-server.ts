@@ -31,7 +31,7 @@ import type { WebhookSender } from './webhooks/delivery.js';
 export interface HaulServerOverrides {
   /** Where logs go. Default: JSON lines on stdout at LOG_LEVEL. */
   logger?: Logger;
-  /** The time retention measures against (a fake clock in tests). Default: the system clock. */
+  /** The time retention and deduplication's scheduled removals measure against (a fake clock in tests). Default: the system clock. */
   clock?: () => Date;
   /**
    * Who is a member of an application scope (the `scope` metadata, e.g. a conversation id), when
@@ -102,8 +102,8 @@ export async function createHaulServer(config: Config, overrides: HaulServerOver
 
 async function compose(config: Config, overrides: HaulServerOverrides, logger: Logger, resources: Resources): Promise<HaulServer> {
   const metrics = createMetrics();
-  const { db, storage, events, repository, processing, webhooks } = await openCore(config, {
-    logger, metrics, onStatusChange: overrides.onStatusChange ?? [], resources, webhookSender: overrides.webhookSender,
+  const { db, storage, events, repository, processing, contents, webhooks } = await openCore(config, {
+    logger, metrics, onStatusChange: overrides.onStatusChange ?? [], resources, webhookSender: overrides.webhookSender, clock: overrides.clock,
   });
   // The application's answers: functions given here, else its HTTP hook (HOOKS_URL), else none.
   const hooks = config.hooks ? createHookClient({ hooks: config.hooks, logger }) : undefined;
@@ -128,9 +128,9 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
     ? resources.add('processing worker', await processing.createWorker(), (w) => w.stop())
     : undefined;
   const retention = createRetention({ db, repository, config: config.retention, now: overrides.clock ?? (() => new Date()) });
-  const erasure = createErasure({ db, storage, locker, offsets, logger });
+  const erasure = createErasure({ db, storage, contents, locker, offsets, logger });
   const expiry = resources.add('expiry sweep', createExpiryJob({
-    repository, retention, erasure, storage, locker, offsets, events, logger,
+    repository, retention, erasure, contents, storage, locker, offsets, events, logger,
     intervalMs: config.uploads.expirySweepIntervalSeconds * 1000,
     expiryMs: config.uploads.expirySeconds * 1000,
   }), (e) => e.stop());
@@ -143,7 +143,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   const app = createApp({
     config, logger, db, storage, auth, repository, lifecycle, offsets, inflight, finalUploads,
     processing: processing.processing, events, locker, links: await createLinkSigner(config),
-    access, authorizeCreation, quotas, metrics, erasure,
+    access, authorizeCreation, quotas, metrics, erasure, contents,
     isShuttingDown: () => shuttingDown, readiness,
   });
 

@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import { HaulError } from '../errors.js';
 import type { ProcessingRepository } from '../processing/processing-repository.js';
 import type { Storage } from '../storage/storage.js';
+import type { StoredContents } from '../uploads/stored-contents.js';
 import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
 import type { UploadRecord, UploadRepository } from '../uploads/upload-repository.js';
 import type { User } from '../auth/user.js';
@@ -35,7 +36,7 @@ function decodeCursor(cursor: string | undefined) {
  * The files API: list (own uploads, a scope's, an owner's), download, share, move, delete. Every
  * decision about who may do it is access.ts's.
  */
-export function createFilesRoutes({ config, verifier, access, audit, uploads, processing, storage, links, locker, lifecycle }: {
+export function createFilesRoutes({ config, verifier, access, audit, uploads, processing, storage, contents, links, locker, lifecycle }: {
   config: Config;
   verifier: TokenVerifier;
   access: Access;
@@ -43,6 +44,8 @@ export function createFilesRoutes({ config, verifier, access, audit, uploads, pr
   uploads: UploadRepository;
   processing: Pick<ProcessingRepository, 'thumbnailsOf'>;
   storage: Storage;
+  /** Deduplication: the upload lets go of a stored copy it shares; the copy goes only with its last reference. */
+  contents: Pick<StoredContents, 'release'>;
   links: LinkSigner;
   locker: Locker;
   lifecycle: Pick<UploadLifecycle, 'terminated'>;
@@ -118,8 +121,9 @@ export function createFilesRoutes({ config, verifier, access, audit, uploads, pr
         if (!(await uploads.markDeleted(upload.id))) throw new HaulError('UPLOAD_NOT_FOUND');
         if (upload.status === 'uploading') await lifecycle.terminated(upload.id);
         // Gone for every purpose from here on; a removal that fails is retried by the expiry sweep.
-        await storage
-          .remove(upload.storageKey)
+        await contents
+          .release(upload.id)
+          .then(() => storage.remove(upload.storageKey))
           .then(() => uploads.markPurged(upload.id))
           .catch((err: unknown) => c.get('logger').warn('could not remove a deleted upload; will retry', { err, uploadId: upload.id }));
       } finally {

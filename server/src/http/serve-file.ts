@@ -83,7 +83,8 @@ export async function serveFile(c: Context, upload: UploadRecord, storage: Stora
   assertDownloadable(upload);
   const headers = fileHeaders(upload, { attachment: c.req.query('download') !== undefined });
   if (storage.presignDownload) {
-    const url = await storage.presignDownload(upload.storageKey, {
+    // A deduplicated file's bytes are its content's (contentKey); its name and type stay its own.
+    const url = await storage.presignDownload(upload.contentKey ?? upload.storageKey, {
       contentType: headers['Content-Type']!,
       contentDisposition: headers['Content-Disposition']!,
       expiresInSeconds: PRESIGNED_URL_SECONDS,
@@ -108,7 +109,7 @@ export async function serveFile(c: Context, upload: UploadRecord, storage: Stora
   if (c.req.method === 'HEAD') {
     return c.body(null, 200, { ...headers, ...validators, 'Content-Length': String(size) });
   }
-  const stream = Readable.toWeb(await storage.read(upload.storageKey, range)) as ReadableStream;
+  const stream = Readable.toWeb(await storage.read(upload.contentKey ?? upload.storageKey, range)) as ReadableStream;
   if (range) {
     return c.body(stream, 206, {
       ...headers, ...validators,

@@ -3,6 +3,7 @@ import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { ProcessingMetrics } from '../metrics/metrics.js';
 import type { Storage } from '../storage/storage.js';
+import type { StoredContents } from '../uploads/stored-contents.js';
 import type { UploadRepository } from '../uploads/upload-repository.js';
 import { createJobQueue } from './job-queue.js';
 import { createUploadProcessor } from './process-upload.js';
@@ -36,11 +37,12 @@ export async function chooseScanner(config: Config, logger: Logger): Promise<Vir
 }
 
 /** The processing pipeline's parts, for the server (embedded worker) and `npm run worker`. */
-export async function createProcessing({ config, db, storage, uploads, events, logger, metrics }: {
+export async function createProcessing({ config, db, storage, uploads, contents, events, logger, metrics }: {
   config: Config;
   db: Database;
   storage: Storage;
   uploads: UploadRepository;
+  contents: Pick<StoredContents, 'adopt' | 'runRemovals'>;
   events: StatusEvents;
   logger: Logger;
   metrics: ProcessingMetrics;
@@ -53,7 +55,7 @@ export async function createProcessing({ config, db, storage, uploads, events, l
     processing,
     async createWorker() {
       const scanner = await chooseScanner(config, logger);
-      const processUpload = createUploadProcessor({ db, storage, uploads, processing, jobs, scanner, policy, events, logger, metrics });
+      const processUpload = createUploadProcessor({ db, storage, uploads, contents, processing, jobs, scanner, policy, events, logger, metrics });
       return createWorker({
         db, jobs, processing, processUpload, events, logger, metrics,
         concurrency: policy.concurrency, expressMaxSize: policy.expressMaxSize, leaseMs: policy.leaseMs, maxAttempts: policy.maxAttempts,

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { ProcessingMetrics } from '../metrics/metrics.js';
 import type { Storage } from '../storage/storage.js';
 import { ENCRYPTED_REASON, encryptionHeaderOf } from '../uploads/encryption.js';
+import type { StoredContents } from '../uploads/stored-contents.js';
 import type { UploadRecord, UploadRepository } from '../uploads/upload-repository.js';
 import { cheapVerdict } from './cheap-verdict.js';
 import { isImage, judgeFile } from './file-policy.js';
@@ -74,10 +75,12 @@ export function decideEncrypted(size: number, policy: ProcessingConfig): Omit<Pr
  * removed — in one transaction. Infected files leave normal storage. Anything transient
  * (storage, clamd) throws, and the worker retries the job later.
  */
-export function createUploadProcessor({ db, storage, uploads, processing, jobs, scanner, policy, events, logger, metrics }: {
+export function createUploadProcessor({ db, storage, uploads, contents, processing, jobs, scanner, policy, events, logger, metrics }: {
   db: Database;
   storage: Storage;
   uploads: Pick<UploadRepository, 'find'>;
+  /** Deduplication: a ready file whose bytes are already stored shares that copy. */
+  contents: Pick<StoredContents, 'adopt' | 'runRemovals'>;
   processing: ProcessingRepository;
   jobs: JobQueue;
   scanner: VirusScanner | undefined;
@@ -177,11 +180,22 @@ export function createUploadProcessor({ db, storage, uploads, processing, jobs, 
       else await storage.remove(upload.storageKey);
     }
     const result: ProcessingOutcome = { ...outcome, thumbnails, media, servedSize };
-    const recorded = await db.transaction(async (tx) => {
+    const { change: recorded, duplicate } = await db.transaction(async (tx) => {
       const change = await processing.finish(uploadId, result, tx);
+      let duplicate: string | undefined;
+      // Only ready files with a hash of their served bytes: never rejected, infected or failed
+      // ones, nor end-to-end encrypted ones (no hash: their ciphertext differs anyway).
+      if (change && result.status === 'ready' && result.sha256) {
+        const size = result.servedSize ?? upload.size ?? 0;
+        duplicate = await contents.adopt(tx, { id: uploadId, ownerId: upload.ownerId, storageKey: upload.storageKey, sha256: result.sha256, size });
+      }
       await jobs.complete(uploadId, tx);
-      return change;
+      return { change, duplicate };
     });
+    if (duplicate) {
+      // Committed with the outcome as a scheduled removal: an expiry sweep finishes it if this fails.
+      await contents.runRemovals().catch((err: unknown) => logger.warn('could not remove a duplicate yet; the expiry sweep will', { err, uploadId }));
+    }
     if (!recorded) {
       // Terminated by its owner while it was processed: the outcome no longer applies.
       logger.info('upload changed while it was processed; outcome not recorded', { uploadId, status: result.status });

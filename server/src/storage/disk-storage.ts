@@ -70,6 +70,20 @@ export async function createDiskStorage(dataDir: string, expiryMs: number): Prom
       final.storage = { type: 'file', path: fileOf(final.id) };
       await store.configstore.set(final.id, final);
     },
+    copy: async (from, to) => {
+      const target = fileOf(to);
+      await fsp.mkdir(path.dirname(target), { recursive: true });
+      await fsp.rm(target, { force: true });
+      // One inode under two names: instant, whatever the size; removing either name keeps the other.
+      await fsp.link(fileOf(from), target).catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EPERM' && error.code !== 'EXDEV' && error.code !== 'ENOTSUP') throw error;
+        await fsp.copyFile(fileOf(from), `${target}.copying`);
+        await fsp.rename(`${target}.copying`, target);
+      });
+    },
+    removeFile: async (key) => {
+      await fsp.rm(fileOf(key), { force: true });
+    },
     remove: async (key) => {
       try {
         await store.remove(key);

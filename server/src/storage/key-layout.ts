@@ -8,6 +8,9 @@
  *                                          (haul-file-store.ts)
  *   <prefix><user-key>/<upload-id>.thumb-<size>.webp   previews of images (processing)
  *   <prefix>quarantine/<user-key>/<upload-id>          infected files (S3; disk: DATA_DIR/quarantine)
+ *   <prefix>content/<name>                             a deduplicated file's one copy, moved there when
+ *                                                      the upload that stored it went while others still
+ *                                                      use it (uploads/stored-contents.ts)
  *
  * `user-key` is an opaque hash of the user id (auth/user.ts), `prefix` is S3_PREFIX on S3 and
  * empty on disk. The tus-internal upload id is this key; clients only ever see `upload-id`.
@@ -17,6 +20,8 @@ export interface KeyLayout {
   keyFor(userKey: string, uploadId: string): string;
   uploadIdOf(key: string): string;
   thumbnailKey(key: string, size: number): string;
+  /** Where a deduplicated file's one copy moves (`name`: random, never reused). */
+  contentKey(name: string): string;
 }
 
 export function createKeyLayout(prefix: string): KeyLayout {
@@ -25,5 +30,6 @@ export function createKeyLayout(prefix: string): KeyLayout {
     keyFor: (userKey, uploadId) => `${prefix}${userKey}/${uploadId}`,
     uploadIdOf: (key) => key.slice(key.lastIndexOf('/') + 1),
     thumbnailKey: (key, size) => `${key}.thumb-${size}.webp`,
+    contentKey: (name) => `${prefix}content/${name}`,
   };
 }

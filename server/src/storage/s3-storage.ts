@@ -66,6 +66,14 @@ export function createS3Storage(config: S3Config, expiryMs: number, metrics?: Pi
       await concatenateObjects(s3, bucket, quarantineKey(key), [{ key, size: head.ContentLength ?? 0 }], head.ContentType ?? 'application/octet-stream');
       await s3.deleteObject({ Bucket: bucket, Key: key });
     },
+    copy: async (from, to) => {
+      const head = await s3.headObject({ Bucket: bucket, Key: from });
+      // A (multipart) copy of any size inside S3, as for quarantine.
+      await concatenateObjects(s3, bucket, to, [{ key: from, size: head.ContentLength ?? 0 }], head.ContentType ?? 'application/octet-stream');
+    },
+    removeFile: async (key) => {
+      await s3.deleteObject({ Bucket: bucket, Key: key });
+    },
     removeQuarantined: async (key) => {
       await s3.deleteObject({ Bucket: bucket, Key: quarantineKey(key) });
     },

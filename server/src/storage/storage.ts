@@ -58,6 +58,17 @@ export interface Storage {
    * `partials` in order, without holding any of them in memory. Partials are left untouched.
    */
   concatenate(final: Upload, partials: readonly PartialObject[]): Promise<void>;
+  /**
+   * Deduplication (uploads/stored-contents.ts): a second key for the finished file at `from`,
+   * whatever its size, without passing its bytes through Haul (disk: a hard link, else a copy
+   * renamed into place; S3: a copy inside S3). Overwrites `to`.
+   */
+  copy(from: string, to: string): Promise<void>;
+  /**
+   * Deduplication: removes only the stored file at `key` — not its tus metadata, previews or
+   * quarantined copy, which belong to an upload and go with `remove`. Succeeds if already gone.
+   */
+  removeFile(key: string): Promise<void>;
   /** Removes everything an upload stored, derived files included; succeeds if already gone. */
   remove(key: string): Promise<void>;
   /**

@@ -1,5 +1,6 @@
 import type { Locker } from '@tus/utils';
 import type { Storage } from '../storage/storage.js';
+import type { StoredContents } from '../uploads/stored-contents.js';
 import type { UploadLifecycle } from '../uploads/upload-lifecycle.js';
 import type { TusResponse, TusUploadRequest } from './request-context.js';
 import { withUploadLock } from './upload-lock.js';
@@ -11,8 +12,10 @@ import { withUploadLock } from './upload-lock.js';
  * that the upload was terminated. For all future requests to this URL, the Server SHOULD
  * respond with the 404 Not Found or 410 Gone status." (410: the row says `terminated`.)
  */
-export function createTerminationHandler({ storage, locker, lifecycle, onTerminated }: {
+export function createTerminationHandler({ storage, contents, locker, lifecycle, onTerminated }: {
   storage: Pick<Storage, 'remove'>;
+  /** Deduplication: a processed file lets go of its stored copy first; shared bytes stay for the others. */
+  contents: Pick<StoredContents, 'release'>;
   locker: Locker;
   lifecycle: Pick<UploadLifecycle, 'terminated'>;
   onTerminated(id: string): void;
@@ -21,11 +24,17 @@ export function createTerminationHandler({ storage, locker, lifecycle, onTermina
     const { upload } = request;
     onTerminated(upload.id);
     // Everything the upload stored goes, previews of a processed file included.
-    await withUploadLock(locker, upload.storageKey, { signal: request.signal }, () => storage.remove(upload.storageKey));
+    await withUploadLock(locker, upload.storageKey, { signal: request.signal }, async () => {
+      await contents.release(upload.id);
+      await storage.remove(upload.storageKey);
+    });
     await lifecycle.terminated(upload.id).catch((err: unknown) => {
       // The bytes are gone; the row stays as it was (an unfinished one is expired by the sweep).
       request.logger.error('could not record termination', { err, uploadId: upload.id });
     });
+    // Processing may have finished it (and made it a reference) between the release and the
+    // change to terminated: let go of that too.
+    await contents.release(upload.id).catch((err: unknown) => request.logger.error('could not release a terminated upload\'s content', { err, uploadId: upload.id }));
     return { status: 204, headers: {} };
   };
 }

@@ -36,6 +36,7 @@ import { createTerminationHandler } from './terminate.js';
 import { toHaulError } from './tus-errors.js';
 import type { BodyStage } from './upload-body.js';
 import type { Quotas } from '../uploads/quota.js';
+import type { StoredContents } from '../uploads/stored-contents.js';
 import { createUploadRequestCap } from './upload-request-cap.js';
 import { checkDeclaredFile, type DeclaredFile, effectiveMaxSize } from '../uploads/declared-file.js';
 
@@ -58,6 +59,8 @@ export interface TusRouteDeps {
   metrics?: Pick<HaulMetrics, 'bytesReceived'>;
   /** Per-user storage quotas (uploads/quota.ts). */
   quotas: Quotas;
+  /** Deduplication: termination lets go of a processed file's shared stored copy (uploads/stored-contents.ts). */
+  contents: Pick<StoredContents, 'release'>;
 }
 
 /** `/files` → collection, `/files/<id>` → that upload; anything else → undefined. */
@@ -112,7 +115,7 @@ export function createTusRoute(deps: TusRouteDeps) {
   });
   const head = createHeadHandler({ storage, locker, lifecycle, concatenation });
   const patch = createPatchHandler({ maxSize, checkDeclared, lockDrainMs, storage, locker, quotas: deps.quotas, lifecycle, writeBody, onFinished: forget });
-  const terminate = createTerminationHandler({ storage, locker, lifecycle, onTerminated: forget });
+  const terminate = createTerminationHandler({ storage, contents: deps.contents, locker, lifecycle, onTerminated: forget });
   const unassembledFinal = createUnassembledFinalHandlers({ finalUploads });
   const ietf = createIetfRoute({ ...deps, lockDrainMs, writeBody, onFinished: forget });
 

@@ -3,6 +3,7 @@ import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 import type { OffsetTracker } from './offset-tracker.js';
+import type { StoredContents } from './stored-contents.js';
 
 /** Uploads erased per database round trip. */
 const BATCH = 50;
@@ -20,9 +21,14 @@ const BATCH = 50;
  * The `user_erasures` row itself (user id, who asked, when, when done) is the record that the
  * erasure happened.
  */
-export function createErasure({ db, storage, locker, offsets, logger }: {
+export function createErasure({ db, storage, contents, locker, offsets, logger }: {
   db: Database;
   storage: Pick<Storage, 'remove' | 'removeQuarantined'>;
+  /**
+   * Deduplication: an upload lets go of its stored content first — a copy another user still
+   * uses (DEDUP=global) moves off this user's keys instead of going.
+   */
+  contents: Pick<StoredContents, 'release'>;
   locker: Locker;
   offsets: Pick<OffsetTracker, 'forget'>;
   logger: Logger;
@@ -33,12 +39,17 @@ export function createErasure({ db, storage, locker, offsets, logger }: {
     const lock = locker.newLock(storageKey);
     await lock.lock(AbortSignal.timeout(60_000), () => {});
     try {
+      await contents.release(id);
       await storage.remove(storageKey);
       await storage.removeQuarantined(storageKey);
     } finally {
       await lock.unlock();
     }
     await db.transaction(async (tx) => {
+      // Processing may have made it a reference of a stored content since the release: then it
+      // stays for the next pass (this erasure's next batch, or the sweep's), which releases it.
+      const [row] = await tx.query(`SELECT content_id FROM uploads WHERE id = $1 FOR UPDATE`, [id]);
+      if (row && row.content_id !== null) return;
       await tx.query(`UPDATE audit_log SET user_id = NULL, ip = NULL, user_agent = NULL, detail = NULL, upload_id = NULL WHERE upload_id = $1`, [id]);
       await tx.query(`DELETE FROM webhook_outbox WHERE upload_id = $1`, [id]);
       await tx.query(`DELETE FROM uploads WHERE id = $1`, [id]); // upload_events, processing_jobs, thumbnails cascade

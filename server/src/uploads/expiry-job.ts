@@ -5,6 +5,7 @@ import type { Storage } from '../storage/storage.js';
 import type { OffsetTracker } from './offset-tracker.js';
 import type { Erasure } from './erasure.js';
 import type { Retention } from './retention.js';
+import type { StoredContents } from './stored-contents.js';
 import type { UploadRepository } from './upload-repository.js';
 
 const BATCH = 100;
@@ -19,9 +20,11 @@ const RETENTION_BATCH = 500;
  * retention (retention.ts): finished files whose time has come are expired and removed alike,
  * their previews and quarantined copies too, and old audit rows are deleted.
  */
-export function createExpiryJob({ repository, retention, erasure, storage, locker, offsets, events, logger, intervalMs, expiryMs }: {
+export function createExpiryJob({ repository, retention, erasure, contents, storage, locker, offsets, events, logger, intervalMs, expiryMs }: {
   repository: UploadRepository;
   retention: Retention;
+  /** Deduplication: a file lets go of its shared copy before its storage goes; removals left by a crash are finished. */
+  contents: Pick<StoredContents, 'release' | 'runRemovals'>;
   /** Erasures an earlier process did not finish are finished here. */
   erasure: Pick<Erasure, 'resumeUnfinished'>;
   events: Pick<StatusEvents, 'publish'>;
@@ -45,6 +48,7 @@ export function createExpiryJob({ repository, retention, erasure, storage, locke
         const lock = locker.newLock(upload.storageKey);
         await lock.lock(AbortSignal.timeout(60_000), () => {});
         try {
+          await contents.release(upload.id);
           await storage.remove(upload.storageKey);
           await storage.removeQuarantined(upload.storageKey);
         } finally {
@@ -85,9 +89,11 @@ export function createExpiryJob({ repository, retention, erasure, storage, locke
     const retired = await purge(retained.claimed);
     const auditRows = await retention.pruneAudit(RETENTION_BATCH);
     await erasure.resumeUnfinished();
+    const redundant = await contents.runRemovals(RETENTION_BATCH);
     const orphans = await sweepOrphans();
     if (purged + orphans > 0) logger.info('expired uploads removed', { count: purged, orphans });
     if (retired + auditRows > 0) logger.info('retention applied', { files: retired, auditRows });
+    if (redundant > 0) logger.info('redundant stored files removed (deduplication)', { count: redundant });
     return purged + retired + orphans;
   }
 

@@ -52,10 +52,26 @@ export function createQuotas({ db, defaultLimit }: { db: Database; defaultLimit:
     return Math.max(0, limit - (await usedBy(ownerId, q, replacing)).used);
   }
 
+  /**
+   * Bytes deduplication saves the owner (uploads/stored-contents.ts): the size of their stored
+   * files that reference a content, less each such content once. Only their own duplicates count:
+   * with DEDUP=global a file that matched another user's saves nothing here, so the figure says
+   * nothing about what others store. Quotas count logical bytes (`used`), whatever is saved.
+   */
+  async function savedBy(ownerId: string, q: Queryable): Promise<number> {
+    const [row] = await q.query(
+      `WITH refs AS (SELECT content_id, size FROM uploads WHERE owner_id = $1 AND content_id IS NOT NULL AND ${STORED})
+       SELECT COALESCE((SELECT SUM(size) FROM refs), 0)
+            - COALESCE((SELECT SUM(c.size) FROM stored_contents c WHERE c.id IN (SELECT content_id FROM refs)), 0) AS saved`,
+      [ownerId],
+    );
+    return Math.max(0, toNumber(row!.saved));
+  }
+
   return {
     async usage(ownerId: string): Promise<UsageJson> {
-      const [limit, { used, files }] = await Promise.all([limitOf(ownerId, db), usedBy(ownerId, db)]);
-      return { used, limit, remaining: limit === null ? null : Math.max(0, limit - used), files };
+      const [limit, { used, files }, savedBytes] = await Promise.all([limitOf(ownerId, db), usedBy(ownerId, db), savedBy(ownerId, db)]);
+      return { used, limit, remaining: limit === null ? null : Math.max(0, limit - used), files, savedBytes };
     },
 
     /** How many more bytes a deferred-length upload may receive before its length is declared. */

@@ -10,6 +10,11 @@ export interface UploadRecord {
   id: string;
   ownerId: string;
   storageKey: string;
+  /**
+   * Where the bytes served live: `storageKey`, or — a deduplicated file (uploads/stored-contents.ts)
+   * — the one stored copy of its content. Undefined in records built by hand (tests): `storageKey`.
+   */
+  contentKey?: string;
   filename: string | null;
   filetype: string | null;
   metadata: Record<string, StoredMetadataValue>;
@@ -45,13 +50,15 @@ export interface UploadRecord {
 export const COLUMNS = `id, owner_id, storage_key, filename, filetype, metadata, size, upload_offset, status,
   created_at, updated_at, finished_at, expires_at, concat_role, partial_ids, detected_type, sha256, status_reason,
   scanned, processed_at, scope, deleted_at, media_width, media_height, media_duration_ms, media_pages, media_placeholder,
-  assembly_started_at, active_content`;
+  assembly_started_at, active_content,
+  (SELECT sc.storage_key FROM stored_contents sc WHERE sc.id = uploads.content_id) AS content_key`;
 
 export function toRecord(row: Row): UploadRecord {
   return {
     id: row.id as string,
     ownerId: row.owner_id as string,
     storageKey: row.storage_key as string,
+    contentKey: (row.content_key as string | null) ?? (row.storage_key as string),
     filename: (row.filename as string | null) ?? null,
     filetype: (row.filetype as string | null) ?? null,
     metadata: (typeof row.metadata === 'string' ? JSON.parse(row.metadata) : row.metadata) as UploadRecord['metadata'],
