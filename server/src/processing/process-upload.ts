@@ -16,6 +16,7 @@ import type { ProcessingOutcome, ProcessingRepository, StoredThumbnail } from '.
 import type { StatusEvents } from './status-events.js';
 import { stripStoredLocation } from './strip-stored-location.js';
 import type { Thumbnail } from './thumbnails.js';
+import { onDatabase } from './outage.js';
 import { judgeScanFailure } from './scan-failure.js';
 import type { VirusScanner } from './virus-scanner.js';
 
@@ -86,10 +87,18 @@ export function createUploadProcessor({ db, storage, uploads, processing, jobs, 
   logger: Logger;
   metrics: ProcessingMetrics;
 }) {
-  return async function processUpload(uploadId: string): Promise<ProcessingOutcome | undefined> {
-    const upload = await uploads.find(uploadId);
-    if (!upload || !(await processing.markProcessing(uploadId))) {
-      await db.transaction((tx) => jobs.complete(uploadId, tx)); // nothing to do (deleted, or done already)
+  /**
+   * `record` writes the outcome: the worker's keeps trying while the database is unreachable
+   * (worker.ts), since by then storage already reflects the verdict (previews written, an infected
+   * file moved away) and the file could not be processed again from the start.
+   */
+  return async function processUpload(
+    uploadId: string,
+    { record = (write) => write() }: { record?: <T>(write: () => Promise<T>) => Promise<T> } = {},
+  ): Promise<ProcessingOutcome | undefined> {
+    const upload = await onDatabase(() => uploads.find(uploadId));
+    if (!upload || !(await onDatabase(() => processing.markProcessing(uploadId)))) {
+      await onDatabase(() => db.transaction((tx) => jobs.complete(uploadId, tx))); // nothing to do (deleted, or done already)
       return undefined;
     }
     await events.publish(uploadId);
@@ -177,11 +186,15 @@ export function createUploadProcessor({ db, storage, uploads, processing, jobs, 
       else await storage.remove(upload.storageKey);
     }
     const result: ProcessingOutcome = { ...outcome, thumbnails, media, servedSize };
-    const recorded = await db.transaction(async (tx) => {
-      const change = await processing.finish(uploadId, result, tx);
-      await jobs.complete(uploadId, tx);
-      return change;
-    });
+    const recorded = await record(() =>
+      onDatabase(() =>
+        db.transaction(async (tx) => {
+          const change = await processing.finish(uploadId, result, tx);
+          await jobs.complete(uploadId, tx);
+          return change;
+        }),
+      ),
+    );
     if (!recorded) {
       // Terminated by its owner while it was processed: the outcome no longer applies.
       logger.info('upload changed while it was processed; outcome not recorded', { uploadId, status: result.status });
