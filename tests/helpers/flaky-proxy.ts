@@ -6,7 +6,10 @@ import net from 'node:net';
  * way without closing, as a dead NAT mapping or a hung middlebox does), throttles, and can answer
  * a connection's first request itself (a 429 from a gateway, a rewritten OPTIONS), and corrupts
  * request bodies (a broken middlebox: one byte of every n-th PATCH body flipped, the rest intact).
- * Fates are drawn from a seeded PRNG, so a failing run can be repeated.
+ * Fates are drawn from a seeded PRNG, so a failing run can be repeated. It can also play an outage
+ * of any TCP service (S3, PostgreSQL): `refuse()` closes its port (ECONNREFUSED), `accept()` reopens it;
+ * `freeze()` plays a hung one (connections stay open, nothing moves either way) until `thaw()`.
+ * (A little over 300 lines: one proxy for every kind of bad network, rather than one per test.)
  */
 
 export interface RequestHead {
@@ -33,6 +36,8 @@ export interface FlakyProxyOptions {
   /** Flip one byte in the body of every n-th PATCH through the proxy (counted over all connections). */
   corruptEveryNthPatch?: number | null;
   seed?: number;
+  /** Port to listen on (default: any free one); fixed, a refused port reopens on the same address. */
+  port?: number;
 }
 
 export interface FlakyProxyStats {
@@ -58,6 +63,12 @@ export interface FlakyProxy {
   set(options: Partial<Omit<FlakyProxyOptions, 'target'>>): void;
   /** Destroys every open connection (as a network outage would). */
   cutAll(): void;
+  /** Cuts every connection and stops listening: connecting is refused until `accept()`. */
+  refuse(): Promise<void>;
+  accept(): Promise<void>;
+  /** Nothing moves on any connection, open or new, until `thaw()`, which cuts them all. */
+  freeze(): void;
+  thaw(): void;
   close(): Promise<void>;
 }
 
@@ -151,6 +162,7 @@ export async function startFlakyProxy(initial: FlakyProxyOptions): Promise<Flaky
   const random = prng(initial.seed ?? 1);
   const stats: FlakyProxyStats = { connections: 0, dropped: 0, stalled: 0, injected: 0, bytesUp: 0, patches: 0, corrupted: 0, answered460: 0 };
   const sockets = new Set<net.Socket>();
+  let frozen = false;
   const budget = () => {
     const [min, max] = options.budgetBytes ?? [256 * 1024, 4 * 2 ** 20];
     return Math.floor(min + random() * (max - min));
@@ -161,6 +173,7 @@ export async function startFlakyProxy(initial: FlakyProxyOptions): Promise<Flaky
     const upstream = net.connect(Number(target.port), target.hostname);
     sockets.add(client);
     sockets.add(upstream);
+    if (frozen) [client, upstream].forEach((socket) => socket.pause());
     const destroy = () => {
       client.destroy();
       upstream.destroy();
@@ -237,7 +250,7 @@ export async function startFlakyProxy(initial: FlakyProxyOptions): Promise<Flaky
       if (allowance < 0) {
         client.pause();
         setTimeout(() => {
-          if (!stalled && !client.destroyed) client.resume();
+          if (!stalled && !frozen && !client.destroyed) client.resume();
         }, Math.ceil((-allowance / rate) * 1000));
       }
     };
@@ -263,23 +276,39 @@ export async function startFlakyProxy(initial: FlakyProxyOptions): Promise<Flaky
     });
   });
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const listen = (at: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(at, '127.0.0.1', () => resolve(void server.off('error', reject)));
+    });
+  const cutAll = () => {
+    for (const socket of sockets) socket.destroy();
+    sockets.clear();
+  };
+  /** Resolves once every connection is cut and the port closed (also when it was closed already). */
+  const stop = () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    cutAll();
+    return closed;
+  };
+  await listen(initial.port ?? 0);
   const port = (server.address() as net.AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     stats,
-    set(changes) {
-      Object.assign(options, changes);
+    set: (changes) => void Object.assign(options, changes),
+    cutAll,
+    refuse: stop,
+    accept: () => listen(port),
+    freeze() {
+      frozen = true;
+      for (const socket of sockets) socket.pause();
     },
-    cutAll() {
-      for (const socket of sockets) socket.destroy();
-      sockets.clear();
+    thaw() {
+      frozen = false;
+      cutAll();
     },
-    close() {
-      for (const socket of sockets) socket.destroy();
-      sockets.clear();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
+    close: stop,
   };
 }

@@ -8,6 +8,7 @@ import type { UploadRepository } from '../uploads/upload-repository.js';
 import { createJobQueue } from './job-queue.js';
 import { createUploadProcessor } from './process-upload.js';
 import { createProcessingRepository } from './processing-repository.js';
+import { guardStorageStalls, storageStallMs } from './storage-stalls.js';
 import type { StatusEvents } from './status-events.js';
 import { createVirusScanner, type VirusScanner } from './virus-scanner.js';
 import { createWorker } from './worker.js';
@@ -55,7 +56,9 @@ export async function createProcessing({ config, db, storage, uploads, contents,
     processing,
     async createWorker() {
       const scanner = await chooseScanner(config, logger);
-      const processUpload = createUploadProcessor({ db, storage, uploads, contents, processing, jobs, scanner, policy, events, logger, metrics });
+      // Storage that hangs is an outage too, not a file that never finishes (storage-stalls.ts).
+      const guarded = guardStorageStalls(storage, storageStallMs(policy.clamd.timeoutMs));
+      const processUpload = createUploadProcessor({ db, storage: guarded, uploads, contents, processing, jobs, scanner, policy, events, logger, metrics });
       return createWorker({
         db, jobs, processing, processUpload, events, logger, metrics,
         concurrency: policy.concurrency, expressMaxSize: policy.expressMaxSize, leaseMs: policy.leaseMs, maxAttempts: policy.maxAttempts,

@@ -19,18 +19,25 @@ export function createJobQueue(db: Database) {
       await tx.query(`INSERT INTO processing_jobs (upload_id) VALUES ($1) ON CONFLICT (upload_id) DO NOTHING`, [uploadId]);
     },
 
-    /** The job due longest, or (`maxSize`: the express lane, worker.ts) the one of a file up to that size. */
-    async claim(workerId: string, leaseMs: number, maxSize?: number): Promise<ClaimedJob | undefined> {
+    /**
+     * The job due longest, or (`maxSize`: the express lane, worker.ts) the one of a file up to that
+     * size. Never one of `held`: jobs this worker still has in hand — one whose lease ran out while
+     * the database was unreachable is still this worker's to record (worker.ts), not a new attempt.
+     * Nor is a job this worker claimed without hearing back (the database went away with the
+     * answer): found again with its lease run out, it is taken without counting a second attempt.
+     */
+    async claim(workerId: string, leaseMs: number, maxSize?: number, held: readonly string[] = []): Promise<ClaimedJob | undefined> {
       const rows = await db.query(
-        `UPDATE processing_jobs SET attempts = attempts + 1, locked_by = $1,
+        `UPDATE processing_jobs SET attempts = attempts + CASE WHEN locked_by = $1 THEN 0 ELSE 1 END, locked_by = $1,
            locked_until = now() + $2 * interval '1 millisecond'
          WHERE upload_id = (
            SELECT j.upload_id FROM processing_jobs j
            WHERE j.run_at <= now() AND (j.locked_until IS NULL OR j.locked_until < now())
              AND ($3::bigint IS NULL OR (SELECT coalesce(u.size, 0) FROM uploads u WHERE u.id = j.upload_id) <= $3::bigint)
+             AND NOT (j.upload_id = ANY($4::text[]))
            ORDER BY j.run_at LIMIT 1 FOR UPDATE SKIP LOCKED)
          RETURNING upload_id, attempts`,
-        [workerId, leaseMs, maxSize ?? null],
+        [workerId, leaseMs, maxSize ?? null, [...held]],
       );
       const row = rows[0];
       return row ? { uploadId: row.upload_id as string, attempt: toNumber(row.attempts) } : undefined;
@@ -52,14 +59,18 @@ export function createJobQueue(db: Database) {
 
     /**
      * A service the file needs is unreachable (outage.ts): try again after `delayMs`, giving back
-     * the attempt the claim counted — outages cost time, never attempts.
+     * the attempt the claim counted — outages cost time, never attempts. If the lease ran out
+     * during a database outage and another worker claimed the job meanwhile, only the attempt is
+     * given back: the job is that worker's now.
      */
-    async waitForService(uploadId: string, error: string, delayMs: number): Promise<void> {
+    async waitForService(uploadId: string, workerId: string, error: string, delayMs: number): Promise<void> {
       await db.query(
-        `UPDATE processing_jobs SET attempts = GREATEST(attempts - 1, 0), run_at = now() + $3 * interval '1 millisecond',
-           locked_until = NULL, locked_by = NULL, last_error = $2
+        `UPDATE processing_jobs SET attempts = GREATEST(attempts - 1, 0), last_error = $2,
+           run_at = CASE WHEN locked_by = $4 THEN now() + $3 * interval '1 millisecond' ELSE run_at END,
+           locked_until = CASE WHEN locked_by = $4 THEN NULL ELSE locked_until END,
+           locked_by = CASE WHEN locked_by = $4 THEN NULL ELSE locked_by END
          WHERE upload_id = $1`,
-        [uploadId, error, delayMs],
+        [uploadId, error, delayMs, workerId],
       );
     },
 

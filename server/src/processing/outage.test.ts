@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OUTAGE_MAX_WAIT_MS, outageWaitMs, ServiceUnavailableError, unavailableService } from './outage.js';
+import { onDatabase, OUTAGE_MAX_WAIT_MS, outageWaitMs, ServiceUnavailableError, unavailableService } from './outage.js';
 import { ScanError } from './virus-scanner.js';
 
 const withCode = (code: string) => Object.assign(new Error(code), { code });
@@ -13,6 +13,20 @@ describe('outages (no attempt spent) vs errors about the file', () => {
     expect(unavailableService(withCode('57P01'))).toBe('database'); // admin shutdown
     expect(unavailableService(Object.assign(new Error('Service Unavailable'), { $metadata: { httpStatusCode: 503 } }))).toBe('storage');
     expect(unavailableService(new Error('wrapped', { cause: withCode('ETIMEDOUT') }))).toBe('storage');
+    // postgres.js marks the errors it rejects queries with (a refused connection included).
+    const refusedQuery = Object.defineProperty(withCode('ECONNREFUSED'), 'query', { value: 'SELECT 1', enumerable: false });
+    expect(unavailableService(refusedQuery)).toBe('database');
+  });
+
+  it('database work that cannot reach PostgreSQL is a database outage, whatever the error looks like', async () => {
+    const failed = await onDatabase(() => Promise.reject(withCode('ECONNREFUSED'))).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(ServiceUnavailableError);
+    expect(unavailableService(failed)).toBe('database');
+    expect((failed as Error).message).toMatch(/^the database is unreachable: ECONNREFUSED/);
+    // Other errors pass through untouched: a constraint violation is no outage.
+    const constraint = withCode('23505');
+    await expect(onDatabase(() => Promise.reject(constraint))).rejects.toBe(constraint);
+    await expect(onDatabase(async () => 42)).resolves.toBe(42);
   });
 
   it('anything else may be the file: an attempt', () => {

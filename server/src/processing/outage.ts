@@ -13,8 +13,9 @@ export class ServiceUnavailableError extends Error {
   constructor(
     readonly service: Service,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -41,17 +42,37 @@ function isStoreUnavailable(error: unknown): boolean {
   return (status !== undefined && (status >= 500 || status === 429)) || name === 'SlowDown' || name === 'ServiceUnavailable' || $retryable !== undefined;
 }
 
+/**
+ * postgres.js attaches the statement to every error it rejects a query with (`query`, not
+ * enumerable), socket errors included; the AWS SDK's errors never carry one.
+ */
+const fromPostgres = (error: object) => 'query' in error || 'parameters' in error;
+
 /** Which service an error says is unreachable, or undefined if the error may be about the file. */
 export function unavailableService(error: unknown): Service | undefined {
   for (let cause = error, depth = 0; cause !== undefined && depth < 5; cause = (cause as { cause?: unknown }).cause, depth++) {
     if (cause instanceof ServiceUnavailableError) return cause.service;
     const code = codeOf(cause);
-    if (code && NETWORK_CODES.has(code)) return code.startsWith('CONN') ? 'database' : 'storage';
+    if (code && NETWORK_CODES.has(code)) return code.startsWith('CONN') || fromPostgres(cause as object) ? 'database' : 'storage';
     if (code && POSTGRES_UNAVAILABLE.test(code)) return 'database';
     if (isStoreUnavailable(cause)) return 'storage';
     if (typeof cause !== 'object' || cause === null) break;
   }
   return undefined;
+}
+
+/**
+ * Runs database work whose failure to reach PostgreSQL must read as a database outage (in the
+ * logs and `haul_processing_service_waits_total{service="database"}`), not as a storage one: a
+ * refused connection is ECONNREFUSED whichever service refused it.
+ */
+export async function onDatabase<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (unavailableService(error) === undefined) throw error;
+    throw new ServiceUnavailableError('database', `the database is unreachable: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
 }
 
 const OUTAGE_FIRST_WAIT_MS = 1_000;

@@ -17,6 +17,7 @@ import type { ProcessingOutcome, ProcessingRepository, StoredThumbnail } from '.
 import type { StatusEvents } from './status-events.js';
 import { stripStoredLocation } from './strip-stored-location.js';
 import type { Thumbnail } from './thumbnails.js';
+import { onDatabase } from './outage.js';
 import { judgeScanFailure } from './scan-failure.js';
 import type { VirusScanner } from './virus-scanner.js';
 
@@ -89,10 +90,18 @@ export function createUploadProcessor({ db, storage, uploads, contents, processi
   logger: Logger;
   metrics: ProcessingMetrics;
 }) {
-  return async function processUpload(uploadId: string): Promise<ProcessingOutcome | undefined> {
-    const upload = await uploads.find(uploadId);
-    if (!upload || !(await processing.markProcessing(uploadId))) {
-      await db.transaction((tx) => jobs.complete(uploadId, tx)); // nothing to do (deleted, or done already)
+  /**
+   * `record` writes the outcome: the worker's keeps trying while the database is unreachable
+   * (worker.ts), since by then storage already reflects the verdict (previews written, an infected
+   * file moved away) and the file could not be processed again from the start.
+   */
+  return async function processUpload(
+    uploadId: string,
+    { record = (write) => write() }: { record?: <T>(write: () => Promise<T>) => Promise<T> } = {},
+  ): Promise<ProcessingOutcome | undefined> {
+    const upload = await onDatabase(() => uploads.find(uploadId));
+    if (!upload || !(await onDatabase(() => processing.markProcessing(uploadId)))) {
+      await onDatabase(() => db.transaction((tx) => jobs.complete(uploadId, tx))); // nothing to do (deleted, or done already)
       return undefined;
     }
     await events.publish(uploadId);
@@ -180,18 +189,22 @@ export function createUploadProcessor({ db, storage, uploads, contents, processi
       else await storage.remove(upload.storageKey);
     }
     const result: ProcessingOutcome = { ...outcome, thumbnails, media, servedSize };
-    const { change: recorded, duplicate } = await db.transaction(async (tx) => {
-      const change = await processing.finish(uploadId, result, tx);
-      let duplicate: string | undefined;
-      // Only ready files with a hash of their served bytes: never rejected, infected or failed
-      // ones, nor end-to-end encrypted ones (no hash: their ciphertext differs anyway).
-      if (change && result.status === 'ready' && result.sha256) {
-        const size = result.servedSize ?? upload.size ?? 0;
-        duplicate = await contents.adopt(tx, { id: uploadId, ownerId: upload.ownerId, storageKey: upload.storageKey, sha256: result.sha256, size });
-      }
-      await jobs.complete(uploadId, tx);
-      return { change, duplicate };
-    });
+    const { change: recorded, duplicate } = await record(() =>
+      onDatabase(() =>
+        db.transaction(async (tx) => {
+          const change = await processing.finish(uploadId, result, tx);
+          let duplicate: string | undefined;
+          // Only ready files with a hash of their served bytes: never rejected, infected or failed
+          // ones, nor end-to-end encrypted ones (no hash: their ciphertext differs anyway).
+          if (change && result.status === 'ready' && result.sha256) {
+            const size = result.servedSize ?? upload.size ?? 0;
+            duplicate = await contents.adopt(tx, { id: uploadId, ownerId: upload.ownerId, storageKey: upload.storageKey, sha256: result.sha256, size });
+          }
+          await jobs.complete(uploadId, tx);
+          return { change, duplicate };
+        }),
+      ),
+    );
     if (duplicate) {
       // Committed with the outcome as a scheduled removal: an expiry sweep finishes it if this fails.
       await contents.runRemovals().catch((err: unknown) => logger.warn('could not remove a duplicate yet; the expiry sweep will', { err, uploadId }));

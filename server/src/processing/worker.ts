@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { ProcessingMetrics } from '../metrics/metrics.js';
@@ -40,11 +41,51 @@ export function createWorker({ db, jobs, processing, processUpload, events, conc
   const workerId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   let running = false;
   const loops: Array<Promise<void>> = [];
-  let wake: (() => void) | undefined;
+  /** Ends every pause at once when the worker stops. */
+  let stopping = new AbortController();
+  /** Aborted (and replaced) when the database answers again after an outage: whatever waits for it goes on at once. */
+  let databaseBack = new AbortController();
+  const noteDatabaseBack = () => {
+    databaseBack.abort();
+    databaseBack = new AbortController();
+  };
+  const pause = (ms: number, orWhen?: AbortSignal) =>
+    sleep(ms, undefined, { signal: orWhen ? AbortSignal.any([stopping.signal, orWhen]) : stopping.signal }).catch(() => {});
   /** Services found unreachable, since when and how many waits ago; cleared by any file processed. */
   const outages = new Map<string, { at: number; waits: number }>();
+  /** Jobs in hand, until what became of them is recorded: this worker's loops never claim them again. */
+  const held = new Set<string>();
+
+  /**
+   * Writes what became of a job (its outcome, a wait, a retry, a failure), trying again with the
+   * capped back-off while the database is unreachable: a job whose outcome was never written
+   * would keep the attempt its claim counted and be claimed again, one attempt spent, once its
+   * lease ran out — and be processed again from storage its first run already changed (an
+   * infected file moved to quarantine). Gives up only when the worker stops (the job is then
+   * claimed again after its lease, as one left by a worker that stopped mid-file is).
+   */
+  async function record<T>(uploadId: string, write: () => Promise<T>): Promise<T> {
+    const since = Date.now();
+    for (let waits = 1; ; waits++) {
+      try {
+        const written = await write();
+        if (waits > 1) noteDatabaseBack();
+        return written;
+      } catch (error) {
+        if (unavailableService(error) === undefined || !running) throw error;
+        const delay = outageWaitMs(waits);
+        metrics.processingServiceWaits.inc({ service: 'database' });
+        logger.warn('the database is unreachable: what became of the job is recorded once it is back', {
+          uploadId, service: 'database', unavailableForMs: Date.now() - since, retryInMs: Math.round(delay),
+          reason: error instanceof Error ? error.message : String(error),
+        });
+        await pause(delay, databaseBack.signal);
+      }
+    }
+  }
 
   async function runJob(uploadId: string, attempt: number): Promise<void> {
+    held.add(uploadId);
     const heartbeat = setInterval(() => {
       jobs.extend(uploadId, workerId, leaseMs).catch((err: unknown) => logger.warn('lease renewal failed', { err, uploadId }));
     }, leaseMs / 3);
@@ -56,7 +97,7 @@ export function createWorker({ db, jobs, processing, processUpload, events, conc
       if (attempt > maxAttempts) {
         throw new Error(`gave up after ${maxAttempts} attempt(s): the last one never finished (the worker stopped or crashed while processing the file)`);
       }
-      await processUpload(uploadId);
+      await processUpload(uploadId, { record: (write) => record(uploadId, write) });
       outages.clear();
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
@@ -66,49 +107,65 @@ export function createWorker({ db, jobs, processing, processUpload, events, conc
         const since = outages.get(service) ?? { at: startedAt, waits: 0 };
         since.waits++;
         outages.set(service, since);
-        const delay = outageWaitMs(since.waits);
+        // The database: the wait was spent writing this down (record); it is back if that worked.
+        const delay = service === 'database' ? 0 : outageWaitMs(since.waits);
         metrics.processingServiceWaits.inc({ service });
         logger.warn('a service processing needs is unavailable; the file waits without spending an attempt', {
           uploadId, service, unavailableForMs: Date.now() - since.at, retryInMs: Math.round(delay), reason,
         });
-        await processing.noteRetry(uploadId, `waiting for ${service} (${reason}); no attempt used, retrying`);
-        await jobs.waitForService(uploadId, reason, delay);
+        await record(uploadId, async () => {
+          await processing.noteRetry(uploadId, `waiting for ${service} (${reason}); no attempt used, retrying`);
+          await jobs.waitForService(uploadId, workerId, reason, delay);
+        });
       } else if (attempt >= maxAttempts) {
         logger.error('processing failed for good', { uploadId, attempt, err: error });
-        await db.transaction(async (tx) => {
-          await processing.fail(uploadId, reason, tx);
-          await jobs.complete(uploadId, tx);
-        });
+        await record(uploadId, () =>
+          db.transaction(async (tx) => {
+            await processing.fail(uploadId, reason, tx);
+            await jobs.complete(uploadId, tx);
+          }),
+        );
         metrics.processingOutcomes.inc({ status: 'failed' });
       } else {
         const delay = backoffMs(attempt);
         logger.warn('processing failed; will retry', { uploadId, attempt, retryInMs: Math.round(delay), reason });
-        await processing.noteRetry(uploadId, `attempt ${attempt} of ${maxAttempts} failed: ${reason}; retrying`);
-        await jobs.retryLater(uploadId, reason, delay);
+        await record(uploadId, async () => {
+          await processing.noteRetry(uploadId, `attempt ${attempt} of ${maxAttempts} failed: ${reason}; retrying`);
+          await jobs.retryLater(uploadId, reason, delay);
+        });
       }
     } finally {
       clearInterval(heartbeat);
+      held.delete(uploadId);
       await events.publish(uploadId);
     }
   }
 
   /** `maxSize`: the express lane's loop, which only takes files up to that size. */
   async function loop(maxSize?: number): Promise<void> {
+    /** Claims that failed in a row because the database was unreachable, and since when. */
+    let unreachable = { since: 0, claims: 0 };
     while (running) {
       let job;
+      let idleMs = IDLE_POLL_MS;
       try {
-        job = await jobs.claim(workerId, leaseMs, maxSize);
+        job = await jobs.claim(workerId, leaseMs, maxSize, [...held]);
+        if (unreachable.claims > 0) noteDatabaseBack();
+        unreachable = { since: 0, claims: 0 };
       } catch (err) {
-        logger.warn('could not claim a processing job', { err });
+        if (unavailableService(err) === undefined) {
+          logger.warn('could not claim a processing job', { err });
+        } else {
+          // Polling a database that is away every 500 ms would only fill the log: capped back-off.
+          if (unreachable.claims++ === 0) unreachable.since = Date.now();
+          idleMs = outageWaitMs(unreachable.claims);
+          logger.warn('the database is unreachable: no processing job can be claimed; trying again', {
+            service: 'database', unavailableForMs: Date.now() - unreachable.since, retryInMs: Math.round(idleMs), reason: err instanceof Error ? err.message : String(err),
+          });
+        }
       }
       if (!job) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, IDLE_POLL_MS);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
+        await pause(idleMs, unreachable.claims > 0 ? databaseBack.signal : undefined);
         continue;
       }
       await runJob(job.uploadId, job.attempt).catch((err: unknown) => logger.error('processing job crashed', { err, uploadId: job.uploadId }));
@@ -120,6 +177,7 @@ export function createWorker({ db, jobs, processing, processUpload, events, conc
     start(): void {
       if (running) return;
       running = true;
+      stopping = new AbortController();
       for (let i = 0; i < concurrency; i++) loops.push(loop());
       // No head-of-line blocking (issue 13, item 3): however many large or slow files hold the
       // other slots, an ordinary file has a slot of its own and waits behind small files only.
@@ -129,7 +187,7 @@ export function createWorker({ db, jobs, processing, processUpload, events, conc
     /** Finishes the files in progress, then stops. Unfinished ones are retried when the lease ends. */
     async stop(): Promise<void> {
       running = false;
-      wake?.();
+      stopping.abort();
       await Promise.all(loops);
     },
   };
