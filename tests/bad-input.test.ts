@@ -11,6 +11,8 @@ import { sleep } from './helpers/wait.js';
 /**
  * Hostile and broken requests: each gets a clear 4xx (JSON { code, message }), changes nothing,
  * and the server keeps serving — checked at the end with /healthz and a complete upload.
+ * One file (over 300 lines) on purpose: every request goes to the one server, whose survival of
+ * all of them the last test checks.
  */
 
 const MiB = 2 ** 20;

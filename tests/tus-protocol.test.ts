@@ -17,6 +17,8 @@ import { waitFor } from './helpers/wait.js';
 /**
  * The core of tus 1.0 as Haul speaks it, over raw HTTP and with tus-js-client, against the real
  * server process with each metadata backend: the embedded PostgreSQL (the default) and a PostgreSQL server.
+ * One file (over 300 lines) on purpose: its last test checks the uploads table against every
+ * upload the tests before it made, on each backend.
  */
 
 const MiB = 2 ** 20;
