@@ -28,6 +28,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=SCRIPTDIR/lib-apt.sh
 source "$here/lib-apt.sh"
+# shellcheck source=SCRIPTDIR/lib-daemon.sh
+source "$here/lib-daemon.sh"
 
 BASE="${HAUL_LOCAL_DIR:-/tmp/haul-local}/clamd"
 PORT="${CLAMD_PORT:-3310}"
@@ -36,6 +38,7 @@ WAIT_SECS="${CLAMD_WAIT:-60}"
 MAX_SCAN_TIME="${CLAMD_MAX_SCAN_TIME:-30000}"
 DB="$BASE/db" CONF="$BASE/clamd.conf" SOCK="$BASE/clamd.sock"
 PIDFILE="$BASE/clamd.pid" LOG="$BASE/clamd.log" TMPD="$BASE/tmp"
+DAEMON=clamd
 # clamdscan is only "Recommended" by clamav-daemon; we use it for the socket PING.
 PKGS=(clamav-daemon clamav clamdscan)
 
@@ -50,8 +53,8 @@ ping_tcp() {
     [[ "$reply" == "PONG" ]] ) 2>/dev/null
 }
 ping_sock() { [[ -S $SOCK ]] && clamdscan --config-file="$CONF" --ping 1 >/dev/null 2>&1; }
-# our clamd: the PID in our PidFile, alive, and started with our config file
-ours_alive() { pid_is "$PIDFILE" "$CONF"; }
+# clamd answers PING on TCP and on its socket
+answers() { ping_tcp && ping_sock; }
 
 # clamd 1.4 (bookworm) accepts larger values without complaint (StreamMaxLength and MaxScanSize up to
 # at least 5G), but silently caps MaxFileSize at 2147483645 bytes ("Technical design limitations prevent
@@ -69,26 +72,12 @@ check_max() {
 }
 
 do_status() {
-  if ours_alive && ping_tcp && ping_sock; then
+  if ours_alive && answers; then
     echo "clamd running: pid $(cat "$PIDFILE"), tcp 127.0.0.1:$PORT, socket $SOCK"
   else
     echo "clamd (ours, $BASE) not running or not answering"
     return 1
   fi
-}
-
-do_stop() {
-  if ours_alive; then
-    local pid i
-    pid="$(cat "$PIDFILE")"
-    kill -TERM "$pid"
-    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then log "clamd $pid ignored SIGTERM for 10s, sending SIGKILL"; kill -KILL "$pid" || true; fi
-    log "stopped clamd (pid $pid)"
-  else
-    log "clamd (ours) was not running"
-  fi
-  rm -f "$PIDFILE"
 }
 
 write_config() {
@@ -140,15 +129,15 @@ EOF
 }
 
 do_start() {
-  local t0=$SECONDS i started=0
-  if ours_alive && ping_tcp && ping_sock; then
+  local t0=$SECONDS
+  if ours_alive && answers; then
     log "already running: pid $(cat "$PIDFILE"), tcp 127.0.0.1:$PORT, socket $SOCK"
     return 0
   fi
   check_max
   if ours_alive; then
     log "our clamd (pid $(cat "$PIDFILE")) does not answer: restarting it"
-    do_stop
+    stop_ours
   fi
   if port_open "$PORT"; then
     echo "127.0.0.1:$PORT is already in use by another program (not started by this script); set CLAMD_PORT" >&2
@@ -165,22 +154,13 @@ do_start() {
     tail -n 5 "$LOG" >&2 2>/dev/null || true
     exit 1
   fi
-  started=1
-  for ((i = 0; i < WAIT_SECS * 10; i++)); do
-    if ping_tcp && ping_sock; then
-      log "clamd up: pid $(cat "$PIDFILE"), tcp 127.0.0.1:$PORT, socket $SOCK ($((SECONDS - t0))s)"
-      return 0
-    fi
-    if ((started && i > 20)) && ! ours_alive; then
-      echo "clamd exited during startup; see $LOG" >&2
-      tail -n 20 "$LOG" >&2 || true
-      exit 1
-    fi
-    sleep 0.1
-  done
+  if await_ours "$WAIT_SECS" 20 answers; then
+    log "clamd up: pid $(cat "$PIDFILE"), tcp 127.0.0.1:$PORT, socket $SOCK ($((SECONDS - t0))s)"
+    return 0
+  fi
   echo "clamd did not answer PING within ${WAIT_SECS}s; see $LOG" >&2
   tail -n 20 "$LOG" >&2 || true
-  do_stop >&2
+  stop_ours >&2
   exit 1
 }
 
@@ -194,7 +174,7 @@ EOF
 
 case "${1:-}" in
   start) do_start ;;
-  stop) do_stop ;;
+  stop) stop_ours ;;
   status) do_status ;;
   env) do_env ;;
   *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;

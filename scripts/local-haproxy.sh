@@ -27,6 +27,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=SCRIPTDIR/lib-apt.sh
 source "$here/lib-apt.sh"
+# shellcheck source=SCRIPTDIR/lib-daemon.sh
+source "$here/lib-daemon.sh"
 
 BASE="${HAUL_LOCAL_DIR:-/tmp/haul-local}/haproxy"
 HOST="${HAPROXY_HOST:-127.0.0.1}"
@@ -36,17 +38,18 @@ TIMEOUT="${HAPROXY_TIMEOUT:-10m}"
 CHECK="${HAPROXY_CHECK-/healthz}"
 WAIT_SECS="${HAPROXY_WAIT:-20}"
 CONF="$BASE/haproxy.cfg" PIDFILE="$BASE/haproxy.pid" LOG="$BASE/haproxy.log"
+DAEMON=haproxy
 
 log() { echo "[local-haproxy] $(date +%T) $*"; }
 
-# our haproxy: the PID the wrapper recorded, alive, and started with our config file
-ours_alive() { pid_is "$PIDFILE" "$CONF"; }
 # something accepts connections on our address (0.0.0.0: asked on 127.0.0.1)
 answers() {
   local host=$HOST
   [[ $host == 0.0.0.0 ]] && host=127.0.0.1
   (exec 3<>"/dev/tcp/$host/$PORT") 2>/dev/null
 }
+
+ours_and_answers() { ours_alive && answers; }
 
 check_settings() {
   [[ $PORT =~ ^[0-9]+$ ]] || { echo "HAPROXY_PORT=$PORT: expected a port number" >&2; exit 2; }
@@ -129,23 +132,8 @@ do_status() {
   fi
 }
 
-do_stop() {
-  if ours_alive; then
-    local pid i
-    pid="$(cat "$PIDFILE")"
-    # SIGTERM = hard stop: open connections are closed at once (SIGUSR1 would wait for them)
-    kill -TERM "$pid"
-    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then log "haproxy $pid ignored SIGTERM for 10s, sending SIGKILL"; kill -KILL "$pid" || true; fi
-    log "stopped haproxy (pid $pid)"
-  else
-    log "haproxy (ours) was not running"
-  fi
-  rm -f "$PIDFILE"
-}
-
 do_start() {
-  local i new
+  local new
   check_settings
   mkdir -p "$BASE"
   new="$(config_text)"
@@ -155,10 +143,10 @@ do_start() {
       return 0
     fi
     log "settings changed: restarting"
-    do_stop
+    stop_ours
   elif ours_alive; then
     log "our haproxy (pid $(cat "$PIDFILE")) does not answer: restarting it"
-    do_stop
+    stop_ours
   fi
   if answers; then
     echo "port $PORT is already in use by another program (not started by this script); set HAPROXY_PORT" >&2
@@ -177,20 +165,12 @@ do_start() {
   # group reaches it; the wrapper records its own PID and execs haproxy, so the PID file is right.
   # shellcheck disable=SC2016  # $$/$0/$@ are for the inner sh
   setsid sh -c 'echo $$ > "$0"; exec "$@"' "$PIDFILE" haproxy -db -f "$CONF" </dev/null >>"$LOG" 2>&1 &
-  for ((i = 0; i < WAIT_SECS * 10; i++)); do
-    if ours_alive && answers; then
-      log "haproxy up: pid $(cat "$PIDFILE"), http://$HOST:$PORT -> ${BACKEND_LIST[*]}"
-      return 0
-    fi
-    if ((i > 10)) && ! ours_alive; then
-      echo "haproxy exited during startup; see $LOG" >&2
-      tail -n 20 "$LOG" >&2 || true
-      exit 1
-    fi
-    sleep 0.1
-  done
+  if await_ours "$WAIT_SECS" 10 ours_and_answers; then
+    log "haproxy up: pid $(cat "$PIDFILE"), http://$HOST:$PORT -> ${BACKEND_LIST[*]}"
+    return 0
+  fi
   echo "haproxy did not accept connections on port $PORT within ${WAIT_SECS}s; see $LOG" >&2
-  do_stop >&2
+  stop_ours >&2
   exit 1
 }
 
@@ -203,7 +183,7 @@ EOF
 
 case "${1:-}" in
   start) do_start ;;
-  stop) do_stop ;;
+  stop) stop_ours ;;
   status) do_status ;;
   env) do_env ;;
   install) apt_ensure haproxy ;;

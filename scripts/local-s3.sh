@@ -185,11 +185,13 @@ EOF
     :   # Debian's (or the admin's) swift.conf: keep it, changing the hash suffix would orphan data
   fi
 
-  common_backend() {  # $1 = port
+  # backend_conf TYPE PORT [APP_SETTING]: a backend server's config up to its own daemons' sections:
+  # [DEFAULT] on PORT, the pipeline (healthcheck, then the server) and the server app.
+  backend_conf() {
     cat <<EOF
 [DEFAULT]
 bind_ip = 127.0.0.1
-bind_port = $1
+bind_port = $2
 workers = $WORKERS
 user = $RUN_USER
 swift_dir = $ETC
@@ -199,37 +201,28 @@ disable_fallocate = true
 recon_cache_path = $DATA/recon
 log_level = $LOGLEVEL
 log_name = swift
-EOF
-  }
-
-  { common_backend "$ACCT_PORT"; cat <<'EOF'
 
 [pipeline:main]
-pipeline = healthcheck account-server
+pipeline = healthcheck $1-server
 
-[app:account-server]
-use = egg:swift#account
-
+[app:$1-server]
+use = egg:swift#$1
+${3:+$3
+}
 [filter:healthcheck]
 use = egg:swift#healthcheck
 
+EOF
+  }
+
+  { backend_conf account "$ACCT_PORT"; cat <<'EOF'
 [account-replicator]
 [account-auditor]
 [account-reaper]
 EOF
   } > "$ETC/account-server.conf"
 
-  { common_backend "$CONT_PORT"; cat <<'EOF'
-
-[pipeline:main]
-pipeline = healthcheck container-server
-
-[app:container-server]
-use = egg:swift#container
-
-[filter:healthcheck]
-use = egg:swift#healthcheck
-
+  { backend_conf container "$CONT_PORT"; cat <<'EOF'
 [container-replicator]
 [container-updater]
 interval = 30
@@ -238,21 +231,11 @@ interval = 30
 EOF
   } > "$ETC/container-server.conf"
 
-  { common_backend "$OBJ_PORT"; cat <<'EOF'
-
-[pipeline:main]
-pipeline = healthcheck object-server
-
-[app:object-server]
-use = egg:swift#object
-# Default 1s: if the container server is slower than this, the listing update is deferred to an
+  local object_app_setting='# Default 1s: if the container server is slower than this, the listing update is deferred to an
 # async_pending (applied later by swift-object-updater), so ListParts / ListObjects briefly miss
 # the object -> @tus/s3-store computes a too-low upload offset.
-container_update_timeout = 10
-
-[filter:healthcheck]
-use = egg:swift#healthcheck
-
+container_update_timeout = 10'
+  { backend_conf object "$OBJ_PORT" "$object_app_setting"; cat <<'EOF'
 [object-replicator]
 [object-reconstructor]
 [object-updater]
@@ -308,37 +291,13 @@ user_test2_tester2 = testing2 .admin
 use = egg:swift#memcache
 memcache_servers = 127.0.0.1:$MC_PORT
 
-[filter:catch_errors]
-use = egg:swift#catch_errors
-[filter:gatekeeper]
-use = egg:swift#gatekeeper
-[filter:healthcheck]
-use = egg:swift#healthcheck
-[filter:proxy-logging]
-use = egg:swift#proxy_logging
-[filter:listing_formats]
-use = egg:swift#listing_formats
-[filter:bulk]
-use = egg:swift#bulk
-[filter:tempurl]
-use = egg:swift#tempurl
-[filter:ratelimit]
-use = egg:swift#ratelimit
-[filter:copy]
-use = egg:swift#copy
-[filter:container-quotas]
-use = egg:swift#container_quotas
-[filter:account-quotas]
-use = egg:swift#account_quotas
-[filter:slo]
-use = egg:swift#slo
-[filter:dlo]
-use = egg:swift#dlo
-[filter:versioned_writes]
-use = egg:swift#versioned_writes
-[filter:symlink]
-use = egg:swift#symlink
 EOF
+  # The pipeline's other filters take their defaults: [filter:NAME] is egg:swift#NAME, "-" as "_".
+  local filter
+  for filter in catch_errors gatekeeper healthcheck proxy-logging listing_formats bulk tempurl ratelimit \
+    copy container-quotas account-quotas slo dlo versioned_writes symlink; do
+    printf '[filter:%s]\nuse = egg:swift#%s\n' "$filter" "${filter//-/_}"
+  done >> "$ETC/proxy-server.conf"
 }
 
 # Rings only once: re-creating a ring re-shuffles partitions and orphans the data already stored,

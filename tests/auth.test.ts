@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import fsp from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { randomFile, readRange, sha256, sha256File, sizeOf, type SourceFile, storedPath } from './helpers/files.js';
-import { type HaulServer, startHaul } from './helpers/haul-server.js';
+import { randomFile, readRange, removeRandomFile, sha256, sha256File, sizeOf, type SourceFile, storedPath } from './helpers/files.js';
+import { type HaulServer, startHaul, stopAndRemoveData } from './helpers/haul-server.js';
 import { createUpload, head, offsetOf, patch, type RawResponse, request, TUS, uploadIdOf } from './helpers/tus.js';
 
 /**
@@ -71,9 +69,7 @@ let file: SourceFile;
 beforeAll(async () => {
   file = await randomFile(2 * MiB);
 });
-afterAll(async () => {
-  await fsp.rm(path.dirname(file.path), { recursive: true, force: true });
-});
+afterAll(() => removeRandomFile(file));
 
 describe('AUTH_MODE=dev', () => {
   let server: HaulServer;
@@ -85,10 +81,7 @@ describe('AUTH_MODE=dev', () => {
     alice = await server.token('alice@example.com');
     bob = await server.token('bob@example.com');
   });
-  afterAll(async () => {
-    await server?.stop();
-    await fsp.rm(server.dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => stopAndRemoveData(server));
 
   it('answers every method without a token with 401 and WWW-Authenticate', async () => {
     const upload = await protectedUpload(server, alice, 'alice@example.com', file);
@@ -186,10 +179,7 @@ describe('AUTH_MODE=jwt with JWT_SECRET', () => {
     // Auth does not depend on the metadata backend; PostgreSQL starts faster than PGlite.
     server = await startHaul({ env: { AUTH_MODE: 'jwt', JWT_SECRET: secret, DATABASE_URL: inject('databaseUrl') } });
   });
-  afterAll(async () => {
-    await server?.stop();
-    await fsp.rm(server.dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => stopAndRemoveData(server));
 
   it('accepts a token signed with the secret', async () => {
     const token = await sign({ sub: 'carol' });
@@ -266,8 +256,7 @@ describe('AUTH_MODE=jwt with JWKS_URL', () => {
     });
   });
   afterAll(async () => {
-    await server?.stop();
-    await fsp.rm(server.dataDir, { recursive: true, force: true });
+    await stopAndRemoveData(server);
     await new Promise((resolve) => jwks?.close(resolve));
   });
 

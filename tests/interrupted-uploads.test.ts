@@ -1,10 +1,9 @@
 import fsp from 'node:fs/promises';
-import path from 'node:path';
 import postgres from 'postgres';
 import { runningEmbeddedDatabaseUrl } from '../server/src/db/embedded-postgres-files.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { randomFile, readRange, sha256File, sizeOf, type SourceFile, storedPath } from './helpers/files.js';
-import { freePort, type HaulServer, startHaul } from './helpers/haul-server.js';
+import { randomFile, readRange, removeRandomFile, sha256File, sizeOf, type SourceFile, storedPath } from './helpers/files.js';
+import { freePort, type HaulServer, startHaul, stopAndRemoveData } from './helpers/haul-server.js';
 import { createUpload, head, offsetOf, patch, uploadRest } from './helpers/tus.js';
 import { partialPatch } from './helpers/tus-interrupted.js';
 import { sleep } from './helpers/wait.js';
@@ -21,9 +20,7 @@ let source: SourceFile;
 beforeAll(async () => {
   source = await randomFile(16 * MiB + 333);
 });
-afterAll(async () => {
-  await fsp.rm(path.dirname(source.path), { recursive: true, force: true });
-});
+afterAll(() => removeRandomFile(source));
 
 describe('connection dropped mid-PATCH', () => {
   const user = 'flaky-network';
@@ -34,10 +31,7 @@ describe('connection dropped mid-PATCH', () => {
     server = await startHaul();
     token = await server.token(user);
   });
-  afterAll(async () => {
-    await server?.stop();
-    await fsp.rm(server.dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => stopAndRemoveData(server));
 
   it('keeps what arrived before each drop; resuming from HEAD yields the identical file', async () => {
     const { url, id } = await createUpload(server.tusEndpoint, token, { length: source.size });

@@ -1,7 +1,6 @@
-import fsp from 'node:fs/promises';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HaulServer, startHaul } from './helpers/haul-server.js';
+import { type HaulServer, startHaul, stopAndRemoveData } from './helpers/haul-server.js';
 import { sizeOf, storedPath } from './helpers/files.js';
 import { createUpload, head, offsetOf, request, TUS, type RawResponse } from './helpers/tus.js';
 
@@ -60,10 +59,7 @@ describe('tus body edges (embedded database, in-memory locks)', () => {
     server = await startHaul();
     token = await server.token(user);
   });
-  afterAll(async () => {
-    await server?.stop();
-    await fsp.rm(server.dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => stopAndRemoveData(server));
 
   const stored = (id: string) => storedPath(server.dataDir, user, id);
 

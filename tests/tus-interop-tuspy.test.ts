@@ -1,11 +1,9 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { randomFile, sha256File, type SourceFile, storedPath } from './helpers/files.js';
+import { type HaulServer, startHaul, stopAndRemoveData } from './helpers/haul-server.js';
+import { randomFile, removeRandomFile, sha256File, type SourceFile, storedPath } from './helpers/files.js';
 import { startFlakyProxy } from './helpers/flaky-proxy.js';
 import { decodeMetadata, head, uploadIdOf } from './helpers/tus.js';
 
@@ -58,9 +56,8 @@ describe.skipIf(!hasTuspy && !process.env.CI)('interop: Python tuspy', () => {
     file = await randomFile(5 * MiB + 123);
   });
   afterAll(async () => {
-    await server?.stop();
-    await fsp.rm(server.dataDir, { recursive: true, force: true });
-    await fsp.rm(path.dirname(file.path), { recursive: true, force: true });
+    await stopAndRemoveData(server);
+    await removeRandomFile(file);
   });
 
   const tuspy = async (...args: string[]) => tuspyVia(server.tusEndpoint, {}, ...args);

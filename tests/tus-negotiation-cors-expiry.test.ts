@@ -1,8 +1,8 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { randomFile, readRange, sha256File, sizeOf, type SourceFile, storedPath } from './helpers/files.js';
-import { type HaulServer, startHaul } from './helpers/haul-server.js';
+import { randomFile, readRange, removeRandomFile, sha256File, sizeOf, type SourceFile, storedPath } from './helpers/files.js';
+import { type HaulServer, startHaul, stopAndRemoveData } from './helpers/haul-server.js';
 import { createUpload, decodeMetadata, encodeMetadata, head, patch, request, terminate, TUS } from './helpers/tus.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -26,9 +26,8 @@ describe('version negotiation, OPTIONS and CORS', () => {
   });
 
   afterAll(async () => {
-    await server?.stop();
-    await fsp.rm(server.dataDir, { recursive: true, force: true });
-    await fsp.rm(path.dirname(file.path), { recursive: true, force: true });
+    await stopAndRemoveData(server);
+    await removeRandomFile(file);
   });
 
   it('answers an unsupported or missing Tus-Resumable with 412 and Tus-Version, without acting', async () => {
@@ -165,9 +164,8 @@ describe('expiry', () => {
   });
 
   afterAll(async () => {
-    await server?.stop();
-    await fsp.rm(server.dataDir, { recursive: true, force: true });
-    await fsp.rm(path.dirname(file.path), { recursive: true, force: true });
+    await stopAndRemoveData(server);
+    await removeRandomFile(file);
   });
 
   it('expires an unfinished upload: Upload-Expires is announced, then 410 and its bytes are removed', async () => {

@@ -7,7 +7,7 @@ import * as tus from 'tus-js-client';
 import { runningEmbeddedDatabaseUrl } from '../server/src/db/embedded-postgres-files.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomFile, readRange, sha256, sha256File, sizeOf, type SourceFile, storedPath } from './helpers/files.js';
-import { type HaulServer, startHaul } from './helpers/haul-server.js';
+import { type HaulServer, startHaul, stopAndRemoveData } from './helpers/haul-server.js';
 import {
   createUpload, decodeMetadata, encodeMetadata, head, offsetOf, patch, request, terminate, TUS, uploadIdOf, uploadRest,
 } from './helpers/tus.js';
@@ -17,6 +17,8 @@ import { waitFor } from './helpers/wait.js';
 /**
  * The core of tus 1.0 as Haul speaks it, over raw HTTP and with tus-js-client, against the real
  * server process with each metadata backend: the embedded PostgreSQL (the default) and a PostgreSQL server.
+ * One file (over 300 lines) on purpose: its last test checks the uploads table against every
+ * upload the tests before it made, on each backend.
  */
 
 const MiB = 2 ** 20;
@@ -63,8 +65,7 @@ describe.each(backends)('tus protocol with $name', ({ databaseUrl }) => {
   });
 
   afterAll(async () => {
-    await server?.stop();
-    await fsp.rm(server.dataDir, { recursive: true, force: true });
+    await stopAndRemoveData(server);
     await fsp.rm(sourceDir, { recursive: true, force: true });
   });
 

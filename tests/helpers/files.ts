@@ -41,6 +41,11 @@ export async function randomFile(size: number, dir?: string): Promise<SourceFile
   return writeFile(path.join(folder, `random-${size}.bin`), size, (n) => randomBytes(n));
 }
 
+/** Deletes a randomFile() made in a temporary directory of its own, with that directory. */
+export async function removeRandomFile(file: SourceFile | undefined): Promise<void> {
+  if (file) await fsp.rm(path.dirname(file.path), { recursive: true, force: true });
+}
+
 /**
  * Random hex text in 100-byte lines: text/plain passes the server's type checks, so uploads
  * reach `ready` and processing records a SHA-256 to compare with.

@@ -132,6 +132,13 @@ export async function startHaul(options: StartOptions = {}): Promise<HaulServer>
   };
 }
 
+/** Stops a server started on a data directory of its own (if it started at all) and deletes that directory. */
+export async function stopAndRemoveData(server: HaulServer | undefined): Promise<void> {
+  if (!server) return;
+  await server.stop();
+  await fs.rm(server.dataDir, { recursive: true, force: true });
+}
+
 /** `node server/dist/worker-main.js` with `env` (as `npm run worker` runs it), once it has started. */
 export async function startWorker(env: Record<string, string>): Promise<WorkerProcess> {
   const { service } = await spawnService(WORKER_MAIN, env, {
