@@ -5,11 +5,13 @@
 #   scripts/local-s3.sh start    install (if missing), configure, start, create the bucket, wait until S3 answers
 #   scripts/local-s3.sh stop     stop the daemons this script started (recorded PIDs only)
 #   scripts/local-s3.sh status   exit 0 iff all our daemons run and S3 answers with the bucket present
+#                                (3: all but the encrypted proxy; `start` then starts only that one)
 #   scripts/local-s3.sh env      print `export S3_...=...` lines for the server / tests
 #   scripts/local-s3.sh check    PUT, GET, DELETE a small object through S3 (smoke test)
 #
 # Endpoint http://127.0.0.1:$S3_LOCAL_PORT, path-style, region us-east-1,
-# access key "test:tester", secret "testing".
+# access key "test:tester", secret "testing". A second proxy on the same backends adds Swift's
+# at-rest encryption (scripts/lib-s3-encrypted-proxy.sh: S3_LOCAL_ENCRYPTED_PORT, default 8081).
 #
 # Environment:
 #   HAUL_LOCAL_DIR     state root (default /tmp/haul-local); Swift keeps everything under $HAUL_LOCAL_DIR/swift:
@@ -46,6 +48,8 @@ WAIT_SECS="${SWIFT_WAIT:-90}"
 BASE="${HAUL_LOCAL_DIR:-/tmp/haul-local}/swift"
 ETC="$BASE/etc" DATA="$BASE/data" RUN="$BASE/run" LOGS="$BASE/logs"
 DEV=sdb1
+# shellcheck source=SCRIPTDIR/lib-s3-encrypted-proxy.sh
+source "$here/lib-s3-encrypted-proxy.sh"
 SWIFT_CONF=/etc/swift/swift.conf
 OUR_MARK="# written by haul scripts/local-s3.sh"
 # Debian's python with the swift modules; a pyenv/venv python3 earlier on PATH has neither.
@@ -134,6 +138,7 @@ any_pidfile() { compgen -G "$RUN/*.pid" >/dev/null; }
 
 do_stop() {
   local d name pid pids=() i alive_any p
+  encrypted_proxy_stop
   for d in "${DAEMONS[@]}"; do
     name="${d%%|*}"
     if alive "$name" "${d#*|}"; then
@@ -319,6 +324,7 @@ do_start() {
   local t_start=$SECONDS d name cmd t0 out
   if all_alive && s3_answers; then
     create_bucket >/dev/null   # cheap, and makes sure a deleted bucket comes back
+    encrypted_proxy_start      # only it, if missing: never restarts the running Swift
     log "already running; S3 answers on 127.0.0.1:$PORT (bucket $BUCKET)"
     return 0
   fi
@@ -375,6 +381,7 @@ do_start() {
     sleep 0.2
   done
   create_bucket
+  encrypted_proxy_start
   log "S3 answers on http://127.0.0.1:$PORT, bucket $BUCKET" \
     "($((SECONDS - t0))s after launching daemons, $((SECONDS - t_start))s in total)"
 }
@@ -383,6 +390,7 @@ do_status() {
   if ! all_alive; then echo "local S3 not running"; return 1; fi
   if ! s3_answers; then echo "local S3 daemons run but S3 does not answer on 127.0.0.1:$PORT"; return 1; fi
   if ! bucket_exists; then echo "local S3 runs but bucket $BUCKET is missing (run start)"; return 1; fi
+  if ! encrypted_proxy_status; then echo "local S3 runs but not its encrypted proxy on 127.0.0.1:$ENC_PORT (run start)"; return 3; fi
   echo "local S3 running: http://127.0.0.1:$PORT bucket $BUCKET (state in $BASE)"
 }
 
@@ -395,6 +403,7 @@ export S3_ACCESS_KEY_ID=$ACC_KEY
 export S3_SECRET_ACCESS_KEY=$SECRET
 export S3_FORCE_PATH_STYLE=true
 EOF
+  encrypted_proxy_env
 }
 
 do_check() {  # PUT / GET / DELETE one object through S3
