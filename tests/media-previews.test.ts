@@ -5,13 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type UploadJson, uploadSchema } from '@haul/api';
 import { hasGps, readOrientation, tiffStart } from '../server/src/processing/media/exif.js';
-import { type FreshDatabase, freshDatabase } from './helpers/database.js';
+import type { FreshDatabase } from './helpers/database.js';
 import { sha256 } from './helpers/files.js';
 import { decompressionBombPng } from './helpers/fixtures.js';
-import { type HaulServer, processingEnv, startHaul } from './helpers/haul-server.js';
+import { type HaulServer, type ProcessingHaul, startProcessingHaul } from './helpers/haul-server.js';
 import { localS3 } from './helpers/s3.js';
 import { uploadBuffer } from './helpers/tus.js';
 import { bearer, expectHistory, waitForUpload } from './helpers/uploads-api.js';
@@ -76,19 +76,15 @@ describe.each([
   { backend: 'disk', env: () => ({}) },
   { backend: 'S3 (Swift)', env: () => s3.env(s3Prefix) },
 ])('media previews on $backend', ({ env }) => {
+  let processing: ProcessingHaul;
   let server: HaulServer;
-  let database: FreshDatabase;
   let token: string;
 
   beforeAll(async () => {
-    database = await freshDatabase(inject('databaseUrl'));
-    server = await startHaul({ env: processingEnv({ ...env(), DATABASE_URL: database.url }) });
+    ({ server } = processing = await startProcessingHaul(env()));
     token = await server.token('alice');
   });
-  afterAll(async () => {
-    await server?.stop();
-    await database?.drop();
-  });
+  afterAll(() => processing?.close());
 
   async function upload(file: Buffer | string, filename: string, filetype: string): Promise<UploadJson> {
     const data = typeof file === 'string' ? await fs.readFile(file) : file;
@@ -185,6 +181,7 @@ describe.each([
 });
 
 describe('media previews: what goes wrong (disk)', () => {
+  let processing: ProcessingHaul;
   let server: HaulServer;
   let database: FreshDatabase;
   let token: string;
@@ -199,13 +196,11 @@ describe('media previews: what goes wrong (disk)', () => {
     });
     await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
     port = (listener.address() as AddressInfo).port;
-    database = await freshDatabase(inject('databaseUrl'));
-    server = await startHaul({ env: processingEnv({ DATABASE_URL: database.url }) });
+    ({ server, database } = processing = await startProcessingHaul());
     token = await server.token('alice');
   });
   afterAll(async () => {
-    await server?.stop();
-    await database?.drop();
+    await processing?.close();
     listener?.close();
   });
 
@@ -295,20 +290,16 @@ describe('media previews: what goes wrong (disk)', () => {
 });
 
 describe('media previews: a decoder killed by its time limit', () => {
+  let processing: ProcessingHaul;
   let server: HaulServer;
-  let database: FreshDatabase;
   let token: string;
 
   beforeAll(async () => {
-    database = await freshDatabase(inject('databaseUrl'));
     // 1 ms: no decoder can start and finish in it, so each run is killed by the limit.
-    server = await startHaul({ env: processingEnv({ DATABASE_URL: database.url, MEDIA_TIME_LIMIT_MS: '1' }) });
+    ({ server } = processing = await startProcessingHaul({ MEDIA_TIME_LIMIT_MS: '1' }));
     token = await server.token('alice');
   });
-  afterAll(async () => {
-    await server?.stop();
-    await database?.drop();
-  });
+  afterAll(() => processing?.close());
 
   it('the upload is ready without a preview, with the reason, and the next one is processed too', async () => {
     for (const name of ['first', 'second']) {

@@ -1,15 +1,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadSchema } from '@haul/api';
 import { userStorageKey } from '../server/src/auth/user.js';
-import { type FreshDatabase, freshDatabase } from './helpers/database.js';
+import type { FreshDatabase } from './helpers/database.js';
 import { exists, sha256 } from './helpers/files.js';
 import {
   csvFile, decompressionBombPng, eicarFile, elfBinary, heicLike, htmlFile, noisePng, orientedJpegWithGps, storedZip, truncatedJpeg,
 } from './helpers/fixtures.js';
-import { type HaulServer, processingEnv, startHaul } from './helpers/haul-server.js';
+import { type HaulServer, type ProcessingHaul, startProcessingHaul } from './helpers/haul-server.js';
 import { localS3 } from './helpers/s3.js';
 import { createUpload, encodeMetadata, patch, request, TUS, uploadBuffer } from './helpers/tus.js';
 import { expectHistory, fetchUpload, getUpload, historyOf, readSse, waitForUpload } from './helpers/uploads-api.js';
@@ -81,22 +81,17 @@ const backends: Backend[] = [
 ];
 
 describe.each(backends)('processing on $name', (backend) => {
+  let processing: ProcessingHaul;
   let server: HaulServer;
   let database: FreshDatabase;
   let token: string;
   let otherToken: string;
 
   beforeAll(async () => {
-    database = await freshDatabase(inject('databaseUrl'));
-    server = await startHaul({
-      env: processingEnv({ ...backend.env(), DATABASE_URL: database.url, MAX_IMAGE_SIZE: String(MAX_IMAGE_SIZE) }),
-    });
+    ({ server, database } = processing = await startProcessingHaul({ ...backend.env(), MAX_IMAGE_SIZE: String(MAX_IMAGE_SIZE) }));
     [token, otherToken] = await Promise.all([server.token('alice'), server.token('mallory')]);
   });
-  afterAll(async () => {
-    await server?.stop();
-    await database?.drop();
-  });
+  afterAll(() => processing?.close());
 
   const thumbnail = (id: string, size: number | string, bearer = token) =>
     fetch(`${server.url}/api/uploads/${id}/thumbnails/${size}`, { headers: { Authorization: `Bearer ${bearer}` } });
