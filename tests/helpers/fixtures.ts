@@ -82,7 +82,8 @@ export function elfBinary(size = 4096): Buffer {
   return file;
 }
 
-function pngChunk(type: string, data: Buffer): Buffer {
+/** A PNG chunk: length, type, data, and the CRC over type and data. */
+export function pngChunk(type: string, data: Buffer): Buffer {
   const length = Buffer.alloc(4);
   length.writeUInt32BE(data.length);
   const typeAndData = Buffer.concat([Buffer.from(type, 'ascii'), data]);
