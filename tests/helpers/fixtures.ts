@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
+import { pdfFile } from '../../bench/lib/pdf-file.js';
 import { gifBomb, PNG_SIGNATURE, pngChunk, pngHeader, tiffBomb, webpBomb } from '../../server/src/testing/image-bombs.js';
 
 export { pngChunk };
@@ -182,17 +183,7 @@ export function simplePdf(text: string, { javascript }: { javascript?: string } 
     `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
     '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
   ];
-  let body = '%PDF-1.4\n';
-  const offsets: number[] = [];
-  objects.forEach((object, i) => {
-    offsets.push(body.length);
-    body += `${i + 1} 0 obj\n${object}\nendobj\n`;
-  });
-  const xref = body.length;
-  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
-  for (const offset of offsets) body += `${String(offset).padStart(10, '0')} 00000 n \n`;
-  body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(body, 'latin1');
+  return Buffer.from(pdfFile('%PDF-1.4\n', objects, 1), 'latin1');
 }
 
 /** A PNG that looks like a photo (sky, sun, hills), drawn from SVG by sharp: previews worth a look. */
