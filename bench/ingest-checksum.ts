@@ -5,6 +5,7 @@ import { envChoices, envInt } from './lib/env.js';
 import { type Benchmark, measureAlternately, type Named } from './lib/harness.js';
 import { bodyDigest } from './lib/http-client.js';
 import { diskDataBytes, emptyDir, startHaul } from './lib/haul.js';
+import { PATCH_MODES, patchMode } from './lib/patch-modes.js';
 import { benchTempDir, fixed, machineLine, percent, percentRange, range, sizeLabel, writeReport } from './lib/report.js';
 import { serverTarget, stopServers } from './lib/servers.js';
 import { tusDelete, tusUpload } from './lib/tus-client.js';
@@ -40,10 +41,9 @@ export const benchmark: Benchmark = {
     const sizeMiB = envInt('BENCH_SIZE_MIB', 1024);
     const chunkMiB = envInt('BENCH_CHUNK_MIB', 8);
     const warmupMiB = envInt('BENCH_WARMUP_MIB', 256);
-    const modes = envChoices('BENCH_MODES', ['whole', 'chunked'] as const);
+    const modes = envChoices('BENCH_MODES', PATCH_MODES);
     const size = sizeMiB * MiB;
-    const groups = modes.map((mode): Named & { chunkSize: number } =>
-      mode === 'whole' ? { id: mode, label: 'one PATCH', chunkSize: size } : { id: mode, label: `${chunkMiB} MiB PATCHes`, chunkSize: chunkMiB * MiB });
+    const groups = modes.map((mode) => patchMode(mode, sizeMiB, chunkMiB));
 
     const tmp = benchTempDir('ingest-checksum', size * 2 + 512 * MiB);
     log(`ingest-checksum: ${sizeLabel(sizeMiB)} per upload, ${groups.map((g) => g.label).join(' and ')}, ${rounds} rounds`);

@@ -3,8 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { withCpuOf } from './lib/children.js';
 import { envChoices, envInt } from './lib/env.js';
-import { type Benchmark, measureAlternately, type Named } from './lib/harness.js';
+import { type Benchmark, measureAlternately } from './lib/harness.js';
 import { diskDataBytes, emptyDir, nodeFlags, startHaul } from './lib/haul.js';
+import { PATCH_MODES, patchMode } from './lib/patch-modes.js';
 import { benchTempDir, fixed, machineLine, percent, percentRange, range, sizeLabel, writeReport } from './lib/report.js';
 import { type ServerTarget, serverTarget, startBaseline, stopServers } from './lib/servers.js';
 import { tusDelete, tusUpload } from './lib/tus-client.js';
@@ -37,7 +38,7 @@ export const benchmark: Benchmark = {
     const sizeMiB = envInt('BENCH_SIZE_MIB', 1024);
     const chunkMiB = envInt('BENCH_CHUNK_MIB', 8);
     const warmupMiB = envInt('BENCH_WARMUP_MIB', 256);
-    const modes = envChoices('BENCH_MODES', ['whole', 'chunked'] as const);
+    const modes = envChoices('BENCH_MODES', PATCH_MODES);
     const wanted = envChoices('BENCH_TARGETS', Object.keys(LABELS) as TargetId[]);
     const profileDir = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
     const haulLogLevel = process.env.BENCH_HAUL_LOG_LEVEL || 'warn';
@@ -45,8 +46,7 @@ export const benchmark: Benchmark = {
     // Generous: a 1 GiB PATCH at 5 MiB/s still finishes.
     const timeoutFor = (bytes: number) => envInt('BENCH_TIMEOUT_MS', Math.max(120_000, Math.ceil(bytes / (5 * MiB)) * 1000));
     if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
-    const groups = modes.map((mode): Named & { chunkSize: number } =>
-      mode === 'whole' ? { id: mode, label: 'one PATCH', chunkSize: size } : { id: mode, label: `${chunkMiB} MiB PATCHes`, chunkSize: chunkMiB * MiB });
+    const groups = modes.map((mode) => patchMode(mode, sizeMiB, chunkMiB));
 
     // Only one upload exists at a time, but leave room for it plus slack.
     const tmp = benchTempDir('ingest-disk', size * 2 + 512 * MiB);

@@ -4,6 +4,7 @@ import { withCpuOf } from './lib/children.js';
 import { envChoices, envInt, envIntList } from './lib/env.js';
 import { type Benchmark, measureAlternately, type Named } from './lib/harness.js';
 import { startHaul } from './lib/haul.js';
+import { PATCH_MODES, patchMode } from './lib/patch-modes.js';
 import { benchTempDir, fixed, machineLine, percent, percentRange, range, sizeLabel, writeReport } from './lib/report.js';
 import { cleanUpPrefix, createS3, dataObjectSizes, deletePrefix, uniquePrefix } from './lib/s3.js';
 import { type ServerTarget, serverTarget, startBaseline, stopServers } from './lib/servers.js';
@@ -41,15 +42,15 @@ export const benchmark: Benchmark = {
     const sizesMiB = envIntList('BENCH_SIZES_MIB', [50, 200]);
     const chunkMiB = envInt('BENCH_CHUNK_MIB', 8);
     const warmupMiB = envInt('BENCH_WARMUP_MIB', 16);
-    const modes = envChoices('BENCH_MODES', ['whole', 'chunked'] as const);
+    const modes = envChoices('BENCH_MODES', PATCH_MODES);
     const wanted = envChoices('BENCH_TARGETS', Object.keys(LABELS) as TargetId[]);
     const maxSize = Math.max(...sizesMiB) * MiB;
     // Generous: a PATCH at 2 MiB/s still finishes.
     const timeoutFor = (bytes: number) => envInt('BENCH_TIMEOUT_MS', Math.max(120_000, Math.ceil(bytes / (2 * MiB)) * 1000));
-    const modeLabel = (mode: string) => (mode === 'whole' ? 'one PATCH' : `${chunkMiB} MiB PATCHes`);
-    const groups = sizesMiB.flatMap((sizeMiB) => modes.map((mode): Named & { sizeMiB: number; chunkSize: number } => ({
-      id: `${sizeMiB}MiB-${mode}`, label: `${sizeLabel(sizeMiB)}, ${modeLabel(mode)}`, sizeMiB, chunkSize: mode === 'whole' ? sizeMiB * MiB : chunkMiB * MiB,
-    })));
+    const groups = sizesMiB.flatMap((sizeMiB) => modes.map((mode): Named & { sizeMiB: number; chunkSize: number } => {
+      const { label, chunkSize } = patchMode(mode, sizeMiB, chunkMiB);
+      return { id: `${sizeMiB}MiB-${mode}`, label: `${sizeLabel(sizeMiB)}, ${label}`, sizeMiB, chunkSize };
+    }));
 
     const settings = ensureLocalS3(log);
     const s3 = createS3(settings);

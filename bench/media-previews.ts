@@ -6,6 +6,7 @@ import { envChoices, envInt } from './lib/env.js';
 import { writeNoiseJpeg } from './lib/files.js';
 import { type Benchmark, measureAlternately, type Named } from './lib/harness.js';
 import { assertBuilt, baseEnv } from './lib/haul.js';
+import { pdfFile } from './lib/pdf-file.js';
 import { BENCH_DIST } from './lib/paths.js';
 import { benchTempDir, fixed, machine, machineLine, range, times, writeReport } from './lib/report.js';
 
@@ -49,16 +50,7 @@ function writePdf(file: string, pages: number): void {
     kids.push(objects.length);
   }
   objects[1] = `<< /Type /Pages /Kids [${kids.map((k) => `${k} 0 R`).join(' ')}] /Count ${pages} >>`;
-  let out = '%PDF-1.7\n';
-  const offsets = objects.map((body, i) => {
-    const offset = Buffer.byteLength(out, 'latin1');
-    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
-    return offset;
-  });
-  const xref = Buffer.byteLength(out, 'latin1');
-  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
-  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  fs.writeFileSync(file, out, 'latin1');
+  fs.writeFileSync(file, pdfFile('%PDF-1.7\n', objects, 1), 'latin1');
 }
 
 export const benchmark: Benchmark = {

@@ -1,14 +1,14 @@
 import os from 'node:os';
 import path from 'node:path';
+import { type Backend, type BackendHaul, startBackendHaul, stopBackendHauls } from './lib/backend-haul.js';
 import { withCpuOf } from './lib/children.js';
 import { envChoices, envInt, envIntList } from './lib/env.js';
 import { writeRandomFile } from './lib/files.js';
 import { type Benchmark, measureAlternately, type Named } from './lib/harness.js';
-import { diskDataBytes, emptyDir, type HaulTarget, startHaul } from './lib/haul.js';
+import { diskDataBytes, emptyDir } from './lib/haul.js';
 import { benchTempDir, fixed, machineLine, range, sizeLabel, times, writeReport } from './lib/report.js';
-import { cleanUpPrefix, createS3, dataObjectSizes, deletePrefix, uniquePrefix } from './lib/s3.js';
-import { stopServers } from './lib/servers.js';
-import { ensureLocalS3, haulS3Env, s3Description } from './lib/services.js';
+import { createS3, dataObjectSizes, deletePrefix, uniquePrefix } from './lib/s3.js';
+import { ensureLocalS3, s3Description } from './lib/services.js';
 import { expectComplete, tusDelete } from './lib/tus-client.js';
 import { tusJsUpload } from './lib/tus-js.js';
 
@@ -28,13 +28,9 @@ import { tusJsUpload } from './lib/tus-js.js';
  */
 
 const MiB = 2 ** 20;
-const BACKEND_LABELS = { disk: 'disk', s3: 'S3' } as const;
-type Backend = keyof typeof BACKEND_LABELS;
+const BACKEND_LABELS: Record<Backend, string> = { disk: 'disk', s3: 'S3' };
 
-interface Server extends HaulTarget {
-  backend: Backend;
-  /** Disk: where upload data lands. S3: the key prefix. */
-  store: { dir: string } | { prefix: string };
+interface Server extends BackendHaul {
   /** The server's "final upload assembled" log entries by upload id. */
   assembled: Map<string, { ms?: number; partials?: number }>;
 }
@@ -87,13 +83,9 @@ export const benchmark: Benchmark = {
       for (const sizeMiB of allSizes) sources.set(sizeMiB, await writeRandomFile(path.join(tmp.root, `source-${sizeMiB}MiB.bin`), sizeMiB * MiB));
       log(`  source files: ${allSizes.map(sizeLabel).join(', ')} of random bytes`);
       for (const backend of active) {
-        const dataDir = path.join(tmp.root, `haul-${backend}`);
-        const prefix = `${runPrefix}haul/`;
         const assembled = new Map<string, { ms?: number; partials?: number }>();
-        const haul = await startHaul({
-          name: `haul-${backend}`, dataDir, logLevel: 'info', maxSize: maxMiB * MiB,
-          env: backend === 's3' && settings ? haulS3Env(settings, prefix) : {},
-          logFile: path.join(tmp.root, `haul-${backend}.log`),
+        const haul = await startBackendHaul(backend, {
+          root: tmp.root, runPrefix, settings, logLevel: 'info', maxSize: maxMiB * MiB,
           onLine(line) {
             if (!line.includes('final upload assembled')) return;
             try {
@@ -102,8 +94,8 @@ export const benchmark: Benchmark = {
             } catch {}
           },
         });
-        servers.set(backend, { ...haul, backend, assembled, store: backend === 's3' ? { prefix } : { dir: path.join(dataDir, 'files') } });
-        log(`  haul (${backend.padEnd(4)}) pid ${haul.child.pid}  ${haul.endpoint}  ${backend === 's3' ? `keys under ${prefix}` : `files in ${dataDir}/files`}`);
+        servers.set(backend, { ...haul, assembled });
+        log(`  haul (${backend.padEnd(4)}) pid ${haul.child.pid}  ${haul.endpoint}  ${'prefix' in haul.store ? `keys under ${haul.store.prefix}` : `files in ${haul.store.dir}`}`);
       }
 
       const stored = async (server: Server) =>
@@ -148,11 +140,7 @@ export const benchmark: Benchmark = {
         onError: (_, group) => `--- haul (${group.backend}) output (tail):\n${servers.get(group.backend)!.child.logs().slice(-4000)}`,
       });
     } finally {
-      peakRssMiB = await stopServers([...servers.values()].map((s) => ({ id: `haul-${s.backend}`, child: s.child })), log);
-      if (s3 && settings) {
-        cleanup = await cleanUpPrefix(s3, settings, runPrefix);
-        log(`  ${cleanup.text}`);
-      }
+      ({ peakRssMiB, cleanup } = await stopBackendHauls(servers.values(), { s3, settings, runPrefix }, log));
       tmp.remove();
     }
 

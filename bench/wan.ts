@@ -5,14 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { S3 } from '@aws-sdk/client-s3';
+import { type Backend, type BackendHaul, startBackendHaul, stopBackendHauls } from './lib/backend-haul.js';
 import { envChoices, envInt, envIntList, envList } from './lib/env.js';
 import { sha256File, writeRandomFile } from './lib/files.js';
 import { type Benchmark, measureAlternately, type Named } from './lib/harness.js';
-import { emptyDir, type HaulTarget, startHaul } from './lib/haul.js';
+import { emptyDir } from './lib/haul.js';
 import { benchTempDir, fixed, machineLine, range, sizeLabel, times, writeReport } from './lib/report.js';
-import { cleanUpPrefix, createS3, deletePrefix, listObjects, uniquePrefix } from './lib/s3.js';
-import { stopServers } from './lib/servers.js';
-import { ensureLocalS3, haulS3Env, s3Description } from './lib/services.js';
+import { createS3, deletePrefix, listObjects, uniquePrefix } from './lib/s3.js';
+import { ensureLocalS3, s3Description } from './lib/services.js';
 import { expectComplete, tusDelete } from './lib/tus-client.js';
 import { tusJsUpload } from './lib/tus-js.js';
 import { type CutPolicy, startWanProxy, type WanProfile, type WanProxy, windowLimitMiBps } from './lib/wan-proxy.js';
@@ -41,7 +41,6 @@ const PROFILES = {
   mobile: { rttMs: 300, windowBytes: 64 * 1024 },
 } as const satisfies Record<string, WanProfile>;
 type ProfileId = keyof typeof PROFILES;
-type Backend = 'disk' | 's3';
 const RETRY_DELAYS = [0, 250, 500, 1000, 2000, 4000, 8000];
 
 interface Group extends Named {
@@ -51,11 +50,6 @@ interface Group extends Named {
   cutPercent: number;
 }
 
-interface Server extends HaulTarget {
-  backend: Backend;
-  store: { dir: string } | { prefix: string };
-}
-
 const hashStream = async (stream: Readable) => {
   const hash = createHash('sha256');
   for await (const chunk of stream) hash.update(chunk as Buffer);
@@ -63,7 +57,7 @@ const hashStream = async (stream: Readable) => {
 };
 
 /** The one stored upload's size and SHA-256 (disk: its data file; S3: its object). */
-async function storedFile(server: Server, s3: S3 | undefined, bucket: string | undefined): Promise<{ size: number; sha256: string }> {
+async function storedFile(server: BackendHaul, s3: S3 | undefined, bucket: string | undefined): Promise<{ size: number; sha256: string }> {
   if ('dir' in server.store) {
     const files: string[] = [];
     const walk = (dir: string) => {
@@ -122,7 +116,7 @@ export const benchmark: Benchmark = {
     for (const p of profiles) log(`  ${p}: ${PROFILES[p].rttMs} ms RTT, ${PROFILES[p].windowBytes / 1024} KiB window ≈ ${fixed(windowLimitMiBps(PROFILES[p]), 2)} MiB/s per connection`);
     log(`  temp dir ${tmp.root}, ${machineLine()}`);
 
-    const servers = new Map<Backend, Server>();
+    const servers = new Map<Backend, BackendHaul>();
     const proxies = new Map<string, WanProxy>();
     // One connection per request: a cut then hits one request, and every variant pays the same handshakes.
     const agent = new http.Agent({ keepAlive: false });
@@ -137,14 +131,8 @@ export const benchmark: Benchmark = {
         sources.set(mib, { file, sha256: await sha256File(file) });
       }
       for (const backend of active) {
-        const dataDir = path.join(tmp.root, `haul-${backend}`);
-        const prefix = `${runPrefix}haul/`;
-        const haul = await startHaul({
-          name: `haul-${backend}`, dataDir, maxSize: Math.max(...sizes) * MiB,
-          env: backend === 's3' && settings ? haulS3Env(settings, prefix) : {},
-          logFile: path.join(tmp.root, `haul-${backend}.log`),
-        });
-        servers.set(backend, { ...haul, backend, store: backend === 's3' ? { prefix } : { dir: path.join(dataDir, 'files') } });
+        const haul = await startBackendHaul(backend, { root: tmp.root, runPrefix, settings, maxSize: Math.max(...sizes) * MiB });
+        servers.set(backend, haul);
         log(`  haul (${backend}) pid ${haul.child.pid}  ${haul.endpoint}`);
       }
       for (const group of groups) {
@@ -199,11 +187,7 @@ export const benchmark: Benchmark = {
     } finally {
       for (const proxy of proxies.values()) await proxy.close();
       agent.destroy();
-      peakRssMiB = await stopServers([...servers.values()].map((s) => ({ id: `haul-${s.backend}`, child: s.child })), log);
-      if (s3 && settings) {
-        cleanup = await cleanUpPrefix(s3, settings, runPrefix);
-        log(`  ${cleanup.text}`);
-      }
+      ({ peakRssMiB, cleanup } = await stopBackendHauls(servers.values(), { s3, settings, runPrefix }, log));
       tmp.remove();
     }
 

@@ -1,10 +1,10 @@
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, newDemoContext, screenshot } from './helpers/browser.js';
-import { galleryItem, startDemoServer, uploadFiles, waitForBadge } from './helpers/demo.js';
+import { screenshot } from './helpers/browser.js';
+import { type DemoSession, galleryItem, openDemo, signIn, uploadFiles, waitForBadge } from './helpers/demo.js';
 import type { HaulServer } from './helpers/haul-server.js';
 import { scopedToken } from './helpers/host-app.js';
 
@@ -14,17 +14,9 @@ import { scopedToken } from './helpers/host-app.js';
  * downloads it; Carol, who is only in #random, sees it nowhere and cannot list #team.
  */
 
-async function signInWith(page: Page, user: string, conversations: string): Promise<void> {
-  await page.goto('/');
-  await page.getByTestId('signin-user').fill(user);
-  await page.getByTestId('signin-conversations').fill(conversations);
-  await page.getByTestId('signin-user').press('Enter');
-  await expect.poll(() => page.getByTestId('signed-in-user').textContent()).toContain(user);
-}
-
 describe('demo app: a file shared in a conversation', () => {
+  let demo: DemoSession;
   let server: HaulServer;
-  let browser: Browser;
   const pages: Record<string, Page> = {};
   let dir: string;
   let notes: string;
@@ -34,19 +26,19 @@ describe('demo app: a file shared in a conversation', () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'haul-demo-conversations-'));
     notes = path.join(dir, 'team-notes.txt');
     await fsp.writeFile(notes, content);
-    [server, browser] = await Promise.all([startDemoServer(), launchChromium()]);
-    for (const user of ['alice', 'bob', 'carol']) pages[user] = await (await newDemoContext(browser, server.url)).newPage();
+    demo = await openDemo();
+    ({ server, page: pages.alice } = demo);
+    for (const user of ['bob', 'carol']) pages[user] = await demo.newPage();
   });
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+    await demo?.close();
     if (dir) await fsp.rm(dir, { recursive: true, force: true });
   });
 
   it('members sign in with their conversations', async () => {
-    await signInWith(pages.alice!, 'alice', 'team, random');
-    await signInWith(pages.bob!, 'bob', 'team');
-    await signInWith(pages.carol!, 'carol', 'random');
+    await signIn(pages.alice!, 'alice', 'team, random');
+    await signIn(pages.bob!, 'bob', 'team');
+    await signIn(pages.carol!, 'carol', 'random');
     expect(await pages.alice!.getByTestId('conversation-team').count()).toBe(1);
     expect(await pages.carol!.getByTestId('conversation-team').count()).toBe(0);
     await pages.bob!.getByTestId('conversation-team').click();

@@ -1,12 +1,12 @@
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, newDemoContext, screenshot } from './helpers/browser.js';
+import { screenshot } from './helpers/browser.js';
 import { storedPath } from './helpers/files.js';
 import { scenePng } from './helpers/fixtures.js';
-import { galleryItem, startDemoServer, waitForBadge } from './helpers/demo.js';
+import { type DemoSession, galleryItem, openDemo, signIn, waitForBadge } from './helpers/demo.js';
 import type { HaulServer } from './helpers/haul-server.js';
 import { scopedToken } from './helpers/host-app.js';
 
@@ -17,14 +17,6 @@ import { scopedToken } from './helpers/host-app.js';
  * downloads both decrypted; with a wrong passphrase he gets no preview and no plaintext.
  */
 
-async function signInWith(page: Page, user: string, conversations: string): Promise<void> {
-  await page.goto('/');
-  await page.getByTestId('signin-user').fill(user);
-  await page.getByTestId('signin-conversations').fill(conversations);
-  await page.getByTestId('signin-user').press('Enter');
-  await expect.poll(() => page.getByTestId('signed-in-user').textContent()).toContain(user);
-}
-
 async function setPassphrase(page: Page, passphrase: string): Promise<void> {
   const toggle = page.getByTestId('e2e-toggle');
   if (!(await toggle.isChecked())) await toggle.check();
@@ -34,8 +26,8 @@ async function setPassphrase(page: Page, passphrase: string): Promise<void> {
 }
 
 describe('demo app: end-to-end encrypted files in a conversation', () => {
+  let demo: DemoSession;
   let server: HaulServer;
-  let browser: Browser;
   const pages: Record<string, Page> = {};
   let dir: string;
   let photo: string;
@@ -49,18 +41,18 @@ describe('demo app: end-to-end encrypted files in a conversation', () => {
     notes = path.join(dir, 'team-secret.txt');
     await fsp.writeFile(photo, await scenePng(960, 640));
     await fsp.writeFile(notes, text);
-    [server, browser] = await Promise.all([startDemoServer(), launchChromium()]);
-    for (const user of ['alice', 'bob']) pages[user] = await (await newDemoContext(browser, server.url)).newPage();
+    demo = await openDemo();
+    ({ server, page: pages.alice } = demo);
+    pages.bob = await demo.newPage();
   });
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+    await demo?.close();
     if (dir) await fsp.rm(dir, { recursive: true, force: true });
   });
 
   it('Alice encrypts and uploads in #team: the server holds only ciphertext', async () => {
-    await signInWith(pages.alice!, 'alice', 'team');
-    await signInWith(pages.bob!, 'bob', 'team');
+    await signIn(pages.alice!, 'alice', 'team');
+    await signIn(pages.bob!, 'bob', 'team');
     for (const page of Object.values(pages)) await page.getByTestId('conversation-team').click();
     const alice = pages.alice!;
     await setPassphrase(alice, 'correct horse battery staple');

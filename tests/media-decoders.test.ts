@@ -13,7 +13,7 @@ import {
   type MediaResult,
 } from '../server/src/processing/media/index.js';
 import { addRotation, declareSize } from './media-fixtures/heif-edit.js';
-import { heifFromJpeg, loopVideo, makeAudio, makeFrameBomb, makeVideo, phoneJpeg, qpdf, rotateVideo, tool } from './media-fixtures/make-media.js';
+import { heifFromJpeg, loopVideo, makeAudio, makeFrameBomb, makeVideo, phoneJpeg, qpdf, redOverBlue, rotateVideo, tool } from './media-fixtures/make-media.js';
 import { writePdf } from './media-fixtures/pdf-writer.js';
 
 /**
@@ -41,15 +41,6 @@ function value<T>(result: MediaResult<T>): T {
 
 async function previewsOf(png: Buffer, autoOrient = true) {
   return value(await renderPreviews(png, { sizes: SIZES, maxPixels: 1e8, autoOrient }));
-}
-
-/** Is the top of a picture red and its bottom blue (an upright phone photo from make-media.ts)? */
-async function redOverBlue(image: Buffer): Promise<boolean> {
-  const { data, info } = await sharp(image).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const at = (x: number, y: number) => 3 * (y * info.width + x);
-  const top = at(info.width >> 1, 2);
-  const bottom = at(info.width >> 1, info.height - 3);
-  return data[top]! > 200 && data[top + 2]! < 60 && data[bottom + 2]! > 200 && data[bottom]! < 60;
 }
 
 describe('video and audio', () => {

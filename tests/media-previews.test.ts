@@ -3,20 +3,19 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type UploadJson, uploadSchema } from '@haul/api';
 import { hasGps, readOrientation, tiffStart } from '../server/src/processing/media/exif.js';
-import { type FreshDatabase, freshDatabase } from './helpers/database.js';
+import type { FreshDatabase } from './helpers/database.js';
 import { sha256 } from './helpers/files.js';
-import { decompressionBombPng } from './helpers/fixtures.js';
-import { type HaulServer, processingEnv, startHaul } from './helpers/haul-server.js';
+import { decompressionBombPng, pngChunk } from './helpers/fixtures.js';
+import { type HaulServer, type ProcessingHaul, startProcessingHaul } from './helpers/haul-server.js';
 import { localS3 } from './helpers/s3.js';
 import { uploadBuffer } from './helpers/tus.js';
 import { bearer, expectHistory, waitForUpload } from './helpers/uploads-api.js';
 import { addRotation, declareSize } from './media-fixtures/heif-edit.js';
-import { heifFromJpeg, jpegBomb, makeAudio, makeFrameBomb, makeVideo, phoneJpeg, qpdf, tool, webpBomb } from './media-fixtures/make-media.js';
+import { heifFromJpeg, jpegBomb, makeAudio, makeFrameBomb, makeVideo, phoneJpeg, qpdf, redOverBlue, tool, webpBomb } from './media-fixtures/make-media.js';
 import { writePdf } from './media-fixtures/pdf-writer.js';
 
 /**
@@ -37,30 +36,11 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-/** Is the top of a picture red and its bottom blue (phoneJpeg shown upright)? */
-async function redOverBlue(image: Buffer): Promise<boolean> {
-  const { data, info } = await sharp(image).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const at = (x: number, y: number) => 3 * (y * info.width + x);
-  const top = at(info.width >> 1, 2);
-  const bottom = at(info.width >> 1, info.height - 3);
-  return data[top]! > 200 && data[top + 2]! < 60 && data[bottom + 2]! > 200 && data[bottom]! < 60;
-}
-
 /** A JPEG's entropy-coded data: everything from the first SOS marker on. */
 const scanData = (jpeg: Buffer) => jpeg.subarray(jpeg.indexOf(Buffer.from([0xff, 0xda])));
 
 /** GPS in EXIF, as phones write it, for sharp's withExif. */
 const GPS_EXIF = { IFD0: { Make: 'Apple' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 2958/100' } };
-
-/** A PNG chunk (length, type, data, CRC over type and data). */
-function pngChunk(type: string, data: Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(zlib.crc32(body));
-  return Buffer.concat([length, body, crc]);
-}
 
 /** The EXIF (TIFF) block of a HEIC, as heif-convert extracts it. */
 async function heicExif(file: Buffer): Promise<Buffer> {
@@ -76,19 +56,15 @@ describe.each([
   { backend: 'disk', env: () => ({}) },
   { backend: 'S3 (Swift)', env: () => s3.env(s3Prefix) },
 ])('media previews on $backend', ({ env }) => {
+  let processing: ProcessingHaul;
   let server: HaulServer;
-  let database: FreshDatabase;
   let token: string;
 
   beforeAll(async () => {
-    database = await freshDatabase(inject('databaseUrl'));
-    server = await startHaul({ env: processingEnv({ ...env(), DATABASE_URL: database.url }) });
+    ({ server } = processing = await startProcessingHaul(env()));
     token = await server.token('alice');
   });
-  afterAll(async () => {
-    await server?.stop();
-    await database?.drop();
-  });
+  afterAll(() => processing?.close());
 
   async function upload(file: Buffer | string, filename: string, filetype: string): Promise<UploadJson> {
     const data = typeof file === 'string' ? await fs.readFile(file) : file;
@@ -185,6 +161,7 @@ describe.each([
 });
 
 describe('media previews: what goes wrong (disk)', () => {
+  let processing: ProcessingHaul;
   let server: HaulServer;
   let database: FreshDatabase;
   let token: string;
@@ -199,13 +176,11 @@ describe('media previews: what goes wrong (disk)', () => {
     });
     await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
     port = (listener.address() as AddressInfo).port;
-    database = await freshDatabase(inject('databaseUrl'));
-    server = await startHaul({ env: processingEnv({ DATABASE_URL: database.url }) });
+    ({ server, database } = processing = await startProcessingHaul());
     token = await server.token('alice');
   });
   afterAll(async () => {
-    await server?.stop();
-    await database?.drop();
+    await processing?.close();
     listener?.close();
   });
 
@@ -295,20 +270,16 @@ describe('media previews: what goes wrong (disk)', () => {
 });
 
 describe('media previews: a decoder killed by its time limit', () => {
+  let processing: ProcessingHaul;
   let server: HaulServer;
-  let database: FreshDatabase;
   let token: string;
 
   beforeAll(async () => {
-    database = await freshDatabase(inject('databaseUrl'));
     // 1 ms: no decoder can start and finish in it, so each run is killed by the limit.
-    server = await startHaul({ env: processingEnv({ DATABASE_URL: database.url, MEDIA_TIME_LIMIT_MS: '1' }) });
+    ({ server } = processing = await startProcessingHaul({ MEDIA_TIME_LIMIT_MS: '1' }));
     token = await server.token('alice');
   });
-  afterAll(async () => {
-    await server?.stop();
-    await database?.drop();
-  });
+  afterAll(() => processing?.close());
 
   it('the upload is ready without a preview, with the reason, and the next one is processed too', async () => {
     for (const name of ['first', 'second']) {

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type FreshDatabase, freshDatabase } from './helpers/database.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simplePdf } from './helpers/fixtures.js';
-import { type HaulServer, processingEnv, startHaul } from './helpers/haul-server.js';
+import { type HaulServer, type ProcessingHaul, startProcessingHaul } from './helpers/haul-server.js';
 import { uploadBuffer } from './helpers/tus.js';
 import { bearer, waitForUpload } from './helpers/uploads-api.js';
 
@@ -11,19 +10,15 @@ import { bearer, waitForUpload } from './helpers/uploads-api.js';
  * PDF viewer would run it. An inert PDF is still shown inline.
  */
 describe('active PDFs', () => {
-  let database: FreshDatabase;
+  let processing: ProcessingHaul;
   let server: HaulServer;
   let token: string;
 
   beforeAll(async () => {
-    database = await freshDatabase(inject('databaseUrl'));
-    server = await startHaul({ env: processingEnv({ DATABASE_URL: database.url }) });
+    ({ server } = processing = await startProcessingHaul());
     token = await server.token('alice');
   });
-  afterAll(async () => {
-    await server?.stop();
-    await database?.drop();
-  });
+  afterAll(() => processing?.close());
 
   const disposition = async (contentUrl: string, query = '') => {
     const response = await fetch(`${server.url}${contentUrl}${query}`, { headers: bearer(token) });

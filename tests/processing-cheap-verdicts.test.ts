@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type FreshDatabase, freshDatabase } from './helpers/database.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asciiText, decompressionBombPng, imageBombs } from './helpers/fixtures.js';
-import { type FlakyProxy, startFlakyProxy } from './helpers/flaky-proxy.js';
-import { type HaulServer, processingEnv, startHaul } from './helpers/haul-server.js';
-import { ownClamd, type OwnClamd } from './helpers/own-clamd.js';
+import type { FlakyProxy } from './helpers/flaky-proxy.js';
+import { processingWithOwnClamd, type ProcessingWithOwnClamd } from './helpers/own-clamd.js';
 import { createUpload, patch, uploadBuffer } from './helpers/tus.js';
 import { expectHistory, waitForUpload } from './helpers/uploads-api.js';
 
@@ -14,27 +12,18 @@ import { expectHistory, waitForUpload } from './helpers/uploads-api.js';
  * Haul sends it — "never sent to clamd" is measured, not assumed.
  */
 describe('cheap verdicts before the scanner', () => {
-  let clamd: OwnClamd;
-  let proxy: FlakyProxy;
-  let database: FreshDatabase;
-  let server: HaulServer;
+  let haul: ProcessingWithOwnClamd<FlakyProxy>;
   let token: string;
 
   beforeAll(async () => {
-    clamd = await ownClamd();
-    proxy = await startFlakyProxy({ target: `http://127.0.0.1:${clamd.port}` });
-    database = await freshDatabase(inject('databaseUrl'));
-    server = await startHaul({ env: processingEnv({ CLAMD_PORT: String(proxy.port), DATABASE_URL: database.url }) });
-    token = await server.token('alice');
+    // The proxy passes everything on and counts it.
+    haul = await processingWithOwnClamd({ proxy: {} });
+    token = await haul.server.token('alice');
   });
-  afterAll(async () => {
-    await server?.stop();
-    await proxy?.close();
-    await clamd?.dispose();
-    await database?.drop();
-  });
+  afterAll(() => haul?.close());
 
   it('PNG, GIF, TIFF and WebP bombs with SCAN_MODE=required → rejected within seconds, never sent to clamd, while a text file sent at the same moment is ready within seconds', async () => {
+    const { server, proxy, database } = haul;
     const bombs = [
       { name: 'bomb.png', type: 'image/png', data: await imageBombs.fullPng() }, // 20000×20000, 1.1 MB
       { name: 'tiny-bomb.png', type: 'image/png', data: decompressionBombPng(200_000, 200_000) },
@@ -66,6 +55,7 @@ describe('cheap verdicts before the scanner', () => {
   });
 
   it('an ELF named .txt is refused from its first bytes, without a scan', async () => {
+    const { server, proxy } = haul;
     const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(2_000_000, 1)]);
     const sentBefore = proxy.stats.bytesUp;
     // Refused while its first bytes arrive (tus/content-check.ts), before processing could see it.
@@ -79,24 +69,17 @@ describe('cheap verdicts before the scanner', () => {
 });
 
 describe('a file clamd cannot finish', () => {
-  let clamd: OwnClamd;
-  let database: FreshDatabase;
-  let server: HaulServer;
+  let haul: ProcessingWithOwnClamd;
 
   beforeAll(async () => {
     // MaxScanTime of 1 ms: every non-trivial file runs out of scan time (what a pathological file
     // does under the 30 s the project's configuration sets).
-    clamd = await ownClamd({ CLAMD_MAX_SCAN_TIME: '1' });
-    database = await freshDatabase(inject('databaseUrl'));
-    server = await startHaul({ env: processingEnv({ CLAMD_PORT: String(clamd.port), DATABASE_URL: database.url, PROCESSING_MAX_ATTEMPTS: '5' }) });
+    haul = await processingWithOwnClamd({ clamdEnv: { CLAMD_MAX_SCAN_TIME: '1' }, env: { PROCESSING_MAX_ATTEMPTS: '5' } });
   });
-  afterAll(async () => {
-    await server?.stop();
-    await clamd?.dispose();
-    await database?.drop();
-  });
+  afterAll(() => haul?.close());
 
   it('→ rejected with the reason after one attempt, never retried', async () => {
+    const { server, database } = haul;
     const token = await server.token('alice');
     const { id } = await uploadBuffer(server.tusEndpoint, token, asciiText(20 * 2 ** 20), { filename: 'huge-log.txt', filetype: 'text/plain' });
     const upload = await waitForUpload(server, token, id, { timeoutMs: 20_000 });
@@ -109,27 +92,17 @@ describe('a file clamd cannot finish', () => {
 });
 
 describe('a scan clamd sits on', () => {
-  let clamd: OwnClamd;
-  let proxy: FlakyProxy;
-  let database: FreshDatabase;
-  let server: HaulServer;
+  let haul: ProcessingWithOwnClamd<FlakyProxy>;
 
   beforeAll(async () => {
-    clamd = await ownClamd();
     // Every connection to clamd goes silent after 256 KiB (a hung scan, as clamd under a file it
     // cannot finish); a PING, a few bytes, still gets through: clamd is up, the file is the problem.
-    proxy = await startFlakyProxy({ target: `http://127.0.0.1:${clamd.port}`, stallRate: 1, budgetBytes: [256 * 1024, 256 * 1024] });
-    database = await freshDatabase(inject('databaseUrl'));
-    server = await startHaul({ env: processingEnv({ CLAMD_PORT: String(proxy.port), CLAMD_TIMEOUT_MS: '1500', DATABASE_URL: database.url }) });
+    haul = await processingWithOwnClamd({ proxy: { stallRate: 1, budgetBytes: [256 * 1024, 256 * 1024] }, env: { CLAMD_TIMEOUT_MS: '1500' } });
   });
-  afterAll(async () => {
-    await server?.stop();
-    await proxy?.close();
-    await clamd?.dispose();
-    await database?.drop();
-  });
+  afterAll(() => haul?.close());
 
   it('past CLAMD_TIMEOUT_MS, with clamd still answering PING → rejected after one attempt', async () => {
+    const { server, proxy } = haul;
     const token = await server.token('alice');
     const { id } = await uploadBuffer(server.tusEndpoint, token, asciiText(2 * 2 ** 20), { filename: 'stuck.txt', filetype: 'text/plain' });
     const upload = await waitForUpload(server, token, id, { timeoutMs: 20_000 });

@@ -1,23 +1,22 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { uploadSchema } from '@haul/api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userStorageKey } from '../server/src/auth/user.js';
-import { type FreshDatabase, freshDatabase } from './helpers/database.js';
+import type { FreshDatabase } from './helpers/database.js';
 import { exists, sha256 } from './helpers/files.js';
 import {
   csvFile, decompressionBombPng, eicarFile, elfBinary, heicLike, htmlFile, noisePng, orientedJpegWithGps, storedZip, truncatedJpeg,
 } from './helpers/fixtures.js';
-import { type HaulServer, processingEnv, startHaul } from './helpers/haul-server.js';
+import { type HaulServer, type ProcessingHaul, startProcessingHaul } from './helpers/haul-server.js';
 import { localS3 } from './helpers/s3.js';
 import { createUpload, encodeMetadata, patch, request, TUS, uploadBuffer } from './helpers/tus.js';
-import { expectHistory, fetchUpload, getUpload, historyOf, readSse, waitForUpload } from './helpers/uploads-api.js';
+import { expectHistory, historyOf, waitForUpload } from './helpers/uploads-api.js';
 
 /**
  * What processing makes of real files, end to end: the built server, real clamd (EICAR test
  * signature), real sharp, on disk and on S3 (Swift). Every test checks the recorded history
- * (upload_events) and that GET /api/uploads/:id matches the published zod schema.
+ * (upload_events) and that GET /api/uploads/:id matches the published zod schema. Following an
+ * upload's status (headers, SSE): processing-status-api.test.ts.
  */
 
 const MAX_IMAGE_SIZE = 2 ** 20;
@@ -81,22 +80,17 @@ const backends: Backend[] = [
 ];
 
 describe.each(backends)('processing on $name', (backend) => {
+  let processing: ProcessingHaul;
   let server: HaulServer;
   let database: FreshDatabase;
   let token: string;
   let otherToken: string;
 
   beforeAll(async () => {
-    database = await freshDatabase(inject('databaseUrl'));
-    server = await startHaul({
-      env: processingEnv({ ...backend.env(), DATABASE_URL: database.url, MAX_IMAGE_SIZE: String(MAX_IMAGE_SIZE) }),
-    });
+    ({ server, database } = processing = await startProcessingHaul({ ...backend.env(), MAX_IMAGE_SIZE: String(MAX_IMAGE_SIZE) }));
     [token, otherToken] = await Promise.all([server.token('alice'), server.token('mallory')]);
   });
-  afterAll(async () => {
-    await server?.stop();
-    await database?.drop();
-  });
+  afterAll(() => processing?.close());
 
   const thumbnail = (id: string, size: number | string, bearer = token) =>
     fetch(`${server.url}/api/uploads/${id}/thumbnails/${size}`, { headers: { Authorization: `Bearer ${bearer}` } });
@@ -272,79 +266,5 @@ describe.each(backends)('processing on $name', (backend) => {
     expect(Date.parse(upload.processedAt!)).toBeGreaterThanOrEqual(Date.parse(upload.finishedAt!));
     expect(await backend.inStorage(server, 'alice', id)).toBe(true);
     await expectHistory(database.sql, id, 'ready', null);
-  });
-
-  describe('the status API', () => {
-    it('the final PATCH points to the upload and its events; only the owner sees them', async () => {
-      const data = csvFile();
-      const { url, id } = await createUpload(server.tusEndpoint, token, {
-        length: data.length, metadata: { filename: 'split.csv', filetype: 'text/csv' },
-      });
-      const first = await patch(url, token, 0, data.subarray(0, 10));
-      expect(first.status).toBe(204);
-      expect(first.header('haul-upload-events')).toBeUndefined();
-      const last = await patch(url, token, 10, data.subarray(10), { Origin: 'https://app.example' });
-      expect(last.status).toBe(204);
-      expect(last.header('haul-upload')).toBe(`/api/uploads/${id}`);
-      expect(last.header('haul-upload-events')).toBe(`/api/uploads/${id}/events`);
-      // A browser client may read them.
-      expect(last.header('access-control-expose-headers')?.toLowerCase()).toContain('haul-upload-events');
-
-      const upload = await waitForUpload(server, token, id);
-      expect(upload.eventsUrl).toBe(last.header('haul-upload-events'));
-      // Someone else's upload reads exactly like a missing one, on every route.
-      const other = await getUpload(server, otherToken, id);
-      expect(other.status).toBe(404);
-      const missing = await getUpload(server, otherToken, 'doesnotexist000000000000');
-      expect(missing.status).toBe(404);
-      expect(other.body).toEqual(missing.body);
-      expect((await readSse(new URL(upload.eventsUrl, server.url).toString(), { token: otherToken })).response.status).toBe(404);
-      expect((await fetch(`${server.url}/api/uploads/${id}`)).status).toBe(401);
-    });
-
-    it.each([
-      { auth: 'a bearer token', viaQuery: false },
-      { auth: '?access_token=', viaQuery: true },
-    ])('SSE with $auth streams status events from upload to terminal, then ends', async ({ viaQuery }) => {
-      const jpeg = await orientedJpegWithGps(320, 240);
-      const { url, id } = await createUpload(server.tusEndpoint, token, {
-        length: jpeg.length, metadata: { filename: 'live.jpg', filetype: 'image/jpeg' },
-      });
-      const eventsUrl = new URL(`/api/uploads/${id}/events`, server.url);
-      if (viaQuery) eventsUrl.searchParams.set('access_token', token);
-      const started = Date.now();
-      const stream = readSse(eventsUrl.toString(), { token: viaQuery ? undefined : token, timeoutMs: 20_000 });
-      // Let the stream send the current state (uploading) before the bytes arrive.
-      await new Promise((r) => setTimeout(r, 300));
-      expect((await patch(url, token, 0, jpeg)).status).toBe(204);
-      const { response, events } = await stream;
-      expect(response.status).toBe(200);
-      expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
-      expect(Date.now() - started).toBeLessThan(15_000);
-
-      expect(events.length).toBeGreaterThanOrEqual(2);
-      expect(events.every((e) => e.event === 'status')).toBe(true);
-      const statuses = events.map((e) => uploadSchema.strict().parse(JSON.parse(e.data)).status);
-      expect(statuses[0]).toBe('uploading');
-      expect(statuses.at(-1)).toBe('ready');
-      // In lifecycle order, each at most once, and nothing after the terminal status.
-      const order = ['uploading', 'received', 'processing', 'ready'];
-      const positions = statuses.map((s) => order.indexOf(s));
-      expect(positions.every((p, i) => p >= 0 && (i === 0 || p >= positions[i - 1]!))).toBe(true);
-      const final = JSON.parse(events.at(-1)!.data) as { thumbnails: unknown[]; id: string };
-      expect(final.id).toBe(id);
-      expect(final.thumbnails).toHaveLength(3);
-      // The stream of a finished upload: its one state, then the end.
-      const again = await readSse(eventsUrl.toString(), { token: viaQuery ? undefined : token, timeoutMs: 10_000 });
-      expect(again.events.map((e) => JSON.parse(e.data).status)).toEqual(['ready']);
-      expect(await fetchUpload(server, token, id)).toEqual(JSON.parse(again.events[0]!.data));
-    });
-
-    it('SSE without a token → 401', async () => {
-      const { id } = await uploadBuffer(server.tusEndpoint, token, csvFile(), { filename: 'x.csv', filetype: 'text/csv' });
-      const { response } = await readSse(`${server.url}/api/uploads/${id}/events`);
-      expect(response.status).toBe(401);
-      await waitForUpload(server, token, id);
-    });
   });
 });

@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type FreshDatabase, freshDatabase } from './helpers/database.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asciiText, imageBombs } from './helpers/fixtures.js';
-import { type FlakyProxy, startFlakyProxy } from './helpers/flaky-proxy.js';
-import { type HaulServer, processingEnv, startHaul } from './helpers/haul-server.js';
-import { ownClamd, type OwnClamd } from './helpers/own-clamd.js';
+import type { FlakyProxy } from './helpers/flaky-proxy.js';
+import { processingWithOwnClamd, type ProcessingWithOwnClamd } from './helpers/own-clamd.js';
 import { uploadBuffer } from './helpers/tus.js';
 import { fetchUpload, waitForUpload } from './helpers/uploads-api.js';
 
@@ -15,27 +13,15 @@ import { fetchUpload, waitForUpload } from './helpers/uploads-api.js';
  * — they have the express lane to themselves.
  */
 describe('processing lanes', () => {
-  let clamd: OwnClamd;
-  let proxy: FlakyProxy;
-  let database: FreshDatabase;
-  let server: HaulServer;
+  let haul: ProcessingWithOwnClamd<FlakyProxy>;
 
   beforeAll(async () => {
-    clamd = await ownClamd();
-    proxy = await startFlakyProxy({ target: `http://127.0.0.1:${clamd.port}`, bytesPerSecond: 3 * 2 ** 20 });
-    database = await freshDatabase(inject('databaseUrl'));
-    server = await startHaul({
-      env: processingEnv({ CLAMD_PORT: String(proxy.port), DATABASE_URL: database.url, WORKER_CONCURRENCY: '1' }),
-    });
+    haul = await processingWithOwnClamd({ proxy: { bytesPerSecond: 3 * 2 ** 20 }, env: { WORKER_CONCURRENCY: '1' } });
   });
-  afterAll(async () => {
-    await server?.stop();
-    await proxy?.close();
-    await clamd?.dispose();
-    await database?.drop();
-  });
+  afterAll(() => haul?.close());
 
   it('slow large files and bombs arriving together do not keep an ordinary file waiting', async () => {
+    const { server, proxy } = haul;
     const token = await server.token('alice');
     const pngBomb = await imageBombs.fullPng();
     const large = await Promise.all(

@@ -4,7 +4,7 @@ import { type FreshDatabase, freshDatabase } from './helpers/database.js';
 import { asciiText, csvFile, eicarFile } from './helpers/fixtures.js';
 import { sha256 } from './helpers/files.js';
 import { startFlakyProxy } from './helpers/flaky-proxy.js';
-import { type HaulServer, processingEnv, startHaul } from './helpers/haul-server.js';
+import { type HaulServer, type ProcessingHaul, startHaul, startProcessingHaul } from './helpers/haul-server.js';
 import { ownClamd, type OwnClamd } from './helpers/own-clamd.js';
 import { uploadBuffer } from './helpers/tus.js';
 import { expectHistory, waitForUpload } from './helpers/uploads-api.js';
@@ -19,14 +19,11 @@ describe('when clamd is down', () => {
   let own: OwnClamd;
   let port: number;
   const clamd = (command: 'start' | 'stop') => own[command]();
-  const databases: FreshDatabase[] = [];
-  const servers: HaulServer[] = [];
+  const hauls: ProcessingHaul[] = [];
   const serverWith = async (env: Record<string, string>) => {
-    const database = await freshDatabase(inject('databaseUrl'));
-    databases.push(database);
-    const server = await startHaul({ env: processingEnv({ CLAMD_PORT: String(port), DATABASE_URL: database.url, ...env }) });
-    servers.push(server);
-    return { server, sql: database.sql, token: await server.token('alice') };
+    const haul = await startProcessingHaul({ CLAMD_PORT: String(port), ...env });
+    hauls.push(haul);
+    return { server: haul.server, sql: haul.database.sql, token: await haul.server.token('alice') };
   };
 
   const killClamd = () => own.kill();
@@ -36,10 +33,9 @@ describe('when clamd is down', () => {
     port = own.port;
   });
   afterAll(async () => {
-    // Whatever happened: no clamd of ours left running, servers stopped, databases dropped.
-    await Promise.all(servers.map((s) => s.stop()));
+    // Whatever happened: servers stopped, databases dropped, no clamd of ours left running.
+    await Promise.all(hauls.map((h) => h.close()));
     await own?.dispose();
-    await Promise.all(databases.map((d) => d.drop()));
   });
 
   it('an upload waits in `processing`, saying it will retry, and becomes ready once clamd is back', async () => {

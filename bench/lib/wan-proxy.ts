@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { mulberry32 } from './seeded-random.js';
 
 /**
  * A long or a mobile network path, emulated in userspace on 127.0.0.1 (this machine has no netem):
@@ -43,18 +44,6 @@ export interface WanProxy {
 
 /** Delivery in pieces no larger than this, so a window is filled and drained smoothly. */
 const SEGMENT = 16 * 1024;
-
-/** mulberry32: a small seeded PRNG (cut points must be the same run after run). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * One direction of one connection: reads `from`, writes `to` RTT/2 later, with at most `window`
@@ -127,7 +116,8 @@ function delayLine(from: net.Socket, to: net.Socket, { rttMs, windowBytes }: Wan
 /** Starts the proxy in front of `target` (e.g. http://127.0.0.1:3000). */
 export async function startWanProxy(target: string, profile: WanProfile, cut?: CutPolicy): Promise<WanProxy> {
   const { hostname, port } = new URL(target);
-  const random = seeded(cut?.seed ?? 1);
+  // Seeded: cut points are the same run after run.
+  const random = mulberry32(cut?.seed ?? 1);
   const stats = { connections: 0, cut: 0, bytesUp: 0, bytesDown: 0 };
   const sockets = new Set<net.Socket>();
 

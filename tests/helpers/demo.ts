@@ -19,6 +19,8 @@ export interface DemoSession {
   browser: Browser;
   /** A page of the demo, not yet signed in. */
   page: Page;
+  /** Another visitor: a page of the demo in a browser context of its own, not yet signed in. */
+  newPage(): Promise<Page>;
   /** Closes the browser and stops the server. */
   close(): Promise<void>;
 }
@@ -26,11 +28,12 @@ export interface DemoSession {
 /** The demo server and Chromium, started side by side, with a page on the demo. */
 export async function openDemo(): Promise<DemoSession> {
   const [server, browser] = await Promise.all([startDemoServer(), launchChromium()]);
-  const page = await (await newDemoContext(browser, server.url)).newPage();
+  const newPage = async () => (await newDemoContext(browser, server.url)).newPage();
   return {
     server,
     browser,
-    page,
+    page: await newPage(),
+    newPage,
     async close() {
       await browser.close();
       await server.stop();
@@ -38,9 +41,11 @@ export async function openDemo(): Promise<DemoSession> {
   };
 }
 
-export async function signIn(page: Page, user: string): Promise<void> {
+/** Signs in on the demo's form as `user`, a member of `conversations` (comma-separated) if given. */
+export async function signIn(page: Page, user: string, conversations?: string): Promise<void> {
   await page.goto('/');
   await page.getByTestId('signin-user').fill(user);
+  if (conversations !== undefined) await page.getByTestId('signin-conversations').fill(conversations);
   await page.getByTestId('signin-user').press('Enter');
   await expect.poll(() => page.getByTestId('signed-in-user').textContent()).toContain(user);
 }

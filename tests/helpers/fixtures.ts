@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
+import { pdfFile } from '../../bench/lib/pdf-file.js';
+import { gifBomb, PNG_SIGNATURE, pngChunk, pngHeader, tiffBomb, webpBomb } from '../../server/src/testing/image-bombs.js';
+
+export { pngChunk };
 
 /**
  * Files for the processing tests, generated in code (no binary fixtures in the repository).
@@ -82,34 +86,15 @@ export function elfBinary(size = 4096): Buffer {
   return file;
 }
 
-function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const typeAndData = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(zlib.crc32(typeAndData));
-  return Buffer.concat([length, typeAndData, crc]);
-}
-
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
 /**
  * A decompression bomb, by hand: a valid PNG signature and IHDR (with correct CRC) declaring
  * `width`×`height` RGB pixels — 40 gigapixels by default — a tiny IDAT and IEND. A few hundred
  * bytes that would need ~120 GB decoded.
  */
 export function decompressionBombPng(width = 200_000, height = 200_000): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // colour type: RGB
-  ihdr[10] = 0; // compression
-  ihdr[11] = 0; // filter
-  ihdr[12] = 0; // interlace
   // The start of the first rows, all zero: deflate makes this a few bytes.
   const idat = zlib.deflateSync(Buffer.alloc(64 * 1024));
-  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', idat), pngChunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', pngHeader(width, height)), pngChunk('IDAT', idat), pngChunk('IEND', Buffer.alloc(0))]);
 }
 
 /** Random RGB noise (incompressible, so encoded files have a predictable, large-ish size). */
@@ -198,17 +183,7 @@ export function simplePdf(text: string, { javascript }: { javascript?: string } 
     `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
     '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
   ];
-  let body = '%PDF-1.4\n';
-  const offsets: number[] = [];
-  objects.forEach((object, i) => {
-    offsets.push(body.length);
-    body += `${i + 1} 0 obj\n${object}\nendobj\n`;
-  });
-  const xref = body.length;
-  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
-  for (const offset of offsets) body += `${String(offset).padStart(10, '0')} 00000 n \n`;
-  body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(body, 'latin1');
+  return Buffer.from(pdfFile('%PDF-1.4\n', objects, 1), 'latin1');
 }
 
 /** A PNG that looks like a photo (sky, sun, hills), drawn from SVG by sharp: previews worth a look. */
@@ -231,45 +206,11 @@ export function scenePng(width = 960, height = 640): Promise<Buffer> {
  */
 export const imageBombs = {
   /** A 1×1 screen whose only frame is 30000×30000. */
-  gif(): Buffer {
-    const screen = Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00', 'latin1');
-    const frame = Buffer.alloc(10);
-    frame[0] = 0x2c;
-    frame.writeUInt16LE(30000, 5);
-    frame.writeUInt16LE(30000, 7);
-    return Buffer.concat([screen, frame, Buffer.from([2, 2, 0x4c, 0x01, 0, 0x3b])]);
-  },
+  gif: () => gifBomb(),
   /** A 16×16 first page, then a 100000×100000 one whose directory is beyond the first 64 KiB (read by range). */
-  tiff(): Buffer {
-    const file = Buffer.alloc(70_000 + 30);
-    file.write('II*\0', 0, 'latin1');
-    file.writeUInt32LE(8, 4);
-    const ifd = (at: number, width: number, height: number, next: number) => {
-      file.writeUInt16LE(2, at);
-      [[256, width], [257, height]].forEach(([tag, value], i) => {
-        const entry = at + 2 + 12 * i;
-        file.writeUInt16LE(tag!, entry);
-        file.writeUInt16LE(4, entry + 2); // LONG
-        file.writeUInt32LE(1, entry + 4);
-        file.writeUInt32LE(value!, entry + 8);
-      });
-      file.writeUInt32LE(next, at + 26);
-    };
-    ifd(8, 16, 16, 70_000);
-    ifd(70_000, 100_000, 100_000, 0);
-    return file;
-  },
+  tiff: () => tiffBomb({ firstPageAt: 8, bombAt: 70_000 }),
   /** VP8X declaring a 16777216×16777216 canvas. */
-  webp(): Buffer {
-    const file = Buffer.alloc(30);
-    file.write('RIFF', 0, 'latin1');
-    file.writeUInt32LE(22, 4);
-    file.write('WEBPVP8X', 8, 'latin1');
-    file.writeUInt32LE(10, 16);
-    file.writeUIntLE(0xffffff, 24, 3);
-    file.writeUIntLE(0xffffff, 27, 3);
-    return file;
-  },
+  webp: webpBomb,
   /** A 20000×20000 RGB PNG with all its (zero) rows: ~1.1 MB that inflates to 1.2 GB. */
   async fullPng(): Promise<Buffer> {
     const width = 20_000;
@@ -281,11 +222,6 @@ export const imageBombs = {
     for (let row = 0; row < 20_000; row += 100) deflate.write(rows);
     deflate.end();
     await ended;
-    const ihdr = Buffer.alloc(13);
-    ihdr.writeUInt32BE(width, 0);
-    ihdr.writeUInt32BE(20_000, 4);
-    ihdr[8] = 8;
-    ihdr[9] = 2;
-    return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', Buffer.concat(parts)), pngChunk('IEND', Buffer.alloc(0))]);
+    return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', pngHeader(width, 20_000)), pngChunk('IDAT', Buffer.concat(parts)), pngChunk('IEND', Buffer.alloc(0))]);
   },
 };

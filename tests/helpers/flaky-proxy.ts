@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { mulberry32 } from '../../bench/lib/seeded-random.js';
 
 /**
  * A TCP proxy on 127.0.0.1 that makes a network bad on purpose, for the SDK tests: it drops a
@@ -70,18 +71,6 @@ export interface FlakyProxy {
   freeze(): void;
   thaw(): void;
   close(): Promise<void>;
-}
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function parseHead(raw: string): RequestHead {
@@ -159,7 +148,7 @@ function statusCounter(status: number, onSeen: () => void): (data: Buffer) => vo
 export async function startFlakyProxy(initial: FlakyProxyOptions): Promise<FlakyProxy> {
   const target = new URL(initial.target);
   const options: FlakyProxyOptions = { ...initial };
-  const random = prng(initial.seed ?? 1);
+  const random = mulberry32(initial.seed ?? 1);
   const stats: FlakyProxyStats = { connections: 0, dropped: 0, stalled: 0, injected: 0, bytesUp: 0, patches: 0, corrupted: 0, answered460: 0 };
   const sockets = new Set<net.Socket>();
   let frozen = false;

@@ -4,6 +4,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
+import { type FreshDatabase, freshDatabase } from './database.js';
 
 /**
  * The built server and processing worker (`npm run build` first) as child processes, started the
@@ -155,6 +157,36 @@ export const processingEnv = (extra: Record<string, string | undefined> = {}) =>
   CLAMD_PORT: process.env.TEST_CLAMD_PORT ?? '3310',
   ...extra,
 });
+
+/** A server with processing on, on a database of its own. */
+export interface ProcessingHaul {
+  server: HaulServer;
+  database: FreshDatabase;
+  /** Stops the server and drops its database. */
+  close(): Promise<void>;
+}
+
+/**
+ * A server with processing on (processingEnv with `env`) on a fresh database: the run's database
+ * holds other files' uploads with pending processing jobs, which this worker would claim.
+ */
+export async function startProcessingHaul(env: Record<string, string | undefined> = {}): Promise<ProcessingHaul> {
+  const database = await freshDatabase(inject('databaseUrl'));
+  try {
+    const server = await startHaul({ env: processingEnv({ ...env, DATABASE_URL: database.url }) });
+    return {
+      server,
+      database,
+      async close() {
+        await server.stop();
+        await database.drop();
+      },
+    };
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
+}
 
 /** A TCP port free right now on 127.0.0.1 (to restart a server on the same URL, or give a service its own). */
 export function freePort(): Promise<number> {

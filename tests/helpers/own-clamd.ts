@@ -3,7 +3,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, REPO_ROOT } from './haul-server.js';
+import { type FlakyProxy, type FlakyProxyOptions, startFlakyProxy } from './flaky-proxy.js';
+import { freePort, type ProcessingHaul, REPO_ROOT, startProcessingHaul } from './haul-server.js';
 
 const run = promisify(execFile);
 
@@ -53,4 +54,49 @@ export async function ownClamd(env: Record<string, string> = {}): Promise<OwnCla
   };
   await clamd.start();
   return clamd;
+}
+
+/** Haul with processing on, on a fresh database, scanning with a clamd of its own. */
+export interface ProcessingWithOwnClamd<Proxy extends FlakyProxy | undefined = FlakyProxy | undefined> extends ProcessingHaul {
+  clamd: OwnClamd;
+  /** The proxy between Haul and clamd, when one was asked for. */
+  proxy: Proxy;
+  /** Stops the server, the proxy and clamd, and drops the database (whatever of them started). */
+  close(): Promise<void>;
+}
+
+export interface ProcessingWithOwnClamdOptions {
+  /** local-clamd.sh's settings for the clamd (e.g. CLAMD_MAX_SCAN_TIME). */
+  clamdEnv?: Record<string, string>;
+  /** Put a FlakyProxy with these options between Haul and clamd (to count, throttle or stall what Haul sends). */
+  proxy?: Omit<FlakyProxyOptions, 'target'>;
+  /** The server's environment beyond processingEnv, the database and clamd's port. */
+  env?: Record<string, string>;
+}
+
+/**
+ * For test files that measure or break what goes to clamd: a clamd of their own (and a proxy in
+ * front of it) and a startProcessingHaul scanning with it. If any part fails to start, the parts
+ * already started are closed again.
+ */
+export async function processingWithOwnClamd(
+  options: ProcessingWithOwnClamdOptions & { proxy: Omit<FlakyProxyOptions, 'target'> },
+): Promise<ProcessingWithOwnClamd<FlakyProxy>>;
+export async function processingWithOwnClamd(options?: ProcessingWithOwnClamdOptions): Promise<ProcessingWithOwnClamd>;
+export async function processingWithOwnClamd(options: ProcessingWithOwnClamdOptions = {}): Promise<ProcessingWithOwnClamd> {
+  const parts: { clamd?: OwnClamd; proxy?: FlakyProxy; haul?: ProcessingHaul } = {};
+  const close = async () => {
+    await parts.haul?.close();
+    await parts.proxy?.close();
+    await parts.clamd?.dispose();
+  };
+  try {
+    const clamd = (parts.clamd = await ownClamd(options.clamdEnv));
+    const proxy = (parts.proxy = options.proxy && (await startFlakyProxy({ ...options.proxy, target: `http://127.0.0.1:${clamd.port}` })));
+    const { server, database } = (parts.haul = await startProcessingHaul({ ...options.env, CLAMD_PORT: String(proxy?.port ?? clamd.port) }));
+    return { clamd, proxy, database, server, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }

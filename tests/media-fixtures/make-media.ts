@@ -70,6 +70,15 @@ export async function phoneJpeg(width = 640, height = 480): Promise<Buffer> {
     .toBuffer();
 }
 
+/** Is the top of a picture red and its bottom blue: phoneJpeg (or a preview of it) shown upright? */
+export async function redOverBlue(image: Buffer): Promise<boolean> {
+  const { data, info } = await sharp(image).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const at = (x: number, y: number) => 3 * (y * info.width + x);
+  const top = at(info.width >> 1, 2);
+  const bottom = at(info.width >> 1, info.height - 3);
+  return data[top]! > 200 && data[top + 2]! < 60 && data[bottom + 2]! > 200 && data[bottom]! < 60;
+}
+
 /** heif-enc from a JPEG: HEVC pixels as stored, the JPEG's EXIF (orientation, GPS) as an Exif item. */
 export async function heifFromJpeg(dir: string, name: string, jpeg: Buffer): Promise<string> {
   const source = path.join(dir, `${name}.jpg`);

@@ -1,3 +1,5 @@
+import { pdfFile } from '../../bench/lib/pdf-file.js';
+
 /**
  * A minimal PDF writer for tests: N pages of text (Helvetica, not embedded), optionally a
  * JavaScript OpenAction, with a correct cross-reference table. qpdf (make-media.ts) turns its
@@ -20,15 +22,6 @@ export function writePdf({ pages = 1, javascript = false as boolean | string, wi
   const action = javascript ? add(`<< /Type /Action /S /JavaScript /JS (${script}) >>`) : 0;
   objects[catalog - 1] = `<< /Type /Catalog /Pages ${pageTree} 0 R${action ? ` /OpenAction ${action} 0 R` : ''} >>`;
   objects[pageTree - 1] = `<< /Type /Pages /Kids [${kids.map((k) => `${k} 0 R`).join(' ')}] /Count ${pages} >>`;
-
-  let out = '%PDF-1.7\n%\xe2\xe3\xcf\xd3\n';
-  const offsets = objects.map((body, i) => {
-    const offset = Buffer.byteLength(out, 'latin1');
-    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
-    return offset;
-  });
-  const xref = Buffer.byteLength(out, 'latin1');
-  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
-  out += `trailer\n<< /Size ${objects.length + 1} /Root ${catalog} 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(out, 'latin1');
+  // The second line's bytes over 127 mark the file as binary (PDF 32000-1 §7.5.2).
+  return Buffer.from(pdfFile('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n', objects, catalog), 'latin1');
 }

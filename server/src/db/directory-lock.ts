@@ -1,18 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { isProcessAlive } from './process-alive.js';
 
 export interface DirectoryLock {
   release(): Promise<void>;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Lock files held by this process: a PID alone cannot tell two instances in one process apart. */
@@ -44,7 +35,7 @@ export async function acquireDirectoryLock(lockPath: string, what: string): Prom
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number.parseInt(await fs.readFile(lockPath, 'utf8').catch(() => ''), 10);
-      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
+      if (Number.isInteger(holder) && holder !== process.pid && isProcessAlive(holder)) {
         throw new Error(
           `The ${what} at ${lockPath.replace(/\.lock$/, '')} is in use by process ${holder}. ` +
             'Stop that process, use another DATA_DIR, or set DATABASE_URL to share a PostgreSQL database.',

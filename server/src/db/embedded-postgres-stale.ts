@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { Logger } from '../logger.js';
 import { readPostmasterPid } from './embedded-postgres-files.js';
+import { isProcessAlive } from './process-alive.js';
 
 /**
  * Called with the directory lock held, so no live Haul server owns the cluster. A postmaster.pid
@@ -15,7 +16,7 @@ import { readPostmasterPid } from './embedded-postgres-files.js';
  */
 export async function stopStalePostmaster(dataDir: string, logger: Logger): Promise<void> {
   const postmaster = await readPostmasterPid(dataDir);
-  if (!postmaster || !isAlive(postmaster.pid)) return;
+  if (!postmaster || !isProcessAlive(postmaster.pid)) return;
   if (!(await isPostgres(postmaster.pid))) {
     await fs.rm(path.join(dataDir, 'postmaster.pid'), { force: true });
     return;
@@ -25,7 +26,7 @@ export async function stopStalePostmaster(dataDir: string, logger: Logger): Prom
     if (!sendSignal(postmaster.pid, signal)) return;
     const deadline = Date.now() + waitMs;
     while (Date.now() < deadline) {
-      if (!isAlive(postmaster.pid)) return;
+      if (!isProcessAlive(postmaster.pid)) return;
       await sleep(50);
     }
   }
@@ -38,15 +39,6 @@ function sendSignal(pid: number, signal: NodeJS.Signals): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

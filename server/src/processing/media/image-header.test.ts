@@ -1,67 +1,21 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { gifBomb, PNG_SIGNATURE, pngChunk, pngHeader, tiffBomb, webpBomb } from '../../testing/image-bombs.js';
 import { readImageHeader, readImageHeaderFromFile } from './image-header.js';
 
 const dims = (result: ReturnType<typeof readImageHeader>) => (result.kind === 'header' ? result.header : result);
 
 /** Bombs: tiny files whose headers declare enormous images (issue 13: 48 KB, 20000×20000). */
 const bombs = {
-  png(width: number, height: number) {
-    const ihdr = Buffer.alloc(25);
-    ihdr.writeUInt32BE(13, 0);
-    ihdr.write('IHDR', 4, 'latin1');
-    ihdr.writeUInt32BE(width, 8);
-    ihdr.writeUInt32BE(height, 12);
-    ihdr.set([8, 2, 0, 0, 0], 16);
-    ihdr.writeUInt32BE(crc32(ihdr.subarray(4, 21)), 21);
-    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ihdr, Buffer.alloc(48_000)]);
-  },
-  /** A 1×1 screen whose only frame is 30000×30000 at (100, 100). */
-  gif() {
-    const screen = Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00', 'latin1');
-    const frame = Buffer.alloc(10);
-    frame[0] = 0x2c;
-    frame.writeUInt16LE(100, 1);
-    frame.writeUInt16LE(100, 3);
-    frame.writeUInt16LE(30000, 5);
-    frame.writeUInt16LE(30000, 7);
-    return Buffer.concat([screen, frame, Buffer.from([2, 2, 0x4c, 0x01, 0, 0x3b])]);
-  },
-  /** A TIFF whose small first page is followed by a 100000×100000 one; both IFDs after 64 KiB of data. */
-  tiff() {
-    const file = Buffer.alloc(70_000 + 2 * 30);
-    file.write('II*\0', 0, 'latin1');
-    file.writeUInt32LE(70_000, 4);
-    const ifd = (at: number, width: number, height: number, next: number) => {
-      file.writeUInt16LE(2, at);
-      [[256, width], [257, height]].forEach(([tag, value], i) => {
-        const e = at + 2 + 12 * i;
-        file.writeUInt16LE(tag!, e);
-        file.writeUInt16LE(4, e + 2);
-        file.writeUInt32LE(1, e + 4);
-        file.writeUInt32LE(value!, e + 8);
-      });
-      file.writeUInt32LE(next, at + 26);
-    };
-    ifd(70_000, 16, 16, 70_030);
-    ifd(70_030, 100_000, 100_000, 0);
-    return file;
-  },
-  /** WebP VP8X declaring a 16777216×16777216 canvas. */
-  webp() {
-    const file = Buffer.alloc(30);
-    file.write('RIFF', 0, 'latin1');
-    file.writeUInt32LE(22, 4);
-    file.write('WEBPVP8X', 8, 'latin1');
-    file.writeUInt32LE(10, 16);
-    file.writeUIntLE(0xffffff, 24, 3);
-    file.writeUIntLE(0xffffff, 27, 3);
-    return file;
-  },
+  png: (width: number, height: number) => Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', pngHeader(width, height)), Buffer.alloc(48_000)]),
+  /** The frame at (100, 100): the image's extent is the frame's end, 30100×30100. */
+  gif: () => gifBomb({ left: 100, top: 100 }),
+  /** Both directories after 64 KiB of data. */
+  tiff: () => tiffBomb({ firstPageAt: 70_000, bombAt: 70_030 }),
+  webp: webpBomb,
 };
 
 describe('readImageHeader', () => {

@@ -1,0 +1,14 @@
+/**
+ * mulberry32: a small seeded PRNG, for fates that must be the same run after run (where the bench's
+ * WAN proxy cuts a connection, which connections the tests' flaky proxy drops).
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
