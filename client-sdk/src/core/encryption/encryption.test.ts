@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
+import type { HttpStack } from 'tus-js-client';
 import { describe, expect, it } from 'vitest';
+import { ChecksumHttpStack } from '../checksum-http-stack.js';
 import { HaulError } from '../errors.js';
 import { MIN_PART_SIZE } from '../parallel.js';
 import { recordAlignedParts, SealedInput, sealedFileReader } from './encrypted-upload.js';
@@ -234,5 +237,35 @@ describe('the sealed file reader tus-js-client uploads from', () => {
     // A resume from an offset inside a record (not the prefetched range).
     const { value } = await source.slice(123_457, 200_000);
     expect(same(value as Uint8Array, whole.slice(123_457, 200_000))).toBe(true);
+  });
+
+  it('with checksums on, hands each request one buffer whose digest is computed while the previous is sent', async () => {
+    const plaintext = sample(4 * RECORD_SIZE + 5);
+    const key = await newFileKey(appKey);
+    const object = sealedObject({ previewSize: 0, sealedPreview: null, fileSize: plaintext.length, fileCipher: key.aes.cipher(await randomBytes(7)), read: async (s, e) => plaintext.slice(s, e) });
+    const whole = await sealRange(object, 0, object.size);
+    const hashed: number[] = [];
+    const sha256 = async (bytes: Uint8Array) => {
+      hashed.push(bytes.length);
+      return new Uint8Array(createHash('sha256').update(bytes).digest());
+    };
+    const bodies: Uint8Array[][] = [];
+    const wholeBody = (pieces: Uint8Array[]) => {
+      bodies.push(pieces);
+      return new Uint8Array(Buffer.concat(pieces));
+    };
+    const source = await sealedFileReader.openFile(new SealedInput(object, 0, object.size, { wholeBody, sha256 }), 2 * SEALED_RECORD_SIZE);
+    const first = await source.slice(0, 2 * SEALED_RECORD_SIZE);
+    // The first request's body hashed as it was sealed (the second's is being sealed and hashed ahead).
+    expect(hashed[0]).toBe(2 * SEALED_RECORD_SIZE);
+    expect(bodies.every((pieces) => pieces.length === 1)).toBe(true);
+    expect(same(first.value as Uint8Array, whole.slice(0, 2 * SEALED_RECORD_SIZE))).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const hashedBeforeSend = hashed.length;
+    const headers: Record<string, string> = {};
+    const inner = { getName: () => 'recording', createRequest: () => ({ setHeader: (name: string, value: string) => void (headers[name] = value), send: async () => ({}) }) } as unknown as HttpStack;
+    await new ChecksumHttpStack(inner, sha256).createRequest('PATCH', 'u').send(first.value);
+    expect(headers['Upload-Checksum']).toBe(`sha256 ${createHash('sha256').update(whole.subarray(0, 2 * SEALED_RECORD_SIZE)).digest('base64')}`);
+    expect(hashed).toHaveLength(hashedBeforeSend); // not read again by the checksum stack
   });
 });
