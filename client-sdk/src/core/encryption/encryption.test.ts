@@ -154,6 +154,22 @@ describe('end-to-end encryption format v1', () => {
       expect((await reader.read()).value?.length).toBe(RECORD_SIZE);
       expect((await failure(reader.read())).message).toMatch(/record 1 is truncated/);
     });
+    it('a body that breaks off (connection cut, or an object shorter than its Content-Length)', async () => {
+      const { stored, key, noncePrefix } = await seal(sample(size));
+      let sent = false;
+      const broken = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent) return controller.error(new TypeError('terminated'));
+          sent = true;
+          controller.enqueue(stored.slice(0, SEALED_RECORD_SIZE + 10));
+        },
+      });
+      const reader = openRecords(key.aes.cipher(noncePrefix), { start: 0, plaintextSize: size }, 0, size, broken).getReader();
+      expect((await reader.read()).value?.length).toBe(RECORD_SIZE);
+      const error = await failure(reader.read());
+      expect(error).toMatchObject({ code: 'NETWORK_ERROR', retryable: true });
+      expect(error.message).toMatch(/broke off in record 1 \(terminated\)/);
+    });
     it('a wrong nonce prefix (another file spliced in)', async () => {
       const { stored, key } = await seal(sample(size));
       expect((await failure(open(stored, key, new Uint8Array(7)))).message).toMatch(/record 0 failed authentication/);
