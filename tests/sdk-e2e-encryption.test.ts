@@ -4,7 +4,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createHaulClient, HaulError, type HaulClient, type NodeUploadInput, SEALED_RECORD_SIZE } from '@haul/client/node';
+import { createHaulClient, HaulError, type HaulClient, type NodeUploadInput, RECORD_SIZE, SEALED_RECORD_SIZE, sealedSize } from '@haul/client/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storedPath } from './helpers/files.js';
 import { noisePng } from './helpers/fixtures.js';
@@ -15,9 +15,11 @@ import { offsetOf, uploadIdOf } from './helpers/tus.js';
 import { waitFor } from './helpers/wait.js';
 
 /**
- * End-to-end encrypted uploads through the SDK against the real server: the round trip, what the
- * server stores (no plaintext), previews, wrong keys, tampering detected on download, the CLI
- * killed mid-record and resumed (single stream and parallel), and ENCRYPTED_UPLOADS=refuse.
+ * End-to-end encrypted uploads through the SDK against the real server: the round trip (also of
+ * 0, 1 and record-size ±1 bytes), what the server stores (no plaintext), previews, wrong keys,
+ * tampering detected on download (flipped, dropped, swapped, truncated), the CLI killed
+ * mid-record and resumed (single stream and parallel), and ENCRYPTED_UPLOADS=refuse. Downloads
+ * from S3 (a presigned redirect): sdk-e2e-encryption-s3.test.ts.
  */
 
 const MiB = 2 ** 20;
@@ -101,6 +103,19 @@ describe('end-to-end encrypted uploads (SDK ↔ server)', () => {
     expect(await client.preview(upload.id, { encryption: { key } })).toBeNull();
   });
 
+  it.each([0, 1, RECORD_SIZE - 1, RECORD_SIZE, RECORD_SIZE + 1])('round trip of %i bytes (record-size edges): stored size known up front, bytes back', async (size) => {
+    const { client } = await clientFor('e2e-edges');
+    const bytes = randomBytes(size);
+    const upload = await client.upload(bytes, { encryption: { key, preview: false }, resume: false }).result;
+    expect(upload).toMatchObject({ status: 'ready', encrypted: true, size: sealedSize(size) });
+    expect((await fsp.readFile(storedPath(server.dataDir, 'e2e-edges', upload.id))).length).toBe(sealedSize(size));
+    expect((await bytesOf(await client.download(upload.id, { encryption: { key } }))).equals(bytes)).toBe(true);
+    if (size > 1) {
+      const last = await bytesOf(await client.download(upload.id, { encryption: { key }, range: { start: size - 1 } }));
+      expect(last.equals(bytes.subarray(size - 1))).toBe(true);
+    }
+  });
+
   it('the same file twice gives different ciphertext; a wrong key fails cleanly', async () => {
     const { client } = await clientFor('e2e-bob');
     const bytes = Buffer.from('the same plaintext, twice\n'.repeat(1000));
@@ -131,7 +146,7 @@ describe('end-to-end encrypted uploads (SDK ↔ server)', () => {
     expect((await bytesOf(await client.download(upload.id, { encryption: { key } }))).equals(await fsp.readFile(png))).toBe(true);
   });
 
-  it('tampering in storage is detected on download, naming the record', async () => {
+  it('tampering in storage (a flipped byte, swapped, dropped and truncated records) is detected on download, naming the record', async () => {
     const { client } = await clientFor('e2e-dave');
     const file = await markedFile('tamper.bin', 5 * SEALED_RECORD, 'x');
     const upload = await client.upload(file.path, { encryption: { key, preview: false } }).result;
@@ -152,6 +167,23 @@ describe('end-to-end encrypted uploads (SDK ↔ server)', () => {
     const swapped = Buffer.concat([original.subarray(0, SEALED_RECORD), original.subarray(2 * SEALED_RECORD, 3 * SEALED_RECORD), original.subarray(SEALED_RECORD, 2 * SEALED_RECORD), original.subarray(3 * SEALED_RECORD)]);
     await fsp.writeFile(stored, swapped);
     expect((await rejection(bytesOf(await client.download(upload.id, { encryption: { key } })))).message).toMatch(/record 1 failed authentication/);
+    // Record 1 dropped: record 2's bytes sit where record 1's should.
+    await fsp.writeFile(stored, Buffer.concat([original.subarray(0, SEALED_RECORD), original.subarray(2 * SEALED_RECORD)]));
+    expect((await rejection(bytesOf(await client.download(upload.id, { encryption: { key } })))).message).toMatch(/record 1 failed authentication/);
+
+    // Truncated: the last record cut off (at a boundary), then 100 bytes into record 4. Records
+    // 0–3 come out verified; the stream then fails naming record 4, never passing on its bytes.
+    for (const cut of [4 * SEALED_RECORD, 4 * SEALED_RECORD + 100]) {
+      await fsp.writeFile(stored, original.subarray(0, cut));
+      const truncated = (await client.download(upload.id, { encryption: { key } })).getReader();
+      let delivered = 0;
+      const failure = await rejection((async () => {
+        for (let read = await truncated.read(); !read.done; read = await truncated.read()) delivered += read.value.length;
+      })());
+      expect(failure.message).toMatch(/record 4/);
+      expect(delivered).toBe(4 * RECORD_SIZE);
+    }
+
     await fsp.writeFile(stored, original);
     expect((await bytesOf(await client.download(upload.id, { encryption: { key } }))).equals(file.bytes)).toBe(true);
   });

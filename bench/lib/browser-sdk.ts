@@ -10,8 +10,19 @@ import { BENCH_DIR, BENCH_DIST } from './paths.js';
  */
 
 export interface BrowserSdk {
-  upload(options: { endpoint: string; token: string; sizeMiB: number; mode: 'plain' | 'encrypted' }): Promise<{ ms: number; url: string; heapMiB: number | null }>;
+  /** One upload; `rendererPeakRssMiB`: the page's renderer process RSS, sampled every 25 ms during it (null off Linux). */
+  upload(options: { endpoint: string; token: string; sizeMiB: number; mode: 'plain' | 'encrypted' }): Promise<{ ms: number; url: string; heapMiB: number | null; rendererPeakRssMiB: number | null }>;
   close(): Promise<void>;
+}
+
+/** A process's resident set (VmRSS), KiB; null where /proc has none. */
+function rssKiB(pid: number): number | null {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 export const chromiumPath = (): string | undefined => {
@@ -51,9 +62,27 @@ export async function startBrowserSdk(origin: string, executablePath: string): P
     await browser.close();
     throw error;
   }
+  // The renderer processes (the page's, where the SDK, its buffers and WebCrypto's copies live).
+  const cdp = await browser.newBrowserCDPSession();
+  const { processInfo } = (await cdp.send('SystemInfo.getProcessInfo')) as { processInfo: Array<{ type: string; id: number }> };
+  const renderers = processInfo.filter((p) => p.type === 'renderer').map((p) => p.id);
   return {
-    upload: (options) =>
-      page.evaluate((o) => (globalThis as unknown as { HaulBench: { upload(x: typeof o): Promise<{ ms: number; url: string; heapMiB: number | null }> } }).HaulBench.upload(o), options),
+    async upload(options) {
+      let peak: number | null = null;
+      const sample = () => {
+        const rss = renderers.map(rssKiB).filter((v): v is number => v !== null);
+        if (rss.length > 0) peak = Math.max(peak ?? 0, rss.reduce((a, b) => a + b, 0) / 1024);
+      };
+      sample();
+      const timer = setInterval(sample, 25);
+      try {
+        const result = await page.evaluate((o) => (globalThis as unknown as { HaulBench: { upload(x: typeof o): Promise<{ ms: number; url: string; heapMiB: number | null }> } }).HaulBench.upload(o), options);
+        sample();
+        return { ...result, rendererPeakRssMiB: peak };
+      } finally {
+        clearInterval(timer);
+      }
+    },
     close: () => browser.close(),
   };
 }

@@ -111,6 +111,7 @@ export const browserPlatform: Platform<BrowserUploadInput> = {
   // tus-js-client's Node build (this entry in Node) sends Uint8Arrays; XMLHttpRequest sends Blobs best.
   wholeBody: (pieces) => {
     if (nodeBuffer()) {
+      if (pieces.length === 1) return Object.assign(pieces[0]!, { size: pieces[0]!.length });
       const joined = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
       let at = 0;
       for (const piece of pieces) {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { HttpRequest, HttpResponse, HttpStack } from 'tus-js-client';
 import { describe, expect, it } from 'vitest';
-import { base64Of, ChecksumHttpStack, webCryptoSha256 } from './checksum-http-stack.js';
+import { base64Of, ChecksumHttpStack, webCryptoSha256, withKnownDigest } from './checksum-http-stack.js';
 
 /** An inner stack that records what each request was sent with. */
 function recordingStack() {
@@ -49,6 +49,17 @@ describe('ChecksumHttpStack', () => {
     // A Blob goes as it is; a stream, which can be read once, as the bytes read from it.
     expect(sent[1]!.body).toBe(blob);
     expect(Buffer.from(sent[2]!.body as Uint8Array).equals(Buffer.from(data))).toBe(true);
+  });
+
+  it('uses a digest computed ahead for a body (an encrypted request) instead of reading the body again', async () => {
+    const { stack, sent } = recordingStack();
+    const checksummed = new ChecksumHttpStack(stack, sha256);
+    // A Blob whose bytes were hashed before it was made: never read back (arrayBuffer would throw).
+    const blob = withKnownDigest(new Blob([data]), sha256(data));
+    Object.defineProperty(blob, 'arrayBuffer', { value: () => Promise.reject(new Error('read back')) });
+    await checksummed.createRequest('PATCH', 'u').send(blob);
+    expect(sent[0]!.headers['Upload-Checksum']).toBe(expected(data));
+    expect(sent[0]!.body).toBe(blob);
   });
 
   it('refuses to read a body over 64 MiB into memory, with a final error', async () => {

@@ -52,6 +52,21 @@ export function base64Of(bytes: Uint8Array): string {
   return out;
 }
 
+/**
+ * Digests already under way for a body: an encrypted upload seals a request's records into one
+ * buffer and hashes it while the previous request is still being sent (encrypted-upload.ts), so
+ * the PATCH need not read its body back (a Blob's bytes cross to the renderer again) and hash it
+ * after its turn came.
+ */
+const knownDigests = new WeakMap<object, Promise<Uint8Array>>();
+
+/** Marks `body` as having the SHA-256 `digest` (of exactly its bytes); returns `body`. */
+export function withKnownDigest<Body extends object>(body: Body, digest: Promise<Uint8Array>): Body {
+  digest.catch(() => {}); // a failure surfaces when the body is sent
+  knownDigests.set(body, digest);
+  return body;
+}
+
 type BlobLike = { arrayBuffer(): Promise<ArrayBuffer>; size: number };
 const isBlobLike = (body: object): body is BlobLike =>
   typeof (body as Partial<BlobLike>).arrayBuffer === 'function' && typeof (body as Partial<BlobLike>).size === 'number';
@@ -123,6 +138,11 @@ class ChecksumRequest implements HttpRequest {
 
   async send(body: unknown = null): Promise<HttpResponse> {
     if (body === null || typeof body !== 'object') return this.inner.send(body);
+    const known = knownDigests.get(body);
+    if (known) {
+      this.inner.setHeader(HEADERS.uploadChecksum, `sha256 ${base64Of(await known)}`);
+      return this.inner.send(body);
+    }
     const read = await readBody(body);
     if (!read) return this.inner.send(body);
     // tus 1.0: "The header MUST consist of the name of the used checksum algorithm and the

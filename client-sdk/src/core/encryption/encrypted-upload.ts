@@ -1,4 +1,5 @@
 import type { FileReader, FileSource } from 'tus-js-client';
+import { type Sha256, withKnownDigest } from '../checksum-http-stack.js';
 import { HaulError } from '../errors.js';
 import { MIN_PART_SIZE, type PartBoundary } from '../parallel.js';
 import type { Platform, PlainPreview, PreparedInput } from '../platform.js';
@@ -57,8 +58,19 @@ export class SealedInput {
   ) {}
 }
 
-/** How the platform wants request bodies (see Platform). */
-type Bodies = Pick<Platform<unknown>, 'streamBody' | 'wholeBody' | 'cryptoEngine'>;
+/** How the platform wants request bodies (see Platform), and the PATCH checksum's digest (null: checksums off). */
+type Bodies = Pick<Platform<unknown>, 'streamBody' | 'wholeBody' | 'cryptoEngine'> & { sha256?: Sha256 | null };
+
+const joinParts = (parts: Uint8Array[]): Uint8Array => {
+  if (parts.length === 1) return parts[0]!;
+  const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    joined.set(part, at);
+    at += part.length;
+  }
+  return joined;
+};
 
 /** Sealed bytes [start, end), a piece at a time, each sealed only when the body wants it. */
 async function* sealedPieces(object: SealedObject, start: number, end: number): AsyncGenerator<Uint8Array> {
@@ -80,26 +92,39 @@ const asBody = (bytes: Uint8Array): Uint8Array & { size: number } => Object.assi
 class SealedSource implements FileSource {
   readonly size: number;
   /**
-   * The next request's records, sealed while this one is sent (whole bodies only): sealing and
-   * sending overlap, at the cost of one more chunk in memory. Used only if the next slice is
-   * exactly that range (after an error, tus-js-client asks from the server's offset instead).
+   * The next request's body, sealed (and hashed, with checksums on) while this one is sent (whole
+   * bodies only): sealing and sending overlap, at the cost of one more chunk in memory. Used only
+   * if the next slice is exactly that range (after an error, tus-js-client asks from the server's
+   * offset instead).
    */
-  private prefetched: { from: number; until: number; parts: Promise<Uint8Array[]> } | undefined;
+  private prefetched: { from: number; until: number; body: Promise<unknown> } | undefined;
   constructor(private readonly input: SealedInput) {
     this.size = input.end - input.start;
   }
 
-  private async wholeParts(from: number, until: number): Promise<Uint8Array[]> {
-    const { object, end } = this.input;
+  private wholeBody(from: number, until: number): Promise<unknown> {
+    const { end } = this.input;
     const ahead = this.prefetched;
     this.prefetched = undefined;
-    const parts = ahead && ahead.from === from && ahead.until === until ? ahead.parts : sealRangeParts(object, from, until);
+    const body = ahead && ahead.from === from && ahead.until === until ? ahead.body : this.sealBody(from, until);
     if (until < end) {
       const next = Math.min(end, until + (until - from));
-      this.prefetched = { from: until, until: next, parts: sealRangeParts(object, until, next) };
-      this.prefetched.parts.catch(() => {}); // a failure surfaces when (if) that range is asked for
+      this.prefetched = { from: until, until: next, body: this.sealBody(until, next) };
+      this.prefetched.body.catch(() => {}); // a failure surfaces when (if) that range is asked for
     }
-    return parts;
+    return body;
+  }
+
+  /**
+   * One request's body. With checksums on, its records are joined into one buffer (a memcpy in
+   * this thread) and hashed from it right away, so the PATCH does not read its body back.
+   */
+  private async sealBody(from: number, until: number): Promise<unknown> {
+    const { object, bodies } = this.input;
+    const parts = await sealRangeParts(object, from, until);
+    if (!bodies.sha256) return bodies.wholeBody!(parts);
+    const joined = joinParts(parts);
+    return withKnownDigest(bodies.wholeBody!([joined]) as object, bodies.sha256(joined));
   }
 
   async slice(start: number, end: number) {
@@ -111,7 +136,7 @@ class SealedSource implements FileSource {
     const { bodies } = this.input;
     if (this.input.asParts) return { value: new SealedInput(object, from, until, bodies), done };
     if (bodies.streamBody) return { value: bodies.streamBody(sealedPieces(object, from, until), until - from), done };
-    if (bodies.wholeBody) return { value: bodies.wholeBody(await this.wholeParts(from, until)), done };
+    if (bodies.wholeBody) return { value: await this.wholeBody(from, until), done };
     return { value: asBody(await sealRange(object, from, until)), done };
   }
 
@@ -206,7 +231,8 @@ export async function planEncryptedUpload(
     fileCipher: fileKey.aes.cipher(fromBase64url(header.nonce)),
     read,
   });
-  const source = new SealedInput(object, 0, object.size, bodies);
+  const { streamBody, wholeBody, cryptoEngine } = bodies;
+  const source = new SealedInput(object, 0, object.size, { streamBody, wholeBody, cryptoEngine, sha256: ctx.sha256 });
   let parts: PartBoundary[] = [{ start: 0, end: object.size }];
   if (parallel > 1) {
     const split = recordAlignedParts(object, parallel);

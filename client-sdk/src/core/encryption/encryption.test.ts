@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
+import type { HttpStack } from 'tus-js-client';
 import { describe, expect, it } from 'vitest';
+import { ChecksumHttpStack } from '../checksum-http-stack.js';
 import { HaulError } from '../errors.js';
 import { MIN_PART_SIZE } from '../parallel.js';
 import { recordAlignedParts, SealedInput, sealedFileReader } from './encrypted-upload.js';
@@ -151,6 +154,22 @@ describe('end-to-end encryption format v1', () => {
       expect((await reader.read()).value?.length).toBe(RECORD_SIZE);
       expect((await failure(reader.read())).message).toMatch(/record 1 is truncated/);
     });
+    it('a body that breaks off (connection cut, or an object shorter than its Content-Length)', async () => {
+      const { stored, key, noncePrefix } = await seal(sample(size));
+      let sent = false;
+      const broken = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent) return controller.error(new TypeError('terminated'));
+          sent = true;
+          controller.enqueue(stored.slice(0, SEALED_RECORD_SIZE + 10));
+        },
+      });
+      const reader = openRecords(key.aes.cipher(noncePrefix), { start: 0, plaintextSize: size }, 0, size, broken).getReader();
+      expect((await reader.read()).value?.length).toBe(RECORD_SIZE);
+      const error = await failure(reader.read());
+      expect(error).toMatchObject({ code: 'NETWORK_ERROR', retryable: true });
+      expect(error.message).toMatch(/broke off in record 1 \(terminated\)/);
+    });
     it('a wrong nonce prefix (another file spliced in)', async () => {
       const { stored, key } = await seal(sample(size));
       expect((await failure(open(stored, key, new Uint8Array(7)))).message).toMatch(/record 0 failed authentication/);
@@ -234,5 +253,35 @@ describe('the sealed file reader tus-js-client uploads from', () => {
     // A resume from an offset inside a record (not the prefetched range).
     const { value } = await source.slice(123_457, 200_000);
     expect(same(value as Uint8Array, whole.slice(123_457, 200_000))).toBe(true);
+  });
+
+  it('with checksums on, hands each request one buffer whose digest is computed while the previous is sent', async () => {
+    const plaintext = sample(4 * RECORD_SIZE + 5);
+    const key = await newFileKey(appKey);
+    const object = sealedObject({ previewSize: 0, sealedPreview: null, fileSize: plaintext.length, fileCipher: key.aes.cipher(await randomBytes(7)), read: async (s, e) => plaintext.slice(s, e) });
+    const whole = await sealRange(object, 0, object.size);
+    const hashed: number[] = [];
+    const sha256 = async (bytes: Uint8Array) => {
+      hashed.push(bytes.length);
+      return new Uint8Array(createHash('sha256').update(bytes).digest());
+    };
+    const bodies: Uint8Array[][] = [];
+    const wholeBody = (pieces: Uint8Array[]) => {
+      bodies.push(pieces);
+      return new Uint8Array(Buffer.concat(pieces));
+    };
+    const source = await sealedFileReader.openFile(new SealedInput(object, 0, object.size, { wholeBody, sha256 }), 2 * SEALED_RECORD_SIZE);
+    const first = await source.slice(0, 2 * SEALED_RECORD_SIZE);
+    // The first request's body hashed as it was sealed (the second's is being sealed and hashed ahead).
+    expect(hashed[0]).toBe(2 * SEALED_RECORD_SIZE);
+    expect(bodies.every((pieces) => pieces.length === 1)).toBe(true);
+    expect(same(first.value as Uint8Array, whole.slice(0, 2 * SEALED_RECORD_SIZE))).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const hashedBeforeSend = hashed.length;
+    const headers: Record<string, string> = {};
+    const inner = { getName: () => 'recording', createRequest: () => ({ setHeader: (name: string, value: string) => void (headers[name] = value), send: async () => ({}) }) } as unknown as HttpStack;
+    await new ChecksumHttpStack(inner, sha256).createRequest('PATCH', 'u').send(first.value);
+    expect(headers['Upload-Checksum']).toBe(`sha256 ${createHash('sha256').update(whole.subarray(0, 2 * SEALED_RECORD_SIZE)).digest('base64')}`);
+    expect(hashed).toHaveLength(hashedBeforeSend); // not read again by the checksum stack
   });
 });

@@ -91,6 +91,21 @@ export async function sealRangeParts(object: SealedObject, start: number, end: n
 }
 
 /**
+ * The next chunk of a download; a body that breaks off (a connection cut, or a stored object
+ * shorter than its recorded size: the server's Content-Length promised more) names the record
+ * it broke off in, like a record that fails to open.
+ */
+async function readOrFail(reader: ReadableStreamDefaultReader<Uint8Array>, index: number): Promise<ReadableStreamReadResult<Uint8Array>> {
+  try {
+    return await reader.read();
+  } catch (error) {
+    if (error instanceof HaulError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new HaulError('NETWORK_ERROR', `the download broke off in record ${index} (${reason}); none of that record's bytes were passed on`, { cause: error, retryable: true });
+  }
+}
+
+/**
  * Plaintext bytes [start, end) of a stream, from `sealed`: the stored bytes of the records that
  * cover them (`coveringRecords(...).from` onwards). Each record is opened before any of its bytes
  * is passed on; a missing, short, extra or failing record errors the stream with its index.
@@ -139,7 +154,7 @@ export function openRecords(
         }
         const need = recordLength(index);
         while (buffered < need && !ended) {
-          const { value, done } = await reader.read();
+          const { value, done } = await readOrFail(reader, index);
           if (done) ended = true;
           else if (value.length > 0) {
             pending.push(value);
