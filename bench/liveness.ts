@@ -1,9 +1,11 @@
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { envInt } from './lib/env.js';
+import { envChoices, envInt } from './lib/env.js';
 import { type Benchmark, measureAlternately, type Named } from './lib/harness.js';
-import { devToken, startHaul } from './lib/haul.js';
+import { devToken, type HaulTarget, nodeFlags, startHaul } from './lib/haul.js';
 import { request } from './lib/http-client.js';
+import { type ProbeResults, startProber, watchServerLoop } from './lib/prober.js';
 import { benchTempDir, fixed, machine, machineLine, range, writeReport } from './lib/report.js';
 import { tusUpload } from './lib/tus-client.js';
 
@@ -15,19 +17,59 @@ import { tusUpload } from './lib/tus-client.js';
  *
  * Each phase probes the three paths round-robin, one request at a time on a fresh connection (as
  * a kubelet does), every BENCH_PROBE_INTERVAL_MS, while the load runs (or for as long on the idle
- * server). The load: BENCH_UPLOADS uploads at once, each BENCH_UPLOAD_MIB in one PATCH, each by
- * its own user (the per-user request cap stays at its default). Haul uses the embedded PostgreSQL
- * unless BENCH_DATABASE_URL is set; WORKER=off (processing is not what is measured).
+ * server). The probes come from a process of their own (lib/prober-child.ts), as a kubelet's do:
+ * BENCH_PROBE_FROM=inline probes from the benchmark's own process instead, which drives the
+ * uploads, to show what its busy event loop adds. Beside the probes, the server's own view of the
+ * phase from its /metrics: event-loop delay (p99, max), garbage collection, CPU seconds.
+ *
+ * The load: BENCH_UPLOADS uploads at once, each BENCH_UPLOAD_MIB in one PATCH, each by its own
+ * user (the per-user request cap stays at its default). Haul uses the embedded PostgreSQL unless
+ * BENCH_DATABASE_URL is set; WORKER=off (processing is not what is measured). BENCH_COMPARE_ENV
+ * ("KEY=VALUE,KEY=VALUE") adds a second Haul with those settings, measured alternately with the
+ * first: a change and its absence under the same machine load.
  *
  * env: BENCH_ROUNDS (3), BENCH_UPLOADS (200), BENCH_UPLOAD_MIB (10), BENCH_PROBE_INTERVAL_MS (20),
- *      BENCH_DATABASE_URL, BENCH_KEEP_TMP=1.
+ *      BENCH_PROBE_FROM (child | inline), BENCH_DATABASE_URL, BENCH_COMPARE_ENV,
+ *      BENCH_PROFILE=<dir> (the servers run with --cpu-prof), BENCH_KEEP_TMP=1.
  */
 
 const MiB = 2 ** 20;
 const PATHS = ['/healthz', '/readyz', '/api/config'] as const;
-type Metric = 'healthzP50' | 'healthzP99' | 'healthzMax' | 'readyzP50' | 'readyzP99' | 'readyzMax' | 'configP50' | 'configP99' | 'configMax' | 'loadSeconds' | 'probes';
+const PROBE_METRICS = ['healthzP50', 'healthzP99', 'healthzMax', 'readyzP50', 'readyzP99', 'readyzMax', 'configP50', 'configP99', 'configMax'] as const;
+const SERVER_METRICS = ['lagP99Ms', 'lagMaxMs', 'gcMs', 'majorGcCount', 'cpuS'] as const;
+type Metric = (typeof PROBE_METRICS)[number] | (typeof SERVER_METRICS)[number] | 'loadSeconds' | 'probes';
 
 const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
+
+/** "A=1,B=2" → { A: '1', B: '2' }. */
+function parseEnv(spec: string): Record<string, string> {
+  return Object.fromEntries(spec.split(',').filter(Boolean).map((pair) => {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`BENCH_COMPARE_ENV: "${pair}" is not KEY=VALUE`);
+    return [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
+  }));
+}
+
+/** The old way: probes from this process, which also drives the uploads. */
+async function probeInline(base: string, until: Promise<unknown>, intervalMs: number): Promise<ProbeResults> {
+  const noKeepAlive = new http.Agent({ keepAlive: false });
+  let done = false;
+  void until.finally(() => (done = true));
+  const latencies: Record<string, number[]> = Object.fromEntries(PATHS.map((p) => [p, []]));
+  const failures: string[] = [];
+  for (let i = 0; !done; i++) {
+    const target = PATHS[i % PATHS.length]!;
+    const started = performance.now();
+    const res = await request(`${base}${target}`, { agent: noKeepAlive, timeoutMs: 30_000 });
+    if (res.status !== 200) failures.push(`${target}: ${res.status} ${res.body.slice(0, 200)}`);
+    latencies[target]!.push(performance.now() - started);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  noKeepAlive.destroy();
+  return { latencies, failures };
+}
+
+type Variant = Named & { env: Record<string, string> };
 
 export const benchmark: Benchmark = {
   name: 'liveness',
@@ -37,86 +79,110 @@ export const benchmark: Benchmark = {
     const uploads = envInt('BENCH_UPLOADS', 200);
     const uploadMiB = envInt('BENCH_UPLOAD_MIB', 10);
     const intervalMs = envInt('BENCH_PROBE_INTERVAL_MS', 20);
+    const [probeFrom] = envChoices('BENCH_PROBE_FROM', ['child', 'inline'] as const, ['child']);
+    const compareEnv = process.env.BENCH_COMPARE_ENV ? parseEnv(process.env.BENCH_COMPARE_ENV) : undefined;
+    const profileDir = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
+    if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
+    const database = process.env.BENCH_DATABASE_URL ? 'PostgreSQL' : 'embedded PostgreSQL';
+    const variants: Variant[] = [
+      { id: 'haul', label: `Haul, ${database}`, env: {} },
+      ...(compareEnv ? [{ id: 'compare', label: `Haul, ${database}, ${Object.entries(compareEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`, env: compareEnv }] : []),
+    ];
     const tmp = benchTempDir('liveness', 2 * uploads * uploadMiB * MiB);
-    log(`liveness: ${uploads} uploads × ${uploadMiB} MiB, probes every ${intervalMs} ms, ${rounds} rounds; ${machineLine()}`);
-    const haul = await startHaul({
-      dataDir: path.join(tmp.root, 'haul'),
-      env: process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {},
-      logFile: path.join(tmp.root, 'haul.log'),
-    });
-    const base = haul.child.url;
-    const tokens = await Promise.all(Array.from({ length: uploads }, (_, i) => devToken(base, `bench-${i}`)));
-    const noKeepAlive = new http.Agent({ keepAlive: false });
-
-    /** Probes PATHS round-robin until `until` settles; latencies per path, sorted. */
-    const probe = async (until: Promise<unknown>) => {
-      let done = false;
-      void until.finally(() => (done = true));
-      const latencies = new Map<string, number[]>(PATHS.map((p) => [p, []]));
-      for (let i = 0; !done; i++) {
-        const target = PATHS[i % PATHS.length]!;
-        const started = performance.now();
-        const res = await request(`${base}${target}`, { agent: noKeepAlive, timeoutMs: 30_000 });
-        if (res.status !== 200) throw new Error(`${target}: ${res.status} ${res.body.slice(0, 200)}`);
-        latencies.get(target)!.push(performance.now() - started);
-        await new Promise((r) => setTimeout(r, intervalMs));
-      }
-      return new Map([...latencies].map(([p, l]) => [p, l.sort((a, b) => a - b)]));
-    };
-
-    const group: Named = { id: 'haul', label: `Haul, ${process.env.BENCH_DATABASE_URL ? 'PostgreSQL' : 'embedded PostgreSQL'}` };
-    const targets: Named[] = [{ id: 'idle', label: 'idle' }, { id: 'loaded', label: `${uploads} uploads` }];
-    let loadSeconds = 10;
+    log(`liveness: ${uploads} uploads × ${uploadMiB} MiB, probes every ${intervalMs} ms from ${probeFrom === 'child' ? 'a process of their own' : 'the load generator'}, ${rounds} rounds; ${machineLine()}`);
+    const servers = new Map<string, HaulTarget & { tokens: string[] }>();
     try {
-      const measured = await measureAlternately<Named, Named, Metric>({
+      for (const variant of variants) {
+        const haul = await startHaul({
+          name: variant.id,
+          dataDir: path.join(tmp.root, variant.id),
+          env: { ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}), ...variant.env },
+          logFile: path.join(tmp.root, `${variant.id}.log`),
+          nodeArgs: nodeFlags(variant.id, profileDir),
+        });
+        servers.set(variant.id, { ...haul, tokens: await Promise.all(Array.from({ length: uploads }, (_, i) => devToken(haul.child.url, `bench-${i}`))) });
+        log(`  ${variant.label}: pid ${haul.child.pid}, ${haul.child.url}`);
+      }
+      const targets: Named[] = [{ id: 'idle', label: 'idle' }, { id: 'loaded', label: `${uploads} uploads` }];
+      let loadSeconds = 10;
+      const measured = await measureAlternately<Variant, Named, Metric>({
         rounds,
-        groups: [group],
+        groups: variants,
         targets,
         log,
-        async measure(target) {
+        async measure(target, variant) {
+          const haul = servers.get(variant.id)!;
+          const base = haul.child.url;
+          const prober = probeFrom === 'child' ? await startProber(base, PATHS, intervalMs) : undefined;
+          const serverView = await watchServerLoop(base);
           const started = performance.now();
+          prober?.start();
           const load = target.id === 'loaded'
-            ? Promise.all(tokens.map((token) => tusUpload({ endpoint: haul.endpoint, size: uploadMiB * MiB, chunkSize: uploadMiB * MiB, headers: { Authorization: `Bearer ${token}` }, timeoutMs: 600_000 })))
+            ? Promise.all(haul.tokens.map((token) => tusUpload({ endpoint: haul.endpoint, size: uploadMiB * MiB, chunkSize: uploadMiB * MiB, headers: { Authorization: `Bearer ${token}` }, timeoutMs: 600_000 })))
             : new Promise((r) => setTimeout(r, loadSeconds * 1000));
-          const [latencies] = await Promise.all([probe(load), load]);
+          const inline = prober ? undefined : probeInline(base, load, intervalMs);
+          await load;
           const seconds = (performance.now() - started) / 1000;
+          const probes = prober ? await prober.stop() : await inline!;
+          const server = await serverView();
+          if (probes.failures.length > 0) throw new Error(`${probes.failures.length} probe(s) failed, first: ${probes.failures[0]}`);
           if (target.id === 'loaded') loadSeconds = seconds;
-          const of = (p: string) => latencies.get(p)!;
+          const of = (p: string) => [...probes.latencies[p]!].sort((a, b) => a - b);
+          const stats = (p: string) => [quantile(of(p), 0.5), quantile(of(p), 0.99), of(p).at(-1)];
+          const [healthzP50, healthzP99, healthzMax] = stats('/healthz');
+          const [readyzP50, readyzP99, readyzMax] = stats('/readyz');
+          const [configP50, configP99, configMax] = stats('/api/config');
           return {
             values: {
-              healthzP50: quantile(of('/healthz'), 0.5), healthzP99: quantile(of('/healthz'), 0.99), healthzMax: of('/healthz').at(-1),
-              readyzP50: quantile(of('/readyz'), 0.5), readyzP99: quantile(of('/readyz'), 0.99), readyzMax: of('/readyz').at(-1),
-              configP50: quantile(of('/api/config'), 0.5), configP99: quantile(of('/api/config'), 0.99), configMax: of('/api/config').at(-1),
+              healthzP50, healthzP99, healthzMax, readyzP50, readyzP99, readyzMax, configP50, configP99, configMax,
+              lagP99Ms: server.lagP99Ms, lagMaxMs: server.lagMaxMs, gcMs: server.gcMs, majorGcCount: server.majorGcCount, cpuS: server.cpuS,
               loadSeconds: seconds, probes: PATHS.reduce((n, p) => n + of(p).length, 0),
             },
+            detail: { server },
           };
         },
-        describe: ({ values: v }, target) =>
-          `${target.label.padEnd(12)} ${fixed(v.loadSeconds, 1)} s, ${v.probes} probes; p99 ms: /healthz ${fixed(v.healthzP99, 1)}, /readyz ${fixed(v.readyzP99, 1)}, /api/config ${fixed(v.configP99, 1)}`,
-        onError: () => haul.child.logs().slice(-4000),
+        describe: ({ values: v }, target, variant) =>
+          `${variant.id.padEnd(8)} ${target.label.padEnd(12)} ${fixed(v.loadSeconds, 1)} s, ${v.probes} probes; p99 ms: /healthz ${fixed(v.healthzP99, 1)}, /readyz ${fixed(v.readyzP99, 1)}, ` +
+          `/api/config ${fixed(v.configP99, 1)}; server loop delay p99 ${fixed(v.lagP99Ms, 1)} max ${fixed(v.lagMaxMs, 1)} ms, GC ${fixed(v.gcMs)} ms (${fixed(v.majorGcCount)} major), CPU ${fixed(v.cpuS, 1)} s`,
+        onError: (_, variant) => servers.get(variant.id)!.child.logs().slice(-4000),
       });
       const [idle, loaded] = targets as [Named, Named];
-      const metrics: Array<[string, Metric, Metric, Metric]> = [
+      const probeRows: Array<[string, Metric, Metric, Metric]> = [
         ['/healthz', 'healthzP50', 'healthzP99', 'healthzMax'], ['/readyz', 'readyzP50', 'readyzP99', 'readyzMax'], ['/api/config (through the app)', 'configP50', 'configP99', 'configMax'],
       ];
-      const header = ['path', 'phase', 'p50 ms', 'p99 ms', 'max ms', 'p99 loaded / idle'];
-      const rows = metrics.flatMap(([label, p50, p99, max]) => [idle, loaded].map((t) => [
-        label, t.label, range(measured.stat(group, t, p50), 1), range(measured.stat(group, t, p99), 1), range(measured.stat(group, t, max), 1),
-        t === loaded ? `${fixed(measured.ratio(group, loaded, idle, p99)?.ofMedians, 1)}×` : '',
+      const many = variants.length > 1;
+      const header = [...(many ? ['server'] : []), 'path', 'phase', 'p50 ms', 'p99 ms', 'max ms', 'p99 loaded / idle'];
+      const rows = variants.flatMap((variant) => probeRows.flatMap(([label, p50, p99, max]) => [idle, loaded].map((t) => [
+        ...(many ? [variant.id] : []), label, t.label, range(measured.stat(variant, t, p50), 1), range(measured.stat(variant, t, p99), 1), range(measured.stat(variant, t, max), 1),
+        t === loaded ? `${fixed(measured.ratio(variant, loaded, idle, p99)?.ofMedians, 1)}×` : '',
+      ])));
+      const serverHeader = [...(many ? ['server'] : []), 'phase', 'time, s', 'loop delay p99, ms', 'loop delay max, ms', 'GC, ms', 'major GCs', 'server CPU, s'];
+      const serverRows = variants.flatMap((variant) => [idle, loaded].map((t) => [
+        ...(many ? [variant.id] : []), t.label, range(measured.stat(variant, t, 'loadSeconds'), 1), range(measured.stat(variant, t, 'lagP99Ms'), 1), range(measured.stat(variant, t, 'lagMaxMs'), 1),
+        range(measured.stat(variant, t, 'gcMs')), range(measured.stat(variant, t, 'majorGcCount')), range(measured.stat(variant, t, 'cpuS'), 1),
       ]));
       const m = machine();
+      const settings = many ? ` compare = ${variants[1]!.label}.` : '';
       writeReport({
         name: 'liveness',
-        text: [{ title: 'probe latency (median over rounds, min–max)', table: { header, rows } }],
+        text: [
+          { title: 'probe latency (median over rounds, min–max)', table: { header, rows } },
+          { title: "the server's own view (its /metrics): event-loop delay, GC, CPU", table: { header: serverHeader, rows: serverRows } },
+        ],
         markdown: {
           table: { header, rows },
-          caption: `${uploads} concurrent uploads of ${uploadMiB} MiB (one PATCH each, one user each) against ${group.label}, WORKER=off; probes round-robin on fresh connections every ${intervalMs} ms; ${rounds} rounds, idle and loaded alternately; median of per-round values (min–max). ${m.cpus} CPUs (${m.cpuModel}), load at end ${m.loadavgAtEnd.map((l) => l.toFixed(2)).join(' ')}.`,
+          caption: `${uploads} concurrent uploads of ${uploadMiB} MiB (one PATCH each, one user each) against ${variants[0]!.label}, WORKER=off; probes round-robin on fresh connections every ${intervalMs} ms from ${probeFrom === 'child' ? 'a process of their own' : "the load generator's process"}; ${rounds} rounds, idle and loaded alternately; median of per-round values (min–max).${settings} ${m.cpus} CPUs (${m.cpuModel}), Node ${m.node}, load at end ${m.loadavgAtEnd.map((l) => l.toFixed(2)).join(' ')}.\n\n` +
+            `Server's view:\n\n| ${serverHeader.join(' | ')} |\n| ${serverHeader.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |\n${serverRows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`,
         },
-        json: { settings: { rounds, uploads, uploadMiB, intervalMs }, machine: m, summary: measured.summary([group], targets, metrics.flatMap(([, a, b, c]) => [a, b, c])), samples: measured.samples },
+        json: {
+          settings: { rounds, uploads, uploadMiB, intervalMs, probeFrom, compareEnv },
+          machine: m,
+          summary: measured.summary(variants, targets, [...PROBE_METRICS, ...SERVER_METRICS, 'loadSeconds']),
+          samples: measured.samples,
+        },
       }, log);
     } finally {
-      noKeepAlive.destroy();
-      await haul.child.stop();
+      for (const { child } of servers.values()) await child.stop();
       tmp.remove();
     }
   },

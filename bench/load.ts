@@ -1,11 +1,13 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { processPeakRssMiB } from './lib/children.js';
 import { envChoices, envInt } from './lib/env.js';
 import { type Benchmark, measureAlternately, type Named } from './lib/harness.js';
-import { devToken, type HaulTarget, startHaul } from './lib/haul.js';
+import { devToken, type HaulTarget, nodeFlags, startHaul } from './lib/haul.js';
 import { percentile, runLoad } from './lib/load-clients.js';
+import { startProber, watchServerLoop } from './lib/prober.js';
 import { benchTempDir, fixed, machineLine, range, sizeLabel, writeReport } from './lib/report.js';
 import { cleanUpPrefix, createS3, uniquePrefix } from './lib/s3.js';
 import { stopServers } from './lib/servers.js';
@@ -14,13 +16,17 @@ import { ensureLocalS3, haulS3Env } from './lib/services.js';
 /**
  * Load: many uploads at once against one Haul — the embedded default (its own PostgreSQL, disk),
  * a PostgreSQL server (disk) and S3 (PostgreSQL + the local Swift) — while /healthz is asked every
- * 100 ms. Each of BENCH_UPLOADS clients (its own user, as real clients are) creates an upload and
- * sends it in BENCH_PATCH_MIB PATCHes; no retries, so every failure counts. Reports errors, the
- * wall time, PATCH latency p50/p99, /healthz p50/p99/max and the server process's peak RSS.
+ * 100 ms on a fresh connection from a process of its own (lib/prober.ts: as a kubelet asks; not
+ * from this process, whose event loop drives the uploads). Each of BENCH_UPLOADS clients (its own
+ * user, as real clients are) creates an upload and sends it in BENCH_PATCH_MIB PATCHes; no
+ * retries, so every failure counts. Reports errors, the wall time, PATCH latency p50/p99,
+ * /healthz p50/p99/max, the server's event-loop delay (p99, max: its /metrics) and the server
+ * process's peak RSS.
  *
  * env: BENCH_UPLOADS (200), BENCH_SIZE_MIB (10), BENCH_PATCH_MIB (2), BENCH_ROUNDS (1),
  *      BENCH_BACKENDS (embedded,postgres,s3), BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres:
- *      a database is created and dropped for the run), BENCH_TIMEOUT_MS (per request, 300000).
+ *      a database is created and dropped for the run), BENCH_TIMEOUT_MS (per request, 300000),
+ *      BENCH_HAUL_ENV ("KEY=VALUE,…": extra settings for every Haul), BENCH_PROFILE=<dir> (--cpu-prof).
  */
 
 const MiB = 2 ** 20;
@@ -39,6 +45,9 @@ export const benchmark: Benchmark = {
     const backends = envChoices('BENCH_BACKENDS', Object.keys(BACKENDS) as Backend[]);
     const databaseUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
     const size = sizeMiB * MiB;
+    const extraEnv = Object.fromEntries((process.env.BENCH_HAUL_ENV ?? '').split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+    const profileDir = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
+    if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
     const patchSize = patchMiB * MiB;
 
     const tmp = benchTempDir('load', backends.length * uploads * size + 512 * MiB);
@@ -56,7 +65,7 @@ export const benchmark: Benchmark = {
     let measured;
     try {
       for (const backend of backends) {
-        const env: Record<string, string> = { MAX_CONCURRENT_UPLOADS_PER_USER: '50', LOG_LEVEL: 'warn' };
+        const env: Record<string, string> = { MAX_CONCURRENT_UPLOADS_PER_USER: '50', LOG_LEVEL: 'warn', ...extraEnv };
         if (backend !== 'embedded') {
           const name = `haul_bench_load_${Date.now().toString(36)}_${backend}`;
           await admin.unsafe(`CREATE DATABASE ${name}`);
@@ -66,16 +75,23 @@ export const benchmark: Benchmark = {
           env.DATABASE_URL = url.href;
         }
         if (backend === 's3' && settings) Object.assign(env, haulS3Env(settings, `${runPrefix}haul/`));
-        const haul = await startHaul({ name: `haul-${backend}`, dataDir: path.join(tmp.root, backend), maxSize: size, env, logFile: path.join(tmp.root, `haul-${backend}.log`) });
+        const haul = await startHaul({
+          name: `haul-${backend}`, dataDir: path.join(tmp.root, backend), maxSize: size, env, logFile: path.join(tmp.root, `haul-${backend}.log`), nodeArgs: nodeFlags(`haul-${backend}`, profileDir),
+        });
         const tokens = await Promise.all(Array.from({ length: uploads }, (_, i) => devToken(haul.child.url, `load-${i}`)));
         servers.set(backend, { ...haul, tokens });
         log(`  haul (${backend}) pid ${haul.child.pid}  ${haul.endpoint}`);
       }
 
-      /** Every upload at once; /healthz every 100 ms meanwhile (lib/load-clients.ts). */
-      const loadOn = (backend: Backend) => {
+      /** Every upload at once (lib/load-clients.ts); /healthz every 100 ms meanwhile, from another process. */
+      const loadOn = async (backend: Backend) => {
         const server = servers.get(backend)!;
-        return runLoad({ endpoint: server.endpoint, tokens: server.tokens, size, patchSize, timeoutMs, healthUrl: `${server.child.url}/healthz` });
+        const prober = await startProber(server.child.url, ['/healthz'], 100);
+        const serverView = await watchServerLoop(server.child.url);
+        prober.start();
+        const run = await runLoad({ endpoint: server.endpoint, tokens: server.tokens, size, patchSize, timeoutMs });
+        const probes = await prober.stop();
+        return { ...run, healthMs: probes.latencies['/healthz']!, errors: [...run.errors, ...probes.failures.map((f) => `probe ${f}`)], server: await serverView() };
       };
 
       const targets = backends.map((b): Named & { backend: Backend } => ({ id: b, label: BACKENDS[b], backend: b }));
@@ -92,14 +108,16 @@ export const benchmark: Benchmark = {
               seconds: r.seconds, errors: r.errors.length,
               patchP50: percentile(r.patchMs, 50), patchP99: percentile(r.patchMs, 99),
               healthP50: percentile(r.healthMs, 50), healthP99: percentile(r.healthMs, 99), healthMax: Math.max(...r.healthMs),
+              lagP99Ms: r.server.lagP99Ms, lagMaxMs: r.server.lagMaxMs, gcMs: r.server.gcMs, cpuS: r.server.cpuS,
               peakRssMiB: processPeakRssMiB(servers.get(target.backend)!.child.pid),
             },
-            detail: { firstErrors: r.errors.slice(0, 5) },
+            detail: { firstErrors: r.errors.slice(0, 5), server: r.server },
           };
         },
         describe: ({ values: v }, target) =>
           `${target.id.padEnd(9)} ${fixed(v.seconds, 1)} s, ${v.errors} errors, PATCH p50 ${fixed(v.patchP50)} ms p99 ${fixed(v.patchP99)} ms, ` +
-          `/healthz p50 ${fixed(v.healthP50)} p99 ${fixed(v.healthP99)} max ${fixed(v.healthMax)} ms, peak RSS ${fixed(v.peakRssMiB)} MiB`,
+          `/healthz p50 ${fixed(v.healthP50)} p99 ${fixed(v.healthP99)} max ${fixed(v.healthMax)} ms, peak RSS ${fixed(v.peakRssMiB)} MiB; ` +
+          `server loop delay p99 ${fixed(v.lagP99Ms)} max ${fixed(v.lagMaxMs)} ms, GC ${fixed(v.gcMs)} ms, CPU ${fixed(v.cpuS, 1)} s`,
         onError: (target) => `--- haul (${target.id}) output (tail):\n${servers.get(target.backend)!.child.logs().slice(-4000)}`,
       });
     } finally {
@@ -116,9 +134,10 @@ export const benchmark: Benchmark = {
     const row = (t: Named) => [
       t.label, fixed(m.stat(group, t, 'errors')?.max), range(m.stat(group, t, 'seconds'), 1), fixed(m.stat(group, t, 'patchP50')?.median),
       fixed(m.stat(group, t, 'patchP99')?.median), fixed((m.stat(group, t, 'patchP99')?.median ?? NaN) / (m.stat(group, t, 'patchP50')?.median ?? NaN), 1),
-      fixed(m.stat(group, t, 'healthP99')?.median), fixed(m.stat(group, t, 'healthMax')?.median), fixed(peakRssMiB[t.id] ?? m.stat(group, t, 'peakRssMiB')?.max),
+      fixed(m.stat(group, t, 'healthP99')?.median), fixed(m.stat(group, t, 'healthMax')?.median),
+      `${fixed(m.stat(group, t, 'lagP99Ms')?.median)} / ${fixed(m.stat(group, t, 'lagMaxMs')?.median)}`, fixed(peakRssMiB[t.id] ?? m.stat(group, t, 'peakRssMiB')?.max),
     ];
-    const header = ['Backend', 'Errors', 'Time, s', 'PATCH p50, ms', 'PATCH p99, ms', 'p99/p50', '/healthz p99, ms', '/healthz max, ms', 'Server peak RSS, MiB'];
+    const header = ['Backend', 'Errors', 'Time, s', 'PATCH p50, ms', 'PATCH p99, ms', 'p99/p50', '/healthz p99, ms', '/healthz max, ms', 'Server loop delay p99 / max, ms', 'Server peak RSS, MiB'];
     writeReport({
       name: 'load',
       text: [{ title: `Load: ${uploads} concurrent uploads of ${sizeLabel(sizeMiB)}, ${patchMiB} MiB PATCHes (median of ${rounds} round(s))`, table: { header, rows: targets.map(row) } }],
@@ -126,14 +145,14 @@ export const benchmark: Benchmark = {
         table: { header, rows: targets.map(row) },
         caption:
           `${uploads} clients at once, each its own user, ${sizeLabel(sizeMiB)} in ${patchMiB} MiB PATCHes over keep-alive connections, no retries; ` +
-          `/healthz every 100 ms during the run; peak RSS = the Haul process's VmHWM (the embedded PostgreSQL's processes not included); ` +
+          `/healthz every 100 ms during the run on fresh connections from another process; server loop delay from its /metrics (monitorEventLoopDelay); peak RSS = the Haul process's VmHWM (the embedded PostgreSQL's processes not included); ` +
           `${rounds} round(s), backends alternating; ${os.cpus().length} CPUs, Node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}. \`npm run bench -- load\`.`,
       },
       json: {
         config: { uploads, sizeMiB, patchMiB, rounds, backends },
         elapsedS: (Date.now() - started) / 1000,
         peakRssMiB,
-        summary: m.summary([group], targets, ['seconds', 'errors', 'patchP50', 'patchP99', 'healthP50', 'healthP99', 'healthMax', 'peakRssMiB']),
+        summary: m.summary([group], targets, ['seconds', 'errors', 'patchP50', 'patchP99', 'healthP50', 'healthP99', 'healthMax', 'lagP99Ms', 'lagMaxMs', 'gcMs', 'cpuS', 'peakRssMiB']),
         samples: m.samples,
       },
     }, log);

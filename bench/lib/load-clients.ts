@@ -18,8 +18,6 @@ export interface LoadOptions {
   size: number;
   patchSize: number;
   timeoutMs: number;
-  /** Asked every 100 ms while the uploads run. */
-  healthUrl?: string;
   /** A response header naming the instance that answered (a load balancer's), counted per upload. */
   servedByHeader?: string;
 }
@@ -37,7 +35,6 @@ export interface LoadUpload {
 export interface LoadRun {
   seconds: number;
   patchMs: number[];
-  healthMs: number[];
   errors: string[];
   /** The uploads that completed. */
   uploads: LoadUpload[];
@@ -57,28 +54,13 @@ export function percentile(values: readonly number[], p: number): number | undef
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-/** Every client at once; /healthz (if given) every 100 ms meanwhile. */
-export async function runLoad({ endpoint, tokens, size, patchSize, timeoutMs, healthUrl, servedByHeader }: LoadOptions): Promise<LoadRun> {
+/** Every client at once (health probes: lib/prober.ts, from a process of their own). */
+export async function runLoad({ endpoint, tokens, size, patchSize, timeoutMs, servedByHeader }: LoadOptions): Promise<LoadRun> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
   const patchMs: number[] = [];
-  const healthMs: number[] = [];
   const errors: string[] = [];
   const uploads: LoadUpload[] = [];
   const requestsBy: Record<string, number> = {};
-  let loading = true;
-  const health = (async () => {
-    while (loading && healthUrl) {
-      const t = performance.now();
-      try {
-        const res = await request(healthUrl, { timeoutMs: 10_000 });
-        if (res.status !== 200) errors.push(`/healthz ${res.status}`);
-      } catch (error) {
-        errors.push(`/healthz: ${error instanceof Error ? error.message : String(error)}`);
-      }
-      healthMs.push(performance.now() - t);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
   const one = async (token: string, client: number) => {
     const headers = { ...TUS, Authorization: `Bearer ${token}` };
     const servedBy = new Set<string>();
@@ -112,9 +94,7 @@ export async function runLoad({ endpoint, tokens, size, patchSize, timeoutMs, he
   const t0 = performance.now();
   const outcomes = await Promise.allSettled(tokens.map((token, client) => one(token, client)));
   const seconds = (performance.now() - t0) / 1000;
-  loading = false;
-  await health;
   agent.destroy();
   for (const o of outcomes) if (o.status === 'rejected') errors.push(o.reason instanceof Error ? o.reason.message : String(o.reason));
-  return { seconds, patchMs, healthMs, errors, uploads, requestsBy };
+  return { seconds, patchMs, errors, uploads, requestsBy };
 }

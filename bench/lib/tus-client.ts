@@ -23,7 +23,7 @@ export async function tusUpload({ endpoint, size, chunkSize, headers = {}, agent
   const created = await request(endpoint, {
     method: 'POST',
     agent,
-    timeoutMs: 30_000,
+    timeoutMs: Math.max(timeoutMs ?? 0, 30_000),
     headers: {
       ...TUS,
       ...headers,
