@@ -37,8 +37,6 @@ const sleep = (ms: number, signal: AbortSignal) =>
 export class PostgresLocker implements Locker {
   private readonly sql: postgres.Sql;
   private readonly held = new Map<string, RequestRelease>();
-  /** Unlocks sent and not yet confirmed, by upload (see `release`). */
-  private readonly releasing = new Map<string, Promise<void>>();
   private listening: Promise<unknown> | undefined;
 
   constructor(
@@ -71,7 +69,6 @@ export class PostgresLocker implements Locker {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.releasing.values());
     await this.sql.end({ timeout: 5 });
   }
 
@@ -80,9 +77,6 @@ export class PostgresLocker implements Locker {
     const timeoutMs = this.options.timeoutMs ?? 30_000;
     const deadline = Date.now() + timeoutMs;
     const key = advisoryKey(id).toString();
-    // This instance's own unlock of the upload may still be on its way: wait for it rather than
-    // find the lock taken and ask ourselves to release it.
-    await this.releasing.get(id);
     const connection = await this.sql.reserve();
     try {
       let wait = RETRY_MIN_MS;
@@ -108,24 +102,9 @@ export class PostgresLocker implements Locker {
     }
   }
 
-  /**
-   * @internal Sends the unlock and returns without waiting for PostgreSQL's answer: the request
-   * that held the lock is done with the upload's storage, and its answer need not wait a round
-   * trip to the database (one of two per PATCH). Until the unlock is confirmed the upload stays
-   * locked in PostgreSQL, so no other instance can take it early: one asking meanwhile retries,
-   * as for any held lock. This instance's next request for it waits in `acquire` for the
-   * confirmation (`releasing`), not for a retry.
-   */
-  release(id: string, connection: postgres.ReservedSql): void {
+  /** @internal */
+  async release(id: string, connection: postgres.ReservedSql): Promise<void> {
     this.held.delete(id);
-    const released = this.unlock(id, connection);
-    this.releasing.set(id, released);
-    void released.then(() => {
-      if (this.releasing.get(id) === released) this.releasing.delete(id);
-    });
-  }
-
-  private async unlock(id: string, connection: postgres.ReservedSql): Promise<void> {
     try {
       await connection`SELECT pg_advisory_unlock(${advisoryKey(id).toString()}::bigint)`;
       connection.release();
@@ -154,6 +133,6 @@ class PostgresLock implements Lock {
     const connection = this.connection;
     if (!connection) throw new Error('Releasing an unlocked lock');
     this.connection = undefined;
-    this.locker.release(this.id, connection);
+    await this.locker.release(this.id, connection);
   }
 }
