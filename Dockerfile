@@ -48,4 +48,7 @@ RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000
 # SIGTERM goes straight to node (exec form), which shuts down gracefully (SHUTDOWN_GRACE_SECONDS).
-CMD ["node", "server/dist/main.js"]
+# --max-semi-space-size=1: on Node 24 a smaller young generation keeps upload bodies from piling up into
+# full collections (README, "Node 24 and ingest"; what scripts/node-flags.mjs prints on Node 24). Run the
+# worker the same way (node --max-semi-space-size=1 server/dist/worker-main.js). Not for a Node 20 NODE_IMAGE.
+CMD ["node", "--max-semi-space-size=1", "server/dist/main.js"]

@@ -9,6 +9,13 @@ import { HAUL_DIST } from './paths.js';
 
 const HAUL_MAIN = path.join(HAUL_DIST, 'main.js');
 
+/**
+ * The Node flags Haul runs with on this Node (scripts/node-flags.mjs: `npm start`, `npm run worker`,
+ * the Dockerfile's CMD), so benchmarks run Haul as it runs in production: `--max-semi-space-size=1`
+ * on Node 24 and later, nothing before (README, "Node 24 and ingest").
+ */
+export const HAUL_NODE_FLAGS = Number(process.versions.node.split('.')[0]) >= 24 ? ['--max-semi-space-size=1'] : [];
+
 export function assertBuilt(): void {
   if (!fs.existsSync(HAUL_MAIN)) throw new Error(`${HAUL_MAIN} is missing: build first (npm run build)`);
 }
@@ -54,7 +61,7 @@ export async function startHaul({ name = 'haul', dataDir, env = {}, logLevel = '
   const port = await freePort();
   const child = await startChild({
     name,
-    args: [...nodeArgs, HAUL_MAIN],
+    args: [...HAUL_NODE_FLAGS, ...nodeArgs, HAUL_MAIN],
     env: {
       ...baseEnv(),
       NODE_ENV: 'development',

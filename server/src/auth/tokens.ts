@@ -7,6 +7,7 @@ import { HaulError } from '../errors.js';
 import { userFromClaims } from './claims.js';
 import { createServiceTokenMatcher } from './service-tokens.js';
 import { serviceUserId, type User } from './user.js';
+import { createVerifiedTokens } from './verified-tokens.js';
 
 export interface TokenVerifier {
   verify(token: string): Promise<User>;
@@ -55,12 +56,16 @@ export async function createAuth(config: Config): Promise<Auth> {
   const key: KeyObject | JWTVerifyGetKey =
     mode === 'jwt' && jwksUrl ? createRemoteJWKSet(new URL(jwksUrl)) : secret;
   const algorithms = typeof key === 'function' ? ['RS256', 'ES256'] : ['HS256'];
+  // Each PATCH of an upload brings the same token: verified once, not once per request.
+  const verified = createVerifiedTokens();
 
   const verifier: TokenVerifier = {
     async verify(token) {
       // SERVICE_TOKENS first: static tokens of the application's backend (never JWTs).
       const service = serviceNamed(token);
       if (service !== undefined) return { id: serviceUserId(service), service };
+      const known = verified.get(token);
+      if (known) return known;
       try {
         const options = {
           algorithms,
@@ -71,7 +76,10 @@ export async function createAuth(config: Config): Promise<Auth> {
         };
         const { payload } =
           typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
-        return userFromClaims(payload, { scopesClaim });
+        const user = userFromClaims(payload, { scopesClaim });
+        // `exp` is a required claim: jose has checked it is there and a number.
+        verified.remember(token, user, (payload.exp as number) * 1000);
+        return user;
       } catch (error) {
         if (error instanceof HaulError) throw error;
         if (error instanceof joseErrors.JWTExpired) throw new HaulError('AUTH_INVALID', 'The bearer token has expired');

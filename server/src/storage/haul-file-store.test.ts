@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
-import { Upload } from '@tus/utils';
+import { ERRORS, Upload } from '@tus/utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HaulFileStore } from './haul-file-store.js';
 
@@ -54,5 +54,48 @@ describe('HaulFileStore.writeVerified', () => {
     await fs.appendFile(path.join(dir, 'crashed'), Buffer.alloc(400, 9));
     expect((await store.getUpload('crashed')).offset).toBe(100);
     await expect(fs.access(store.unverifiedMarkerOf('crashed'))).rejects.toThrow();
+  });
+});
+
+/** Reading uploads: what is kept in memory and what is always read from disk. */
+describe('HaulFileStore.getUpload', () => {
+  let dir: string;
+  let here: HaulFileStore;
+  let there: HaulFileStore; // another instance on the same volume
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'haul-file-store-read-'));
+    here = new HaulFileStore({ directory: dir });
+    there = new HaulFileStore({ directory: dir });
+  });
+  afterAll(() => fs.rm(dir, { recursive: true, force: true }));
+
+  it('reads the offset from the file every time, the record of a known length once', async () => {
+    await here.create(new Upload({ id: 'known', size: 1000, offset: 0, metadata: { filename: 'a.bin' } }));
+    expect(await here.getUpload('known')).toMatchObject({ size: 1000, offset: 0, metadata: { filename: 'a.bin' } });
+    await there.write(Readable.from([Buffer.alloc(300)]), 'known', 0);
+    // The record is not read again (the copy in memory answers), the file's size is.
+    await fs.writeFile(path.join(dir, 'known.json'), '{"broken');
+    expect(await here.getUpload('known')).toMatchObject({ size: 1000, offset: 300, metadata: { filename: 'a.bin' } });
+  });
+
+  it('reads a deferred length from disk until it is declared, by any instance', async () => {
+    await here.create(new Upload({ id: 'deferred', offset: 0 }));
+    expect((await here.getUpload('deferred')).size).toBeUndefined();
+    await there.declareUploadLength('deferred', 500);
+    expect((await here.getUpload('deferred')).size).toBe(500);
+  });
+
+  it('answers 404 for an upload another instance removed, and for one never created', async () => {
+    await here.create(new Upload({ id: 'removed', size: 10, offset: 0 }));
+    await here.getUpload('removed');
+    await there.remove('removed');
+    await expect(here.getUpload('removed')).rejects.toBe(ERRORS.FILE_NOT_FOUND);
+    await expect(here.getUpload('never')).rejects.toBe(ERRORS.FILE_NOT_FOUND);
+  });
+
+  it('answers 410 when the record is there but the file is not', async () => {
+    await here.create(new Upload({ id: 'lost', size: 10, offset: 0 }));
+    await fs.rm(path.join(dir, 'lost'));
+    await expect(here.getUpload('lost')).rejects.toBe(ERRORS.FILE_NO_LONGER_EXISTS);
   });
 });

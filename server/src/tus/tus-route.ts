@@ -183,7 +183,10 @@ export function createTusRoute(deps: TusRouteDeps) {
     /** The request as a value for the handlers, once its user is known. */
     const requestOf = (user: TusRequest['user']): TusRequest => {
       const gone = new AbortController();
-      outgoing.once('close', () => gone.abort());
+      // Only a request that has not been answered has anything left to stop (aborting costs a DOMException).
+      outgoing.once('close', () => {
+        if (!outgoing.writableFinished) gone.abort();
+      });
       return {
         header, incoming, user, signal: gone.signal,
         logger: c.get('logger').child({ userId: user.id }),
