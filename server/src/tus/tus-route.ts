@@ -115,7 +115,7 @@ export function createTusRoute(deps: TusRouteDeps) {
   });
   const head = createHeadHandler({ storage, locker, lifecycle, concatenation });
   const patch = createPatchHandler({ maxSize, checkDeclared, lockDrainMs, storage, locker, quotas: deps.quotas, lifecycle, writeBody, onFinished: forget });
-  const terminate = createTerminationHandler({ storage, contents: deps.contents, locker, lifecycle, onTerminated: forget });
+  const terminate = createTerminationHandler({ storage, contents: deps.contents, locker, lifecycle, markPurged: (id) => repository.markPurged(id), onTerminated: forget });
   const unassembledFinal = createUnassembledFinalHandlers({ finalUploads });
   const ietf = createIetfRoute({ ...deps, lockDrainMs, writeBody, onFinished: forget });
 

@@ -234,10 +234,13 @@ export function createUploadRepository(db: Database, { onStatusChange = [], onCr
       });
     },
 
-    /** Expired, concatenated or deleted uploads whose storage has not been removed yet. */
+    /**
+     * Expired, concatenated, terminated or deleted uploads whose storage has not been removed yet
+     * (a termination records the status before it removes the bytes).
+     */
     async listUnpurged(limit: number): Promise<Array<{ id: string; storageKey: string }>> {
       const rows = await db.query(
-        `SELECT id, storage_key FROM uploads WHERE (status IN ('expired', 'concatenated') OR deleted_at IS NOT NULL) AND purged_at IS NULL
+        `SELECT id, storage_key FROM uploads WHERE (status IN ('expired', 'concatenated', 'terminated') OR deleted_at IS NOT NULL) AND purged_at IS NULL
          ORDER BY updated_at LIMIT $1`,
         [limit],
       );
