@@ -89,6 +89,10 @@ describe('demo app: end-to-end encrypted files in a conversation', () => {
     for (const page of Object.values(pages)) await page.getByTestId('conversation-team').click();
     const alice = pages.alice!;
     await setPassphrase(alice, PASSPHRASE);
+    // While the switch is on, Uppy's dashboard (which sends plain files) is gone from her page.
+    await alice.getByTestId('plain-upload-off').waitFor();
+    expect(await alice.locator('.uppy-Dashboard').count()).toBe(0);
+    expect(await alice.getByTestId('file-input').count()).toBe(0);
     await alice.getByTestId('e2e-file-input').setInputFiles([photo, notes]);
     await expect.poll(() => alice.getByTestId('e2e-upload').evaluateAll((items) => items.map((i) => i.getAttribute('data-state'))), { timeout: 60_000 }).toEqual(['done', 'done']);
     const card = await waitForBadge(alice, 'team-photo.png', 'ready');

@@ -19,18 +19,21 @@ interface Running {
  * "End-to-end encrypt": files chosen here are encrypted in this page by the SDK
  * (`upload(file, { encryption: { key } })`) with the current conversation's key — derived from a
  * passphrase its members share — and only ciphertext reaches the server. The SDK uploads them
- * itself (resumable, parallel, with an encrypted preview); Uppy's dashboard sends plain files.
+ * itself (resumable, parallel, with an encrypted preview). Uppy's dashboard sends plain files, so
+ * the panel hides it while the switch is on (`enabled`, held by the panel): a file dropped there
+ * must never look encrypted when it is not.
  */
-export function EncryptedUploader({ scope, place, parallel, gallery }: {
+export function EncryptedUploader({ scope, place, parallel, gallery, enabled, onEnabledChange }: {
   /** The conversation's scope (`conv:<id>`), or undefined for the user's own files. */
   scope: string | undefined;
   place: string;
   parallel: number;
   gallery: Pick<Gallery, 'track'>;
+  enabled: boolean;
+  onEnabledChange: (enabled: boolean) => void;
 }) {
   const { client } = useSession();
   const keys = useE2EKeys();
-  const [enabled, setEnabled] = useState(false);
   const [passphrase, setPassphrase] = useState('');
   const [deriving, setDeriving] = useState(false);
   const [running, setRunning] = useState<Running[]>([]);
@@ -85,7 +88,7 @@ export function EncryptedUploader({ scope, place, parallel, gallery }: {
   return (
     <div className="e2e" data-testid="e2e-panel">
       <div className="switch">
-        <input id="e2e-toggle" type="checkbox" className="switch-input" data-testid="e2e-toggle" checked={enabled} onChange={(event) => setEnabled(event.target.checked)} />
+        <input id="e2e-toggle" type="checkbox" className="switch-input" data-testid="e2e-toggle" checked={enabled} onChange={(event) => onEnabledChange(event.target.checked)} />
         <label htmlFor="e2e-toggle" className="switch-label">
           End-to-end encrypt
         </label>

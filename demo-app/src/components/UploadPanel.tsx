@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import Dashboard from '@uppy/react/dashboard';
 import '@uppy/core/css/style.min.css';
 import '@uppy/dashboard/css/style.min.css';
@@ -30,6 +31,9 @@ export function UploadPanel({ uppy, settings, onSettingsChange, gallery, scope, 
 }) {
   const { config } = useSession();
   const compact = useMediaQuery('(max-width: 640px)');
+  // While "End-to-end encrypt" is on, only its own file picker uploads: Uppy sends plain files.
+  const [encrypting, setEncrypting] = useState(false);
+  const encryptionOn = encrypting && config.encryptedUploads === 'allow';
 
   return (
     <section className="panel upload-panel" aria-labelledby="upload-heading">
@@ -37,21 +41,31 @@ export function UploadPanel({ uppy, settings, onSettingsChange, gallery, scope, 
         <h2 id="upload-heading">Upload files</h2>
       </div>
       <UploadSettings settings={settings} onChange={onSettingsChange} />
-      {config.encryptedUploads === 'allow' && <EncryptedUploader scope={scope} place={place} parallel={partsPerFile(config, settings)} gallery={gallery} />}
+      {config.encryptedUploads === 'allow' && (
+        <EncryptedUploader scope={scope} place={place} parallel={partsPerFile(config, settings)} gallery={gallery} enabled={encrypting} onEnabledChange={setEncrypting} />
+      )}
       <ResumableList uppy={uppy} gallery={gallery} />
-      <FileInput uppy={uppy} accept={restrictionsFrom(config).allowedFileTypes?.join(',') ?? ''} />
-      <div className="dropzone">
-        <Dashboard
-          uppy={uppy}
-          width="100%"
-          height={compact ? 340 : 420}
-          theme="light"
-          note={restrictionsNote(config)}
-          proudlyDisplayPoweredByUppy={false}
-          fileManagerSelectionType="files"
-          showRemoveButtonAfterComplete={false}
-        />
-      </div>
+      {encryptionOn ? (
+        <p className="e2e-plain-off" data-testid="plain-upload-off">
+          Plain uploads are off while end-to-end encryption is on: choose files with “Encrypt and upload files…” above.
+        </p>
+      ) : (
+        <>
+          <FileInput uppy={uppy} accept={restrictionsFrom(config).allowedFileTypes?.join(',') ?? ''} />
+          <div className="dropzone">
+            <Dashboard
+              uppy={uppy}
+              width="100%"
+              height={compact ? 340 : 420}
+              theme="light"
+              note={restrictionsNote(config)}
+              proudlyDisplayPoweredByUppy={false}
+              fileManagerSelectionType="files"
+              showRemoveButtonAfterComplete={false}
+            />
+          </div>
+        </>
+      )}
       <ul className="facts" aria-label="What this server does">
         <li>
           <Icon name="shield" /> {scanningText(config.scanning)}
