@@ -6,6 +6,25 @@ import { PostgresLocker, type PostgresLockerOptions } from '../server/src/tus/po
 import { type FreshDatabase, freshDatabase } from './helpers/database.js';
 import { waitFor } from './helpers/wait.js';
 
+/**
+ * Takes the lock of `upload` once through each of `lockers` at the same time, each holding it for
+ * 20 ms: how many held it at once (1 if the lock excludes).
+ */
+async function mostHoldersAtOnce(lockers: PostgresLocker[], upload: string): Promise<number> {
+  let inside = 0;
+  let most = 0;
+  await Promise.all(lockers.map(async (locker) => {
+    const lock = locker.newLock(upload);
+    await lock.lock(new AbortController().signal, () => {});
+    inside++;
+    most = Math.max(most, inside);
+    await new Promise((r) => setTimeout(r, 20));
+    inside--;
+    await lock.unlock();
+  }));
+  return most;
+}
+
 /** Two lockers stand for two Haul instances sharing one PostgreSQL database. */
 describe('PostgresLocker (real PostgreSQL)', () => {
   const url = inject('databaseUrl');
@@ -34,19 +53,7 @@ describe('PostgresLocker (real PostgreSQL)', () => {
   });
 
   it('never lets two holders in at once', async () => {
-    let inside = 0;
-    let maxInside = 0;
-    const work = async (locker: PostgresLocker) => {
-      const lock = locker.newLock('upload-2');
-      await lock.lock(signal(), () => {});
-      inside++;
-      maxInside = Math.max(maxInside, inside);
-      await new Promise((r) => setTimeout(r, 20));
-      inside--;
-      await lock.unlock();
-    };
-    await Promise.all(Array.from({ length: 8 }, (_, i) => work(i % 2 ? instanceA : instanceB)));
-    expect(maxInside).toBe(1);
+    expect(await mostHoldersAtOnce(Array.from({ length: 8 }, (_, i) => (i % 2 ? instanceA : instanceB)), 'upload-2')).toBe(1);
   });
 
   it('times out when the holder does not let go, and frees locks of a dead instance', async () => {
@@ -132,18 +139,7 @@ describe('PostgresLocker connections (real PostgreSQL, a database of its own)', 
 
   it('lets one request of an instance at a time hold an upload (the session alone would say yes twice)', async () => {
     const instance = locker({ timeoutMs: 10_000 });
-    let inside = 0;
-    let maxInside = 0;
-    await Promise.all(Array.from({ length: 6 }, async () => {
-      const lock = instance.newLock('same-instance');
-      await lock.lock(signal(), () => {});
-      inside++;
-      maxInside = Math.max(maxInside, inside);
-      await new Promise((r) => setTimeout(r, 20));
-      inside--;
-      await lock.unlock();
-    }));
-    expect(maxInside).toBe(1);
+    expect(await mostHoldersAtOnce(Array.from({ length: 6 }, () => instance), 'same-instance')).toBe(1);
   });
 
   it('asks its holders to let go when the lock session is lost, and takes later locks on a new one', async () => {

@@ -4,13 +4,13 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createHaulClient, HaulError, type HaulClient, type NodeUploadInput, RECORD_SIZE, SEALED_RECORD_SIZE, sealedSize } from '@haul/client/node';
+import { createHaulClient, type HaulClient, type NodeUploadInput, RECORD_SIZE, SEALED_RECORD_SIZE, sealedSize } from '@haul/client/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storedPath } from './helpers/files.js';
 import { noisePng } from './helpers/fixtures.js';
 import { type FlakyProxy, startFlakyProxy } from './helpers/flaky-proxy.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
-import { storedUploads } from './helpers/sdk.js';
+import { rejection, storedUploads } from './helpers/sdk.js';
 import { offsetOf, uploadIdOf } from './helpers/tus.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -42,16 +42,6 @@ async function markedFile(name: string, size: number, marker: string): Promise<{
 
 async function bytesOf(stream: ReadableStream<Uint8Array>): Promise<Buffer> {
   return Buffer.from(await new Response(stream).arrayBuffer());
-}
-
-async function rejection(promise: Promise<unknown>): Promise<HaulError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(HaulError);
-    return error as HaulError;
-  }
-  throw new Error('expected a rejection');
 }
 
 async function clientFor(user: string, base = server): Promise<{ client: HaulClient<NodeUploadInput>; token: string; cacheDir: string }> {
