@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { processPeakRssMiB } from './lib/children.js';
-import { envChoices, envInt } from './lib/env.js';
+import { envChoices } from './lib/env.js';
 import { type Benchmark, measureAlternately, type Named } from './lib/harness.js';
 import { devToken, type HaulTarget, nodeFlags, startHaul } from './lib/haul.js';
-import { percentile, runLoad } from './lib/load-clients.js';
+import { loadSettings, percentile, runLoad } from './lib/load-clients.js';
 import { startProber, watchServerLoop } from './lib/prober.js';
 import { benchTempDir, fixed, machineLine, range, sizeLabel, writeReport } from './lib/report.js';
 import { cleanUpPrefix, createS3, uniquePrefix } from './lib/s3.js';
@@ -37,18 +37,11 @@ export const benchmark: Benchmark = {
   name: 'load',
   description: 'N concurrent uploads (2 MiB PATCHes) against the embedded default, PostgreSQL and S3; errors, PATCH and /healthz latency, peak RSS',
   async run(log) {
-    const uploads = envInt('BENCH_UPLOADS', 200);
-    const sizeMiB = envInt('BENCH_SIZE_MIB', 10);
-    const patchMiB = envInt('BENCH_PATCH_MIB', 2);
-    const rounds = envInt('BENCH_ROUNDS', 1);
-    const timeoutMs = envInt('BENCH_TIMEOUT_MS', 300_000);
+    const { uploads, sizeMiB, patchMiB, size, patchSize, rounds, timeoutMs, databaseUrl } = loadSettings(200);
     const backends = envChoices('BENCH_BACKENDS', Object.keys(BACKENDS) as Backend[]);
-    const databaseUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-    const size = sizeMiB * MiB;
     const extraEnv = Object.fromEntries((process.env.BENCH_HAUL_ENV ?? '').split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
     const profileDir = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
     if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
-    const patchSize = patchMiB * MiB;
 
     const tmp = benchTempDir('load', backends.length * uploads * size + 512 * MiB);
     const settings = backends.includes('s3') ? ensureLocalS3(log) : undefined;

@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { freePort } from './lib/children.js';
-import { envChoices, envInt } from './lib/env.js';
+import { envChoices } from './lib/env.js';
 import { type Benchmark, measureAlternately, type Named } from './lib/harness.js';
 import { devToken, type HaulTarget, startHaul, tusRequestsAnswered } from './lib/haul.js';
-import { expectedDigest, type LoadRun, percentile, runLoad } from './lib/load-clients.js';
+import { expectedDigest, type LoadRun, loadSettings, percentile, runLoad } from './lib/load-clients.js';
 import { benchTempDir, fixed, machineLine, range, sizeLabel, times, writeReport } from './lib/report.js';
 import { cleanUpPrefix, createS3, listObjects, objectSha256, uniquePrefix } from './lib/s3.js';
 import { stopServers } from './lib/servers.js';
@@ -47,15 +47,8 @@ export const benchmark: Benchmark = {
   name: 'scale-out',
   description: 'N concurrent uploads through HAProxy to two Haul instances (same PostgreSQL and S3, requests hopping) vs one instance directly; bytes checked',
   async run(log) {
-    const uploads = envInt('BENCH_UPLOADS', 50);
-    const sizeMiB = envInt('BENCH_SIZE_MIB', 10);
-    const patchMiB = envInt('BENCH_PATCH_MIB', 2);
-    const rounds = envInt('BENCH_ROUNDS', 1);
-    const timeoutMs = envInt('BENCH_TIMEOUT_MS', 300_000);
+    const { uploads, sizeMiB, patchMiB, size, patchSize, rounds, timeoutMs, databaseUrl } = loadSettings(50);
     const wanted = envChoices('BENCH_TARGETS', Object.keys(TARGETS) as TargetId[]);
-    const databaseUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-    const size = sizeMiB * MiB;
-    const patchSize = patchMiB * MiB;
 
     const settings = ensureLocalS3(log);
     const s3 = createS3(settings);

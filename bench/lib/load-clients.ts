@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { envInt } from './env.js';
 import { bodyDigest, request } from './http-client.js';
 
 /**
@@ -9,6 +10,28 @@ import { bodyDigest, request } from './http-client.js';
  */
 
 const TUS = { 'Tus-Resumable': '1.0.0' };
+
+const MiB = 2 ** 20;
+
+/**
+ * The load's shape, read from the environment (load and scale-out take the same variables):
+ * BENCH_UPLOADS (default `defaultUploads`), BENCH_SIZE_MIB (10), BENCH_PATCH_MIB (2), BENCH_ROUNDS (1),
+ * BENCH_TIMEOUT_MS (per request, 300000), BENCH_DATABASE_URL (the local PostgreSQL server).
+ */
+export function loadSettings(defaultUploads: number) {
+  const sizeMiB = envInt('BENCH_SIZE_MIB', 10);
+  const patchMiB = envInt('BENCH_PATCH_MIB', 2);
+  return {
+    uploads: envInt('BENCH_UPLOADS', defaultUploads),
+    sizeMiB,
+    patchMiB,
+    size: sizeMiB * MiB,
+    patchSize: patchMiB * MiB,
+    rounds: envInt('BENCH_ROUNDS', 1),
+    timeoutMs: envInt('BENCH_TIMEOUT_MS', 300_000),
+    databaseUrl: process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
+  };
+}
 
 export interface LoadOptions {
   /** The tus creation URL (`<origin>/files/`). */
