@@ -27,6 +27,9 @@ const configSchema = z
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
     METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(1).max(65535).optional()),
+    /** /healthz and /readyz on HOST:PROBE_PORT too, answered by a thread of their own (http/probe-listener.ts); 0: any free port. */
+    PROBE_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(0).max(65535).optional()),
+    LIVENESS_STALL_SECONDS: int(10, 1),
 
     AUTH_MODE: z.enum(['dev', 'jwt']).default('dev'),
     JWT_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
@@ -164,6 +167,8 @@ const configSchema = z
       metricsToken: env.METRICS_TOKEN,
       /** The standalone worker serves GET /metrics on HOST:METRICS_PORT (the server: on PORT). */
       metricsPort: env.METRICS_PORT,
+      /** The probe listener (PROBE_PORT): its /healthz fails once the main event loop has not turned for `stallMs`. */
+      probes: env.PROBE_PORT === undefined ? undefined : { port: env.PROBE_PORT, stallMs: env.LIVENESS_STALL_SECONDS * 1000 },
       auth: {
         mode: env.AUTH_MODE,
         jwtSecret: env.JWT_SECRET,

@@ -12,11 +12,13 @@ import { type BeforeCreateHook, createCreationPolicy } from './http/create-polic
 import { createAccess } from './http/access.js';
 import { createHookClient } from './http/hook-client.js';
 import { createInflightRequests } from './http/inflight.js';
+import { type ProbeListener, startProbeListener } from './http/probe-listener.js';
 import { answerProbes, createReadiness } from './http/readiness.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type HaulMetrics } from './metrics/metrics.js';
 import { registerProcessMetrics } from './metrics/register.js';
 import { PostgresLocker } from './tus/postgres-locker.js';
+import { diskFilesDirectory } from './storage/disk-storage.js';
 import { createExpiryJob } from './uploads/expiry-job.js';
 import { createFinalUploads } from './uploads/final-upload.js';
 import { createQuotas } from './uploads/quota.js';
@@ -72,8 +74,11 @@ export interface HaulServer {
   readonly metrics: HaulMetrics;
   /** Starts the background work: the processing worker (WORKER=embedded), the expiry sweep, webhook delivery. */
   start(): void;
-  /** `start()`, then serves HTTP on HOST:PORT (PORT=0: any free port) until `close()`. */
-  listen(): Promise<{ url: string; port: number }>;
+  /**
+   * `start()`, then serves HTTP on HOST:PORT (PORT=0: any free port) until `close()`; with
+   * PROBE_PORT, /healthz and /readyz also on HOST:PROBE_PORT (`probesUrl`), from a thread of their own.
+   */
+  listen(): Promise<{ url: string; port: number; probesUrl?: string }>;
   /**
    * Graceful shutdown: new requests get 503, requests in flight get SHUTDOWN_GRACE_SECONDS to
    * finish (then are cut off, their bytes kept), background work stops, connections close.
@@ -157,7 +162,8 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
   };
 
   let http: NodeServer | undefined;
-  async function listen(): Promise<{ url: string; port: number }> {
+  let probes: ProbeListener | undefined;
+  async function listen(): Promise<{ url: string; port: number; probesUrl?: string }> {
     if (http) throw new Error('this Haul server is already listening');
     if (shuttingDown) throw new Error('this Haul server has been closed');
     start();
@@ -183,13 +189,22 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
     const address = server.address() as AddressInfo;
     const host = address.address.includes(':') ? `[${address.address}]` : address.address;
     const url = `http://${host}:${address.port}`;
+    if (config.probes) {
+      probes = await startProbeListener({
+        host: config.host, port: config.probes.port, stallMs: config.probes.stallMs, databaseUrl: db.url, pools: db.pools,
+        storage: config.s3 ? { s3: config.s3 } : { directory: diskFilesDirectory(config.dataDir) },
+        ...(config.processing.scanMode === 'required' ? { requiredScanner: config.processing.clamd } : {}),
+      });
+      logger.info('probes listening', { url: probes.url, paths: ['/healthz', '/readyz'] });
+    }
     logger.info('haul listening', { url, storage: storage.kind, database: db.kind, authMode: config.auth.mode });
     if (config.auth.mode === 'dev') logger.warn('AUTH_MODE=dev: anyone can obtain a token for any user from POST /api/dev/token');
-    return { url, port: address.port };
+    return { url, port: address.port, ...(probes ? { probesUrl: probes.url } : {}) };
   }
 
   async function shutdown(): Promise<void> {
     shuttingDown = true;
+    probes?.shuttingDown();
     logger.info('shutting down', { inflight: inflight.size });
     const server = http;
     const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
@@ -199,6 +214,7 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
     // What is still open now is not an upload (e.g. an SSE stream): it ends with the server.
     if (server && 'closeAllConnections' in server) server.closeAllConnections();
     await closed;
+    await probes?.close();
     await resources.closeAll();
     logger.info('shut down');
   }

@@ -16,6 +16,8 @@ import { type FreshDatabase, freshDatabase } from './database.js';
 export interface LibraryServer {
   haul: HaulServer;
   url: string;
+  /** With PROBE_PORT: where the probe thread answers /healthz and /readyz. */
+  probesUrl?: string;
   endpoint: string;
   dataDir: string;
   db: FreshDatabase;
@@ -32,9 +34,9 @@ export async function startLibraryServer(env: Record<string, string> = {}, overr
     loadConfig({ DATA_DIR: dataDir, DATABASE_URL: db.url, PORT: '0', WORKER: 'off', SCAN_MODE: 'off', DEMO_DIR: '', ...env }),
     { logger: silentLogger, ...overrides },
   );
-  const { url } = await haul.listen();
+  const { url, probesUrl } = await haul.listen();
   const server: LibraryServer = {
-    haul, url, endpoint: `${url}/files/`, dataDir, db,
+    haul, url, ...(probesUrl ? { probesUrl } : {}), endpoint: `${url}/files/`, dataDir, db,
     async token(user, body = {}) {
       const response = await fetch(`${url}/api/dev/token`, { method: 'POST', body: JSON.stringify({ user, ...body }) });
       return ((await response.json()) as { token: string }).token;

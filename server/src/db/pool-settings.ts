@@ -8,7 +8,8 @@ import type postgres from 'postgres';
  * - the tus locker: one session holding every upload lock of the process, plus one LISTEN
  *   connection for release requests (tus/postgres-locker.ts);
  * - status events: one LISTEN connection and one for NOTIFY (processing/status-events.ts);
- * - readiness: one, for /readyz (http/readiness.ts).
+ * - readiness: one, for /readyz (http/readiness.ts); one more with PROBE_PORT, the probe thread's
+ *   own (http/probe-listener.ts).
  *
  * Every connection but the two LISTEN ones closes after `idleTimeoutSeconds` without use
  * (DATABASE_IDLE_TIMEOUT_SECONDS), so an idle instance gives its connections back.

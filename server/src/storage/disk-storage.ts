@@ -10,8 +10,11 @@ import { isNotFound, type Storage } from './storage.js';
  * Uploads under DATA_DIR/files (tus FileStore), derived files beside them, infected files moved
  * to DATA_DIR/quarantine (outside anything that serves files).
  */
+/** Where the disk store keeps uploads under DATA_DIR. */
+export const diskFilesDirectory = (dataDir: string) => path.join(dataDir, 'files');
+
 export async function createDiskStorage(dataDir: string, expiryMs: number): Promise<Storage> {
-  const directory = path.join(dataDir, 'files');
+  const directory = diskFilesDirectory(dataDir);
   const quarantineDir = path.join(dataDir, 'quarantine');
   await fsp.mkdir(directory, { recursive: true });
   const store = new HaulFileStore({ directory, expirationPeriodInMilliseconds: expiryMs });
