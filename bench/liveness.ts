@@ -3,6 +3,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { envChoices, envInt } from './lib/env.js';
 import { type Benchmark, measureAlternately, type Named } from './lib/harness.js';
+import { freePort } from './lib/children.js';
 import { devToken, type HaulTarget, nodeFlags, startHaul } from './lib/haul.js';
 import { request } from './lib/http-client.js';
 import { type ProbeResults, startProber, watchServerLoop } from './lib/prober.js';
@@ -14,6 +15,11 @@ import { tusUpload } from './lib/tus-client.js';
  * run, against the same probes on the idle server (alternately, round by round). For contrast,
  * `/api/config` — a cheap route that goes through the app's middleware like any request — is
  * probed at the same time: it is what the probes would cost if they were ordinary routes.
+ *
+ * Two ways to be probed, measured side by side: on PORT, where /healthz and /readyz are answered
+ * before the app on the main event loop (and wait for its turns, and for libuv to accept the
+ * connections queued before them — one per turn); and on PROBE_PORT, where a thread of their own
+ * answers them (server/src/http/probe-listener.ts), as a kubelet would be pointed.
  *
  * Each phase probes the three paths round-robin, one request at a time on a fresh connection (as
  * a kubelet does), every BENCH_PROBE_INTERVAL_MS, while the load runs (or for as long on the idle
@@ -35,7 +41,12 @@ import { tusUpload } from './lib/tus-client.js';
 
 const MiB = 2 ** 20;
 const PATHS = ['/healthz', '/readyz', '/api/config'] as const;
-const PROBE_METRICS = ['healthzP50', 'healthzP99', 'healthzMax', 'readyzP50', 'readyzP99', 'readyzMax', 'configP50', 'configP99', 'configMax'] as const;
+/** Probed at the same time on PROBE_PORT (the probe thread's own listener). */
+const THREAD_PATHS = ['/healthz', '/readyz'] as const;
+const PROBE_METRICS = [
+  'healthzP50', 'healthzP99', 'healthzMax', 'readyzP50', 'readyzP99', 'readyzMax', 'configP50', 'configP99', 'configMax',
+  'threadHealthzP50', 'threadHealthzP99', 'threadHealthzMax', 'threadReadyzP50', 'threadReadyzP99', 'threadReadyzMax',
+] as const;
 const SERVER_METRICS = ['lagP99Ms', 'lagMaxMs', 'gcMs', 'majorGcCount', 'cpuS'] as const;
 type Metric = (typeof PROBE_METRICS)[number] | (typeof SERVER_METRICS)[number] | 'loadSeconds' | 'probes';
 
@@ -90,17 +101,18 @@ export const benchmark: Benchmark = {
     ];
     const tmp = benchTempDir('liveness', 2 * uploads * uploadMiB * MiB);
     log(`liveness: ${uploads} uploads × ${uploadMiB} MiB, probes every ${intervalMs} ms from ${probeFrom === 'child' ? 'a process of their own' : 'the load generator'}, ${rounds} rounds; ${machineLine()}`);
-    const servers = new Map<string, HaulTarget & { tokens: string[] }>();
+    const servers = new Map<string, HaulTarget & { tokens: string[]; probeOrigin: string }>();
     try {
       for (const variant of variants) {
+        const probePort = await freePort();
         const haul = await startHaul({
           name: variant.id,
           dataDir: path.join(tmp.root, variant.id),
-          env: { ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}), ...variant.env },
+          env: { ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}), PROBE_PORT: String(probePort), ...variant.env },
           logFile: path.join(tmp.root, `${variant.id}.log`),
           nodeArgs: nodeFlags(variant.id, profileDir),
         });
-        servers.set(variant.id, { ...haul, tokens: await Promise.all(Array.from({ length: uploads }, (_, i) => devToken(haul.child.url, `bench-${i}`))) });
+        servers.set(variant.id, { ...haul, probeOrigin: `http://127.0.0.1:${probePort}`, tokens: await Promise.all(Array.from({ length: uploads }, (_, i) => devToken(haul.child.url, `bench-${i}`))) });
         log(`  ${variant.label}: pid ${haul.child.pid}, ${haul.child.url}`);
       }
       const targets: Named[] = [{ id: 'idle', label: 'idle' }, { id: 'loaded', label: `${uploads} uploads` }];
@@ -114,9 +126,11 @@ export const benchmark: Benchmark = {
           const haul = servers.get(variant.id)!;
           const base = haul.child.url;
           const prober = probeFrom === 'child' ? await startProber(base, PATHS, intervalMs) : undefined;
+          const threadProber = await startProber(haul.probeOrigin, THREAD_PATHS, intervalMs);
           const serverView = await watchServerLoop(base);
           const started = performance.now();
           prober?.start();
+          threadProber.start();
           const load = target.id === 'loaded'
             ? Promise.all(haul.tokens.map((token) => tusUpload({ endpoint: haul.endpoint, size: uploadMiB * MiB, chunkSize: uploadMiB * MiB, headers: { Authorization: `Bearer ${token}` }, timeoutMs: 600_000 })))
             : new Promise((r) => setTimeout(r, loadSeconds * 1000));
@@ -124,17 +138,22 @@ export const benchmark: Benchmark = {
           await load;
           const seconds = (performance.now() - started) / 1000;
           const probes = prober ? await prober.stop() : await inline!;
+          const threadProbes = await threadProber.stop();
           const server = await serverView();
-          if (probes.failures.length > 0) throw new Error(`${probes.failures.length} probe(s) failed, first: ${probes.failures[0]}`);
+          for (const { failures } of [probes, threadProbes]) if (failures.length > 0) throw new Error(`${failures.length} probe(s) failed, first: ${failures[0]}`);
           if (target.id === 'loaded') loadSeconds = seconds;
-          const of = (p: string) => [...probes.latencies[p]!].sort((a, b) => a - b);
-          const stats = (p: string) => [quantile(of(p), 0.5), quantile(of(p), 0.99), of(p).at(-1)];
+          const sorted = (latencies: number[]) => [...latencies].sort((a, b) => a - b);
+          const of = (p: string) => sorted(probes.latencies[p]!);
+          const stats = (p: string, from = of(p)) => [quantile(from, 0.5), quantile(from, 0.99), from.at(-1)];
+          const [threadHealthzP50, threadHealthzP99, threadHealthzMax] = stats('', sorted(threadProbes.latencies['/healthz']!));
+          const [threadReadyzP50, threadReadyzP99, threadReadyzMax] = stats('', sorted(threadProbes.latencies['/readyz']!));
           const [healthzP50, healthzP99, healthzMax] = stats('/healthz');
           const [readyzP50, readyzP99, readyzMax] = stats('/readyz');
           const [configP50, configP99, configMax] = stats('/api/config');
           return {
             values: {
               healthzP50, healthzP99, healthzMax, readyzP50, readyzP99, readyzMax, configP50, configP99, configMax,
+              threadHealthzP50, threadHealthzP99, threadHealthzMax, threadReadyzP50, threadReadyzP99, threadReadyzMax,
               lagP99Ms: server.lagP99Ms, lagMaxMs: server.lagMaxMs, gcMs: server.gcMs, majorGcCount: server.majorGcCount, cpuS: server.cpuS,
               loadSeconds: seconds, probes: PATHS.reduce((n, p) => n + of(p).length, 0),
             },
@@ -143,12 +162,16 @@ export const benchmark: Benchmark = {
         },
         describe: ({ values: v }, target, variant) =>
           `${variant.id.padEnd(8)} ${target.label.padEnd(12)} ${fixed(v.loadSeconds, 1)} s, ${v.probes} probes; p99 ms: /healthz ${fixed(v.healthzP99, 1)}, /readyz ${fixed(v.readyzP99, 1)}, ` +
+          `on PROBE_PORT /healthz ${fixed(v.threadHealthzP99, 1)}, /readyz ${fixed(v.threadReadyzP99, 1)}, ` +
           `/api/config ${fixed(v.configP99, 1)}; server loop delay p99 ${fixed(v.lagP99Ms, 1)} max ${fixed(v.lagMaxMs, 1)} ms, GC ${fixed(v.gcMs)} ms (${fixed(v.majorGcCount)} major), CPU ${fixed(v.cpuS, 1)} s`,
         onError: (_, variant) => servers.get(variant.id)!.child.logs().slice(-4000),
       });
       const [idle, loaded] = targets as [Named, Named];
       const probeRows: Array<[string, Metric, Metric, Metric]> = [
-        ['/healthz', 'healthzP50', 'healthzP99', 'healthzMax'], ['/readyz', 'readyzP50', 'readyzP99', 'readyzMax'], ['/api/config (through the app)', 'configP50', 'configP99', 'configMax'],
+        ['/healthz on PROBE_PORT (probe thread)', 'threadHealthzP50', 'threadHealthzP99', 'threadHealthzMax'],
+        ['/readyz on PROBE_PORT (probe thread)', 'threadReadyzP50', 'threadReadyzP99', 'threadReadyzMax'],
+        ['/healthz on PORT', 'healthzP50', 'healthzP99', 'healthzMax'], ['/readyz on PORT', 'readyzP50', 'readyzP99', 'readyzMax'],
+        ['/api/config (PORT, through the app)', 'configP50', 'configP99', 'configMax'],
       ];
       const many = variants.length > 1;
       const header = [...(many ? ['server'] : []), 'path', 'phase', 'p50 ms', 'p99 ms', 'max ms', 'p99 loaded / idle'];
@@ -171,7 +194,7 @@ export const benchmark: Benchmark = {
         ],
         markdown: {
           table: { header, rows },
-          caption: `${uploads} concurrent uploads of ${uploadMiB} MiB (one PATCH each, one user each) against ${variants[0]!.label}, WORKER=off; probes round-robin on fresh connections every ${intervalMs} ms from ${probeFrom === 'child' ? 'a process of their own' : "the load generator's process"}; ${rounds} rounds, idle and loaded alternately; median of per-round values (min–max).${settings} ${m.cpus} CPUs (${m.cpuModel}), Node ${m.node}, load at end ${m.loadavgAtEnd.map((l) => l.toFixed(2)).join(' ')}.\n\n` +
+          caption: `${uploads} concurrent uploads of ${uploadMiB} MiB (one PATCH each, one user each) against ${variants[0]!.label}, WORKER=off; probes round-robin on fresh connections every ${intervalMs} ms, on PORT and on PROBE_PORT at once, from ${probeFrom === 'child' ? 'a process of their own' : "the load generator's process"}; ${rounds} rounds, idle and loaded alternately; median of per-round values (min–max).${settings} ${m.cpus} CPUs (${m.cpuModel}), Node ${m.node}, load at end ${m.loadavgAtEnd.map((l) => l.toFixed(2)).join(' ')}.\n\n` +
             `Server's view:\n\n| ${serverHeader.join(' | ')} |\n| ${serverHeader.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |\n${serverRows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`,
         },
         json: {
