@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createS3Client } from '../storage/s3-client.js';
-import { createReadiness } from './readiness.js';
+import { createReadiness, sendJson as send } from './readiness.js';
 import { HEARTBEAT, type ProbeThreadData } from './probe-listener.js';
 
 /**
@@ -45,12 +45,6 @@ const readiness = createReadiness({
   isShuttingDown: () => Atomics.load(beat, HEARTBEAT.shuttingDown) === 1n,
   ...(data.requiredScanner ? { requiredScanner: data.requiredScanner } : {}),
 });
-
-const send = (res: http.ServerResponse, status: number, body: unknown) => {
-  const json = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(json), 'Cache-Control': 'no-store' });
-  res.end(json);
-};
 
 const server = http.createServer((req, res) => {
   const path = (req.url ?? '').split('?')[0];

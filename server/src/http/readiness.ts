@@ -101,7 +101,8 @@ export function createReadiness({ databaseUrl, pools, storage, isShuttingDown, r
 
 export type Readiness = ReturnType<typeof createReadiness>;
 
-const send = (res: ServerResponse, status: number, body: unknown) => {
+/** A JSON answer that no cache keeps (the probes' answers, here and on the probe thread). */
+export const sendJson = (res: ServerResponse, status: number, body: unknown) => {
   const json = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(json), 'Cache-Control': 'no-store' });
   res.end(json);
@@ -112,11 +113,11 @@ export function answerProbes(readiness: Pick<Readiness, 'current'>, app: Request
   return (req, res) => {
     if (req.method === 'GET' || req.method === 'HEAD') {
       const path = req.url?.split('?')[0];
-      if (path === '/healthz') return send(res, 200, { status: 'ok' });
+      if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (path === '/readyz') {
         void readiness.current().then(
-          ({ ready, checks }) => send(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', checks }),
-          (error: unknown) => send(res, 503, { status: 'unavailable', error: error instanceof Error ? error.message : String(error) }),
+          ({ ready, checks }) => sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', checks }),
+          (error: unknown) => sendJson(res, 503, { status: 'unavailable', error: error instanceof Error ? error.message : String(error) }),
         );
         return;
       }
