@@ -23,7 +23,8 @@ FROM ${NODE_IMAGE} AS runtime
 # NODE_ENV=production: note the server refuses AUTH_MODE=dev under it (compose.yaml overrides both).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
-    PORT=3000
+    PORT=3000 \
+    PROBE_PORT=3001
 WORKDIR /app
 # Media decoders, run as sandboxed subprocesses (server/src/processing/media/): the RUNTIME list of
 # scripts/local-media-tools.sh (util-linux, for prlimit, is already in the base image).
@@ -46,7 +47,8 @@ COPY --from=build /app/demo-app/dist ./demo-app/dist
 # refuses root): the only place the server writes.
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
-EXPOSE 3000
+# 3001: /healthz and /readyz from the probe thread (README, "Health probes"): point probes there.
+EXPOSE 3000 3001
 # SIGTERM goes straight to node (exec form), which shuts down gracefully (SHUTDOWN_GRACE_SECONDS).
 # --max-semi-space-size=1: on Node 24 a smaller young generation keeps upload bodies from piling up into
 # full collections (README, "Node 24 and ingest"; what scripts/node-flags.mjs prints on Node 24). Run the
