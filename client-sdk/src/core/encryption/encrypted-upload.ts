@@ -21,7 +21,7 @@ import {
   toBase64url,
 } from './format.js';
 import { type FileKey, newFileKey, openFileKey } from './keys.js';
-import { type SealedObject, sealAll, sealedObject, sealRange, sealRangeParts } from './records.js';
+import { type SealedObject, sealAll, sealedObject, sealRange, sealRangeJoined, sealRangeParts } from './records.js';
 
 /**
  * Plans an end-to-end encrypted upload: tus-js-client uploads the sealed object (its size known
@@ -60,17 +60,6 @@ export class SealedInput {
 
 /** How the platform wants request bodies (see Platform), and the PATCH checksum's digest (null: checksums off). */
 type Bodies = Pick<Platform<unknown>, 'streamBody' | 'wholeBody' | 'cryptoEngine'> & { sha256?: Sha256 | null };
-
-const joinParts = (parts: Uint8Array[]): Uint8Array => {
-  if (parts.length === 1) return parts[0]!;
-  const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    joined.set(part, at);
-    at += part.length;
-  }
-  return joined;
-};
 
 /** Sealed bytes [start, end), a piece at a time, each sealed only when the body wants it. */
 async function* sealedPieces(object: SealedObject, start: number, end: number): AsyncGenerator<Uint8Array> {
@@ -116,15 +105,15 @@ class SealedSource implements FileSource {
   }
 
   /**
-   * One request's body. With checksums on, its records are joined into one buffer (a memcpy in
-   * this thread) and hashed from it right away, so the PATCH does not read its body back.
+   * One request's body: its records sealed into one buffer as the plaintext arrives
+   * (sealRangeJoined). With checksums on, that buffer is hashed right away, so the PATCH does not
+   * read its body back. One buffer also makes the faster Blob in Chromium (than one of 256 records).
    */
   private async sealBody(from: number, until: number): Promise<unknown> {
     const { object, bodies } = this.input;
-    const parts = await sealRangeParts(object, from, until);
-    if (!bodies.sha256) return bodies.wholeBody!(parts);
-    const joined = joinParts(parts);
-    return withKnownDigest(bodies.wholeBody!([joined]) as object, bodies.sha256(joined));
+    const joined = await sealRangeJoined(object, from, until);
+    const body = bodies.wholeBody!([joined]);
+    return bodies.sha256 ? withKnownDigest(body as object, bodies.sha256(joined)) : body;
   }
 
   async slice(start: number, end: number) {

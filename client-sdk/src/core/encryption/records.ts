@@ -91,6 +91,59 @@ export async function sealRangeParts(object: SealedObject, start: number, end: n
 }
 
 /**
+ * Records read from the input at once by {@link sealRangeJoined}: a default browser request's worth
+ * (ENCRYPTED_CHUNK_SIZE). Smaller reads to overlap reading with sealing were slower in Chromium
+ * (2 MiB Blob reads of a 16 MiB request took about twice as long in all as one read).
+ */
+const READ_PIECE_RECORDS = 256;
+
+/**
+ * The same bytes as {@link sealRange}, sealed straight into one buffer (what a whole request body
+ * and its checksum need): each record is copied into its place as soon as it is sealed, so there
+ * is no joining pass after the last one and a sealed record is garbage at once (memory ≈ the
+ * plaintext read plus the body, not twice the body).
+ */
+export async function sealRangeJoined(object: SealedObject, start: number, end: number, recordsPerRead = READ_PIECE_RECORDS): Promise<Uint8Array> {
+  const out = new Uint8Array(end - start);
+  const { previewSize } = object;
+  if (start < previewSize) {
+    if (!object.sealedPreview) throw new HaulError('INVALID_INPUT', 'cannot resume inside the preview stream without its plaintext', { retryable: false });
+    out.set(object.sealedPreview.subarray(start, Math.min(end, previewSize)), 0);
+  }
+  if (end <= previewSize) return out;
+  const from = Math.max(start, previewSize) - previewSize;
+  const to = end - previewSize;
+  const first = Math.floor(from / SEALED_RECORD_SIZE);
+  const last = Math.floor((to - 1) / SEALED_RECORD_SIZE);
+  const lastOfFile = recordCount(object.fileSize) - 1;
+  // Where stored byte `at` of the file stream goes in `out`.
+  const outOffset = previewSize - start;
+  const sealPiece = async (firstOfPiece: number, lastOfPiece: number): Promise<void> => {
+    const plainStart = firstOfPiece * RECORD_SIZE;
+    const plainEnd = Math.min(object.fileSize, (lastOfPiece + 1) * RECORD_SIZE);
+    const plaintext = await object.read(plainStart, plainEnd);
+    if (plaintext.length !== plainEnd - plainStart) {
+      throw new HaulError('INVALID_INPUT', `the input changed while it was uploaded (read ${plaintext.length} bytes, expected ${plainEnd - plainStart})`, { retryable: false });
+    }
+    await Promise.all(
+      Array.from({ length: lastOfPiece - firstOfPiece + 1 }, async (_, i) => {
+        const index = firstOfPiece + i;
+        const record = await object.fileCipher.seal(index, index === lastOfFile, plaintext.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE));
+        // The first and last records of the range trimmed to it.
+        const recordAt = index * SEALED_RECORD_SIZE;
+        const head = Math.max(from, recordAt) - recordAt;
+        const tail = Math.min(to, recordAt + record.length) - recordAt;
+        if (tail > head) out.set(record.subarray(head, tail), outOffset + recordAt + head);
+      }),
+    );
+  };
+  const pieces: Promise<void>[] = [];
+  for (let piece = first; piece <= last; piece += recordsPerRead) pieces.push(sealPiece(piece, Math.min(last, piece + recordsPerRead - 1)));
+  await Promise.all(pieces);
+  return out;
+}
+
+/**
  * The next chunk of a download; a body that breaks off (a connection cut, or a stored object
  * shorter than its recorded size: the server's Content-Length promised more) names the record
  * it broke off in, like a record that fails to open.
