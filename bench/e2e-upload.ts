@@ -29,7 +29,7 @@ import { tusDelete } from './lib/tus-client.js';
  */
 
 const MiB = 2 ** 20;
-/** Encrypted uploads' request size where bodies cannot stream (client-sdk ENCRYPTED_CHUNK_SIZE: 128 sealed records). */
+/** Encrypted uploads' request size where bodies cannot stream (client-sdk ENCRYPTED_CHUNK_SIZE: 256 sealed records). */
 const ENCRYPTED_CHUNK = 256 * (64 * 1024 + 16);
 const CHILD = path.join(BENCH_DIST, 'tools', 'sdk-upload.js');
 
