@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { freePort } from './lib/children.js';
 import { envChoices } from './lib/env.js';
+import { countersLine, countersSince, serverCounters } from './lib/haproxy-stats.js';
 import { type Benchmark, measureAlternately, type Named } from './lib/harness.js';
 import { devToken, type HaulTarget, startHaul, tusRequestsAnswered } from './lib/haul.js';
 import { expectedDigest, type LoadRun, loadSettings, percentile, runLoad } from './lib/load-clients.js';
-import { benchTempDir, fixed, machineLine, range, sizeLabel, times, writeReport } from './lib/report.js';
+import { benchTempDir, fixed, machineLine, range, RESULTS_DIR, sizeLabel, times, writeReport } from './lib/report.js';
 import { cleanUpPrefix, createS3, listObjects, objectSha256, uniquePrefix } from './lib/s3.js';
 import { stopServers } from './lib/servers.js';
 import { ensureLocalS3, haulS3Env, type LocalHaproxy, s3Description, startLocalHaproxy } from './lib/services.js';
@@ -22,6 +24,9 @@ import { ensureLocalS3, haulS3Env, type LocalHaproxy, s3Description, startLocalH
  * reached both; each instance's own haul_requests_total (GET /metrics) gives its share of the tus
  * requests. After each run every completed upload's S3 object is read back and its SHA-256
  * compared with the bytes sent. The benchmark fails if any request failed or any byte differs.
+ * HAProxy's own account is kept too: its counters per instance over each run (connections opened
+ * and reused, failed responses, aborts; stats socket) and its log (a line with the termination
+ * state per request that ended abnormally), copied to bench/results/scale-out-haproxy.log.
  *
  * The issue's load is 200 × 10 MiB; the local Swift on a loaded 2-core machine needs about three
  * minutes for 50 × 10 MiB per target (half a minute when the machine is quiet), so the default is 50
@@ -33,6 +38,7 @@ import { ensureLocalS3, haulS3Env, type LocalHaproxy, s3Description, startLocalH
  *      BENCH_TARGETS (proxy,direct), BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres:
  *      a database is created and dropped for the run), BENCH_TIMEOUT_MS (per request, 300000),
  *      BENCH_PORTS (e.g. 3450-3499: the instances' and HAProxy's ports from that range; default any);
+ *      BENCH_HAUL_ENV ("KEY=VALUE,…": extra settings for both instances, e.g. KEEP_ALIVE_TIMEOUT_SECONDS=5);
  *      S3_* to use another S3 than scripts/local-s3.sh's.
  */
 
@@ -78,6 +84,7 @@ export const benchmark: Benchmark = {
         JWT_SECRET: randomBytes(24).toString('hex'),
         TRUST_PROXY: 'true',
         MAX_CONCURRENT_UPLOADS_PER_USER: '50',
+        ...Object.fromEntries((process.env.BENCH_HAUL_ENV ?? '').split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
       };
       // One after the other: the first applies the migrations to the fresh database.
       for (const name of INSTANCES) {
@@ -101,8 +108,11 @@ export const benchmark: Benchmark = {
         log,
         async measure({ target }) {
           const before = await answered();
+          const countersBefore = target === 'proxy' ? await serverCounters(proxy!.statsSocket) : undefined;
           const run = await runLoad({ endpoint: endpointOf(target), tokens, size, patchSize, timeoutMs, servedByHeader: SERVED_BY });
           const after = await answered();
+          const haproxyCounters = countersBefore && countersSince(countersBefore, await serverCounters(proxy!.statsSocket));
+          if (haproxyCounters) log(`    haproxy: ${countersLine(haproxyCounters)}`);
           const check = await verifyStored(run);
           if (run.errors.length > 0) log(`    ${target}: ${run.errors.length} error(s), first: ${run.errors[0]}`);
           if (check.mismatched.length > 0) log(`    ${target}: ${check.mismatched.length} stored upload(s) differ, first: ${check.mismatched[0]}`);
@@ -114,7 +124,7 @@ export const benchmark: Benchmark = {
               hopped: target === 'proxy' ? run.uploads.filter((u) => u.servedBy.size > 1).length : 0,
               verified: check.verified, mismatched: check.mismatched.length,
             },
-            detail: { firstErrors: run.errors.slice(0, 5), firstMismatches: check.mismatched.slice(0, 5), requestsBy: run.requestsBy },
+            detail: { firstErrors: run.errors.slice(0, 5), firstMismatches: check.mismatched.slice(0, 5), requestsBy: run.requestsBy, haproxyCounters },
           };
         },
         describe: ({ values: v }, t) =>
@@ -130,12 +140,23 @@ export const benchmark: Benchmark = {
         } catch (error) {
           log(`  note: stopping haproxy failed: ${error instanceof Error ? error.message : String(error)}`);
         }
+        keepHaproxyLog(proxy.logFile);
       }
       peakRssMiB = await stopServers(instances.map((i) => ({ id: i.child.name, child: i.child })), log);
       await admin.unsafe(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {});
       await admin.end();
       log(`  ${(await cleanUpPrefix(s3, settings, runPrefix)).text}`);
       tmp.remove();
+    }
+
+    /** HAProxy's log goes with the temporary directory: a copy in bench/results/, and its abnormal ends counted here. */
+    function keepHaproxyLog(logFile: string) {
+      if (!fs.existsSync(logFile)) return log(`  haproxy log: none at ${logFile}`);
+      const kept = path.join(RESULTS_DIR, 'scale-out-haproxy.log');
+      fs.mkdirSync(RESULTS_DIR, { recursive: true });
+      fs.copyFileSync(logFile, kept);
+      const requests = fs.readFileSync(logFile, 'utf8').split('\n').filter((line) => / haul_in haul\//.test(line));
+      log(`  haproxy log: ${requests.length} request(s) ended abnormally${requests.length ? `, first: ${requests[0]}` : ''}; kept in ${path.relative(process.cwd(), kept)}`);
     }
 
     /** Every completed upload's object, read back from S3 (four at a time) and hashed. */

@@ -6,7 +6,7 @@
 #   scripts/local-haproxy.sh start    install (if missing), write the config, start, wait until the port answers
 #   scripts/local-haproxy.sh stop     stop the haproxy this script started (recorded PID only)
 #   scripts/local-haproxy.sh status   exit 0 iff our haproxy runs and accepts connections on its port
-#   scripts/local-haproxy.sh env      print `export HAPROXY_...=...` lines
+#   scripts/local-haproxy.sh env      print `export HAPROXY_...=...` lines (URL, port, stats socket, log)
 #   scripts/local-haproxy.sh install  install Debian's haproxy if missing, start nothing (scripts/test.sh)
 #
 # Environment:
@@ -21,7 +21,10 @@
 #   HAPROXY_WAIT      seconds to wait for the port to answer (default 20)
 #
 # Each response carries `X-Haul-Backend: <server name>`, so a client (the bench) can tell which
-# instance answered. A start with other settings than the running haproxy's restarts it.
+# instance answered. Its counters (connections opened and reused, errors, per instance) are on the
+# stats socket $HAUL_LOCAL_DIR/haproxy/haproxy.sock (`show stat`); its log has a line with the
+# termination state for every request that ended abnormally. A start with other settings than the
+# running haproxy's restarts it.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -37,7 +40,7 @@ BACKENDS="${HAPROXY_BACKENDS:-127.0.0.1:3000}"
 TIMEOUT="${HAPROXY_TIMEOUT:-10m}"
 CHECK="${HAPROXY_CHECK-/healthz}"
 WAIT_SECS="${HAPROXY_WAIT:-20}"
-CONF="$BASE/haproxy.cfg" PIDFILE="$BASE/haproxy.pid" LOG="$BASE/haproxy.log"
+CONF="$BASE/haproxy.cfg" PIDFILE="$BASE/haproxy.pid" LOG="$BASE/haproxy.log" STATS="$BASE/haproxy.sock"
 DAEMON=haproxy
 
 log() { echo "[local-haproxy] $(date +%T) $*"; }
@@ -77,6 +80,8 @@ config_text() {
 global
     # no maxconn: haproxy derives it from the file descriptor limit (ulimit -n)
     log stdout format raw local0
+    # `show stat` (read-only): per instance, connections opened (connect) and reused (reuse), errors
+    stats socket $STATS mode 600 level user
 
 defaults
     mode http
@@ -98,6 +103,14 @@ defaults
     # if an instance refuses the connection, try the other one (nothing of the request was sent yet)
     retries 2
     option redispatch
+    # Idle connections to the instances are kept and reused for later requests of any client (not
+    # for the first request of a client connection), oldest first. HAProxy 2.6 gives them no idle
+    # timeout: every pool-purge-delay (a server setting, 5 s by default) it closes half of those
+    # beyond its recent need. Haul keeps an idle connection KEEP_ALIVE_TIMEOUT_SECONDS (120 s), far
+    # longer, so HAProxy closes it first. An instance that closes one just as a request goes out
+    # on it (Node's default keep-alive, 5 s) loses that request: HAProxy closes the client's
+    # connection unanswered and logs nothing ("The client is required to retry", src/http_ana.c).
+    http-reuse safe
 
 frontend haul_in
     bind $HOST:$PORT
@@ -178,6 +191,8 @@ do_env() {
   cat <<EOF
 export HAPROXY_URL=http://$HOST:$PORT
 export HAPROXY_PORT=$PORT
+export HAPROXY_STATS_SOCKET=$STATS
+export HAPROXY_LOG=$LOG
 EOF
 }
 

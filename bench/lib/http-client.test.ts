@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bodyDigest, request } from './http-client.js';
 
@@ -53,5 +54,32 @@ describe('benchmark request bodies', () => {
     expect(bodyDigest('sha256', 5 * MiB + 3, start + 1_000_003)).not.toBe(bodyDigest('sha256', 5 * MiB + 3, start));
     // The first and second PATCH of one upload differ (a swapped chunk would be caught).
     expect(parts[0]!.equals(parts[1]!)).toBe(false);
+  });
+});
+
+describe('benchmark request errors', () => {
+  it('name the request a connection error ended and how long its reused keep-alive connection had been idle', async () => {
+    // Answers the first request on a connection, then closes it when the next one arrives: what a
+    // proxy's client sees when the proxy's idle connection to a server was closed under it.
+    const server = http.createServer((req, res) => {
+      if (req.url === '/first') res.end('ok');
+      else req.socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      expect((await request(`${origin}/first`, { agent })).status).toBe(200);
+      await sleep(200);
+      const error = await request(`${origin}/second`, { method: 'HEAD', agent }).catch((e: unknown) => e as Error);
+      expect(error).toBeInstanceOf(Error);
+      const match = /^HEAD \/second: (socket hang up|read ECONNRESET) \(on a keep-alive connection idle (\d+) ms before\)$/.exec((error as Error).message);
+      expect(match, (error as Error).message).not.toBeNull();
+      expect(Number(match![2])).toBeGreaterThanOrEqual(190);
+      expect(Number(match![2])).toBeLessThan(5000);
+    } finally {
+      agent.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

@@ -8,6 +8,9 @@ const BLOCK = randomBytes(8 * 1024 * 1024);
 
 const digests = new Map<string, string>();
 
+/** When each keep-alive connection last finished a response: a failure on a reused one says how long it had been idle. */
+const lastResponseEnd = new WeakMap<object, number>();
+
 /** The `length` bytes of BLOCK repeated, starting at BLOCK position `start`: a body as `request` sends it. */
 function* blockWindow(length: number, start = 0): Generator<Buffer> {
   let position = start % BLOCK.length;
@@ -70,12 +73,21 @@ export function request(url: string, { method = 'GET', headers = {}, agent, body
       req.destroy();
       reject(error);
     }
-    req.on('error', fail);
+    // A connection error says which request it ended and, on a reused keep-alive connection, how
+    // long that connection had been idle (tells a proxy's idle timeout from a race on reuse).
+    req.on('error', (error) => {
+      const idleMs = req.reusedSocket && req.socket ? performance.now() - (lastResponseEnd.get(req.socket) ?? Number.NaN) : undefined;
+      const connection = idleMs === undefined ? 'a new connection' : `a keep-alive connection idle ${Math.round(idleMs)} ms before`;
+      fail(new Error(`${method} ${new URL(url).pathname}: ${error.message} (on ${connection})`));
+    });
     req.on('response', (res) => {
+      // (by 'end' a kept-alive socket may already be back with the agent, detached from `res`)
+      const socket = res.socket;
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', fail);
       res.on('end', () => {
+        if (socket) lastResponseEnd.set(socket, performance.now());
         if (settled) return;
         settled = true;
         clearTimeout(timer);

@@ -109,7 +109,7 @@ export async function runLoad({ endpoint, tokens, size, patchSize, timeoutMs, se
       noteServer(res);
       if (res.status !== 204 || Number(res.headers['upload-offset']) !== offset + length) throw new Error(`PATCH @${offset}: ${res.status} ${res.body.slice(0, 200)}`);
     }
-    const head = await request(url, { method: 'HEAD', agent, headers });
+    const head = await request(url, { method: 'HEAD', agent, timeoutMs, headers });
     noteServer(head);
     if (Number(head.headers['upload-offset']) !== size) throw new Error(`HEAD after the upload: offset ${head.headers['upload-offset']}`);
     uploads.push({ id: new URL(url).pathname.split('/').filter(Boolean).at(-1)!, url, bodyStart, servedBy });

@@ -83,6 +83,9 @@ export function ensureLocalClamd(log: (line: string) => void): { host: string; p
 export interface LocalHaproxy {
   /** Where it listens, `http://127.0.0.1:<port>`. */
   url: string;
+  /** Its stats socket (lib/haproxy-stats.ts) and its log: a line, with the termination state, per request that ended abnormally. */
+  statsSocket: string;
+  logFile: string;
   stop(): void;
 }
 
@@ -94,7 +97,7 @@ export interface LocalHaproxy {
 export function startLocalHaproxy({ stateDir, port, backends }: { stateDir: string; port: number; backends: readonly string[] }): LocalHaproxy {
   const env = { ...process.env, HAUL_LOCAL_DIR: stateDir, HAPROXY_PORT: String(port), HAPROXY_BACKENDS: backends.join(',') };
   script('local-haproxy.sh', 'start', true, env);
-  const url = parseExports(script('local-haproxy.sh', 'env', false, env)).HAPROXY_URL;
-  if (!url) throw new Error('scripts/local-haproxy.sh env printed no HAPROXY_URL');
-  return { url, stop: () => void script('local-haproxy.sh', 'stop', true, env) };
+  const { HAPROXY_URL: url, HAPROXY_STATS_SOCKET: statsSocket, HAPROXY_LOG: logFile } = parseExports(script('local-haproxy.sh', 'env', false, env));
+  if (!url || !statsSocket || !logFile) throw new Error('scripts/local-haproxy.sh env printed no HAPROXY_URL, HAPROXY_STATS_SOCKET or HAPROXY_LOG');
+  return { url, statsSocket, logFile, stop: () => void script('local-haproxy.sh', 'stop', true, env) };
 }

@@ -28,6 +28,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_IDLE_TIMEOUT_SECONDS: '0' })).toThrow(/DATABASE_IDLE_TIMEOUT_SECONDS/);
   });
 
+  it('keeps an idle keep-alive connection 120 s unless KEEP_ALIVE_TIMEOUT_SECONDS says otherwise (Node\'s own default: 5 s)', () => {
+    expect(loadConfig({}).keepAliveTimeoutMs).toBe(120_000);
+    expect(loadConfig({ KEEP_ALIVE_TIMEOUT_SECONDS: '75' }).keepAliveTimeoutMs).toBe(75_000);
+    for (const bad of ['0', '-1', '1.5', 'long']) expect(() => loadConfig({ KEEP_ALIVE_TIMEOUT_SECONDS: bad })).toThrow(/KEEP_ALIVE_TIMEOUT_SECONDS/);
+  });
+
   it('lists every bad variable at once', () => {
     let error: unknown;
     try {

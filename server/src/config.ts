@@ -56,6 +56,8 @@ const configSchema = z
      */
     DEDUP: z.enum(['owner', 'global', 'off']).default('owner'),
     SHUTDOWN_GRACE_SECONDS: int(10, 0),
+    /** How long an idle keep-alive connection stays open: longer than a reverse proxy keeps one to reuse (haul-server.ts). */
+    KEEP_ALIVE_TIMEOUT_SECONDS: int(120, 1),
     /** Retention of finished files (ready): unset keeps them; per type (category or MIME type) and per scope prefix where set. */
     RETENTION_SECONDS: optionalSeconds,
     RETENTION_SECONDS_BY_TYPE: secondsByName,
@@ -242,6 +244,8 @@ const configSchema = z
         linksPerMinute: env.LINKS_PER_MINUTE,
       },
       shutdownGraceMs: env.SHUTDOWN_GRACE_SECONDS * 1000,
+      /** An idle keep-alive connection is closed after this long (Node's server.keepAliveTimeout; its default is 5 s). */
+      keepAliveTimeoutMs: env.KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
       corsOrigins: origins.length === 0 || origins.includes('*') ? ('*' as const) : origins,
       trustProxy: env.TRUST_PROXY,
       /** Absolute path of the built demo app, or undefined for none. */

@@ -180,6 +180,12 @@ async function compose(config: Config, overrides: HaulServerOverrides, logger: L
     if ('requestTimeout' in server) {
       server.requestTimeout = 0;
       server.headersTimeout = 60_000;
+      // A reverse proxy keeps idle connections to this instance and sends later requests on them.
+      // Closing one just as the proxy sends a request on it loses that request: HAProxy then closes
+      // the client's connection without an answer ("socket hang up"), logging nothing. So an idle
+      // connection is kept longer than the proxy keeps it to reuse: the proxy closes it first.
+      // (Node's default, 5 s, is shorter than HAProxy's, nginx's or a cloud load balancer's.)
+      server.keepAliveTimeout = config.keepAliveTimeoutMs;
     }
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
