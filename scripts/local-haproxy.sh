@@ -18,6 +18,8 @@
 #   HAPROXY_TIMEOUT   how long a client or an instance may stay silent in the middle of a request
 #                     (default 10m: a PATCH that streams slowly, or waits for a slow S3, is not cut)
 #   HAPROXY_CHECK     health check path, asked every 2 s (default /healthz; "" = no checks)
+#   HAPROXY_CHECK_PORTS  the instances' PROBE_PORTs, comma-separated in HAPROXY_BACKENDS' order: each
+#                     check goes there (Haul's probe thread) instead of the port uploads queue on
 #   HAPROXY_WAIT      seconds to wait for the port to answer (default 20)
 #
 # Each response carries `X-Haul-Backend: <server name>`, so a client (the bench) can tell which
@@ -39,6 +41,7 @@ PORT="${HAPROXY_PORT:-8090}"
 BACKENDS="${HAPROXY_BACKENDS:-127.0.0.1:3000}"
 TIMEOUT="${HAPROXY_TIMEOUT:-10m}"
 CHECK="${HAPROXY_CHECK-/healthz}"
+CHECK_PORTS="${HAPROXY_CHECK_PORTS:-}"
 WAIT_SECS="${HAPROXY_WAIT:-20}"
 CONF="$BASE/haproxy.cfg" PIDFILE="$BASE/haproxy.pid" LOG="$BASE/haproxy.log" STATS="$BASE/haproxy.sock"
 DAEMON=haproxy
@@ -63,6 +66,14 @@ check_settings() {
   for b in "${BACKEND_LIST[@]}"; do
     [[ $b =~ ^[A-Za-z0-9._-]+:[0-9]+$ ]] || { echo "HAPROXY_BACKENDS: \"$b\" is not host:port" >&2; exit 2; }
   done
+  CHECK_PORT_LIST=()
+  if [[ -n $CHECK_PORTS ]]; then
+    IFS=, read -r -a CHECK_PORT_LIST <<<"$CHECK_PORTS"
+    ((${#CHECK_PORT_LIST[@]} == ${#BACKEND_LIST[@]})) || { echo "HAPROXY_CHECK_PORTS: one port per backend (${#BACKEND_LIST[@]})" >&2; exit 2; }
+    for b in "${CHECK_PORT_LIST[@]}"; do
+      [[ $b =~ ^[0-9]+$ ]] || { echo "HAPROXY_CHECK_PORTS: \"$b\" is not a port" >&2; exit 2; }
+    done
+  fi
 }
 
 config_text() {
@@ -80,7 +91,7 @@ config_text() {
 global
     # no maxconn: haproxy derives it from the file descriptor limit (ulimit -n)
     log stdout format raw local0
-    # `show stat` (read-only): per instance, connections opened (connect) and reused (reuse), errors
+    # 'show stat' (read-only): per instance, connections opened (connect) and reused (reuse), errors
     stats socket $STATS mode 600 level user
 
 defaults
@@ -132,7 +143,11 @@ $check_line
     http-response set-header X-Haul-Backend %[srv_name]
 EOF
   for i in "${!BACKEND_LIST[@]}"; do
-    echo "    server haul$((i + 1)) ${BACKEND_LIST[$i]}$server_opts"
+    # `check port`: the instance's probe thread answers the check, whatever queues on its PORT
+    # (libuv accepts one connection per event-loop turn: behind a burst of uploads a check waits).
+    local port_opt=""
+    [[ -n $server_opts && ${#CHECK_PORT_LIST[@]} -gt 0 ]] && port_opt=" port ${CHECK_PORT_LIST[$i]}"
+    echo "    server haul$((i + 1)) ${BACKEND_LIST[$i]}$server_opts$port_opt"
   done
 }
 
