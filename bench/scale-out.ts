@@ -87,12 +87,15 @@ export const benchmark: Benchmark = {
         ...Object.fromEntries((process.env.BENCH_HAUL_ENV ?? '').split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
       };
       // One after the other: the first applies the migrations to the fresh database.
+      // Each instance answers HAProxy's health checks on a PROBE_PORT of its own (the probe thread).
+      const probePorts: number[] = [];
       for (const name of INSTANCES) {
-        const haul = await startHaul({ name, dataDir: path.join(tmp.root, name), maxSize: size, env, logFile: path.join(tmp.root, `${name}.log`) });
+        probePorts.push(await freePort());
+        const haul = await startHaul({ name, dataDir: path.join(tmp.root, name), maxSize: size, env: { ...env, PROBE_PORT: String(probePorts.at(-1)) }, logFile: path.join(tmp.root, `${name}.log`) });
         instances.push(haul);
         log(`  ${name} pid ${haul.child.pid}  ${haul.child.url}`);
       }
-      proxy = startLocalHaproxy({ stateDir: tmp.root, port: await freePort(), backends: instances.map((i) => new URL(i.child.url).host) });
+      proxy = startLocalHaproxy({ stateDir: tmp.root, port: await freePort(), backends: instances.map((i) => new URL(i.child.url).host), checkPorts: probePorts });
       log(`  haproxy ${proxy.url} -> ${INSTANCES.join(', ')} (config ${path.join(tmp.root, 'haproxy', 'haproxy.cfg')})`);
       // Signed with the shared JWT_SECRET: valid on either instance.
       const tokens = await Promise.all(Array.from({ length: uploads }, (_, i) => devToken(instances[0]!.child.url, `scale-out-${i}`)));

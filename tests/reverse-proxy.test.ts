@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { serverCounters } from '../bench/lib/haproxy-stats.js';
+import { haproxyCommand, serverCounters } from '../bench/lib/haproxy-stats.js';
 import { randomFile, type SourceFile } from './helpers/files.js';
 import { freePort, type HaulServer, REPO_ROOT, startHaul, stopAndRemoveData } from './helpers/haul-server.js';
 import { openHttpConnection } from './helpers/http-connection.js';
@@ -32,17 +32,23 @@ describe('two instances behind HAProxy (scripts/local-haproxy.sh)', () => {
   let stateDir: string;
   let statsSocket: string;
   let env: Record<string, string>;
+  let probePorts: number[];
 
   const haproxy = (command: string) => execFileSync('bash', [SCRIPT, command], { env: proxyEnv, encoding: 'utf8' });
 
   beforeAll(async () => {
     env = { ...s3.env(prefix), DATABASE_URL: inject('databaseUrl'), JWT_SECRET: 'reverse-proxy-test-secret-0123456789', TRUST_PROXY: 'true' };
-    one = await startHaul({ env });
-    two = await startHaul({ env });
+    // Each instance answers HAProxy's health check on a PROBE_PORT of its own (the probe thread).
+    probePorts = [await freePort(), await freePort()];
+    one = await startHaul({ env: { ...env, PROBE_PORT: String(probePorts[0]) } });
+    two = await startHaul({ env: { ...env, PROBE_PORT: String(probePorts[1]) } });
     token = await one.token('alice');
     stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'haul-haproxy-'));
     const port = await freePort();
-    proxyEnv = { ...process.env, HAUL_LOCAL_DIR: stateDir, HAPROXY_PORT: String(port), HAPROXY_BACKENDS: [one, two].map((s) => new URL(s.url).host).join(',') };
+    proxyEnv = {
+      ...process.env, HAUL_LOCAL_DIR: stateDir, HAPROXY_PORT: String(port),
+      HAPROXY_BACKENDS: [one, two].map((s) => new URL(s.url).host).join(','), HAPROXY_CHECK_PORTS: probePorts.join(','),
+    };
     haproxy('start');
     proxyUrl = `http://127.0.0.1:${port}`;
     statsSocket = /^export HAPROXY_STATS_SOCKET=(.+)$/m.exec(haproxy('env'))![1]!;
@@ -51,6 +57,20 @@ describe('two instances behind HAProxy (scripts/local-haproxy.sh)', () => {
     if (proxyEnv) haproxy('stop');
     await Promise.all([one?.stop(), two?.stop()]);
     if (stateDir) await fs.rm(stateDir, { recursive: true, force: true });
+  });
+
+  it("checks each instance's health on its PROBE_PORT, where the probe thread answers", async () => {
+    const config = await fs.readFile(path.join(stateDir, 'haproxy', 'haproxy.cfg'), 'utf8');
+    expect(config).toContain(`server haul1 ${new URL(one.url).host} check inter 2s fall 3 rise 2 port ${probePorts[0]}`);
+    expect(config).toContain(`server haul2 ${new URL(two.url).host} check inter 2s fall 3 rise 2 port ${probePorts[1]}`);
+    // Both UP by a passing layer-7 check (200 from /healthz): on those ports only the probe thread listens.
+    const serverStates = async () => {
+      const [header = '', ...rows] = (await haproxyCommand(statsSocket, 'show stat')).split('\n').filter(Boolean);
+      const columns = header.replace(/^#\s*/, '').split(',');
+      const field = (row: string, name: string) => row.split(',')[columns.indexOf(name)];
+      return rows.filter((row) => row.startsWith('haul,haul')).map((row) => `${field(row, 'svname')} ${field(row, 'status')} ${field(row, 'check_status')}`);
+    };
+    await expect.poll(serverStates, { timeout: 15_000 }).toEqual(['haul1 UP L7OK', 'haul2 UP L7OK']);
   });
 
   /** Sends `file` from offset 0 through the proxy in 3 MiB PATCHes (HEAD before each); returns which instances answered. */
@@ -113,9 +133,11 @@ describe('two instances behind HAProxy (scripts/local-haproxy.sh)', () => {
     const after = await serverCounters(statsSocket);
     expect(new Set(servedBy)).toEqual(new Set(['haul1', 'haul2']));
     const total = (counters: typeof after, key: 'reuse' | 'connect') => Object.values(counters).reduce((sum, c) => sum + c[key], 0);
-    // Both went out on the connections idle for 6 s: the instances had kept them open.
-    expect(total(after, 'reuse') - total(before, 'reuse')).toBe(2);
-    expect(total(after, 'connect') - total(before, 'connect')).toBe(0);
+    // They went out on connections idle for 6 s: the instances had kept them open (with Node's 5 s,
+    // none: 0 reused). Not necessarily both: every pool-purge-delay (5 s) HAProxy itself closes
+    // some idle connections beyond its recent need, and then opens a new one (seen in 1 of 3 runs).
+    expect(total(after, 'reuse') - total(before, 'reuse')).toBeGreaterThanOrEqual(1);
+    expect(total(after, 'reuse') + total(after, 'connect') - total(before, 'reuse') - total(before, 'connect')).toBe(2);
     // And a client straight to an instance finds its idle connection open too.
     expect((await direct.get('/healthz')).status).toBe(200);
     client.destroy();

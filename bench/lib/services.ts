@@ -94,8 +94,17 @@ export interface LocalHaproxy {
  * round-robin over `backends` (host:port, named haul1, haul2, … in that order). Unlike the shared
  * services, the caller stops it.
  */
-export function startLocalHaproxy({ stateDir, port, backends }: { stateDir: string; port: number; backends: readonly string[] }): LocalHaproxy {
-  const env = { ...process.env, HAUL_LOCAL_DIR: stateDir, HAPROXY_PORT: String(port), HAPROXY_BACKENDS: backends.join(',') };
+export function startLocalHaproxy({ stateDir, port, backends, checkPorts }: {
+  stateDir: string;
+  port: number;
+  backends: readonly string[];
+  /** The instances' PROBE_PORTs, in `backends`' order: health checks go there. */
+  checkPorts?: readonly number[];
+}): LocalHaproxy {
+  const env = {
+    ...process.env, HAUL_LOCAL_DIR: stateDir, HAPROXY_PORT: String(port), HAPROXY_BACKENDS: backends.join(','),
+    ...(checkPorts ? { HAPROXY_CHECK_PORTS: checkPorts.join(',') } : {}),
+  };
   script('local-haproxy.sh', 'start', true, env);
   const { HAPROXY_URL: url, HAPROXY_STATS_SOCKET: statsSocket, HAPROXY_LOG: logFile } = parseExports(script('local-haproxy.sh', 'env', false, env));
   if (!url || !statsSocket || !logFile) throw new Error('scripts/local-haproxy.sh env printed no HAPROXY_URL, HAPROXY_STATS_SOCKET or HAPROXY_LOG');
