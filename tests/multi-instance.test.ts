@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomFile } from './helpers/files.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
 import { localS3 } from './helpers/s3.js';
-import { createUpload, offsetOf, patchFile } from './helpers/tus.js';
+import { createUpload, offsetOf, patchFile, terminate } from './helpers/tus.js';
 import { partialPatch } from './helpers/tus-interrupted.js';
 
 const MiB = 2 ** 20;
@@ -40,6 +40,29 @@ describe('two instances on one bucket and one PostgreSQL', () => {
       offset = result.offset!;
     }
     expect(await s3.sha256(s3.keyOf(prefix, 'alice', id))).toBe(file.sha256);
+  });
+
+  // Each instance keeps an upload's settled `.info` in memory (s3-settled-info.ts): the two below
+  // are what another instance can change meanwhile.
+  it('sees a length the other instance declared: nothing of a deferred upload is kept', async () => {
+    const file = await randomFile(20 * MiB + 3);
+    const { url, id } = await createUpload(one.tusEndpoint, token, { length: 'deferred' });
+    expect(await patchFile(via(url, one), token, file.path, { start: 0, end: 8 * MiB })).toMatchObject({ status: 204, offset: 8 * MiB });
+    const declared = await patchFile(via(url, two), token, file.path, { start: 8 * MiB, end: 16 * MiB, headers: { 'Upload-Length': String(file.size) } });
+    expect(declared).toMatchObject({ status: 204, offset: 16 * MiB });
+    // Instance one must know the length now, or it would not complete the upload with its last byte.
+    expect(await patchFile(via(url, one), token, file.path, { start: 16 * MiB, end: file.size })).toMatchObject({ status: 204, offset: file.size });
+    expect(await s3.sha256(s3.keyOf(prefix, 'alice', id))).toBe(file.sha256);
+  });
+
+  it('answers 404 for an upload the other instance terminated, though it knew the upload', async () => {
+    const file = await randomFile(16 * MiB);
+    const { url, id } = await createUpload(one.tusEndpoint, token, { length: file.size });
+    expect(await patchFile(via(url, one), token, file.path, { start: 0, end: 8 * MiB })).toMatchObject({ status: 204, offset: 8 * MiB });
+    expect((await terminate(via(url, two), token)).status).toBe(204);
+    const late = await patchFile(via(url, one), token, file.path, { start: 8 * MiB, end: file.size });
+    expect(late.status).toBe(404);
+    expect(await s3.listKeys(s3.keyOf(prefix, 'alice', id))).toEqual([]);
   });
 
   it('never mixes two clients\' bytes when both instances receive PATCHes for the same upload', async () => {

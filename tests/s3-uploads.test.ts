@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomFile, type SourceFile } from './helpers/files.js';
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
+import { scrape, parseMetrics } from './helpers/prometheus.js';
 import { localS3 } from './helpers/s3.js';
 import { createUpload, decodeMetadataText, head, patchFile, uploadIdOf, uploadRest } from './helpers/tus.js';
 import { runUpload } from './helpers/tus-js.js';
@@ -10,6 +11,17 @@ import { runUpload } from './helpers/tus-js.js';
 const MiB = 2 ** 20;
 const s3 = localS3();
 const prefix = `t-uploads-${Date.now().toString(36)}/`;
+const METRICS_TOKEN = 's3-uploads-metrics-token-0123456789';
+
+/** S3 requests the server has sent, by operation (its haul_s3_request_duration_seconds counts). */
+async function s3Requests(server: HaulServer): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const s of parseMetrics(await scrape(server.url, METRICS_TOKEN))) {
+    if (s.name !== 'haul_s3_request_duration_seconds_count') continue;
+    counts.set(s.labels.operation!, (counts.get(s.labels.operation!) ?? 0) + s.value);
+  }
+  return counts;
+}
 
 /** Every upload path, on a real S3 API (OpenStack Swift), checking the final object's bytes. */
 describe('uploads on S3 (Swift)', () => {
@@ -18,7 +30,7 @@ describe('uploads on S3 (Swift)', () => {
   let big: SourceFile;
 
   beforeAll(async () => {
-    server = await startHaul({ env: s3.env(prefix) });
+    server = await startHaul({ env: { ...s3.env(prefix), METRICS_TOKEN } });
     token = await server.token('alice');
     big = await randomFile(50 * MiB);
   });
@@ -27,6 +39,23 @@ describe('uploads on S3 (Swift)', () => {
   });
 
   const objectKey = (id: string) => s3.keyOf(prefix, 'alice', id);
+
+  it('sends S3 three requests for an 8 MiB PATCH: ListParts and HeadObject at once, then UploadPart', async () => {
+    const { url, id } = await createUpload(server.tusEndpoint, token, { length: 20 * MiB });
+    expect(await patchFile(url, token, big.path, { start: 0, end: 8 * MiB })).toMatchObject({ status: 204 });
+    const before = await s3Requests(server);
+    expect(await patchFile(url, token, big.path, { start: 8 * MiB, end: 16 * MiB })).toMatchObject({ status: 204, offset: 16 * MiB });
+    const after = await s3Requests(server);
+    const sent = Object.fromEntries([...after].map(([operation, n]) => [operation, n - (before.get(operation) ?? 0)]).filter(([, n]) => n !== 0));
+    expect(sent).toEqual({ ListParts: 1, HeadObject: 1, UploadPart: 1 });
+    // The last one completes the multipart upload with the parts it knows: no listing again.
+    expect(await patchFile(url, token, big.path, { start: 16 * MiB, end: 20 * MiB })).toMatchObject({ status: 204, offset: 20 * MiB });
+    const last = await s3Requests(server);
+    expect((last.get('ListParts') ?? 0) - (after.get('ListParts') ?? 0)).toBe(1);
+    expect((last.get('CompleteMultipartUpload') ?? 0) - (after.get('CompleteMultipartUpload') ?? 0)).toBe(1);
+    const bytes = await s3.client.getObject({ Bucket: s3.bucket, Key: objectKey(id) });
+    expect(Buffer.from(await bytes.Body!.transformToByteArray()).equals(fs.readFileSync(big.path).subarray(0, 20 * MiB))).toBe(true);
+  });
 
   it('takes 50 MiB in 8 MiB chunks', async () => {
     const { url, id } = await createUpload(server.tusEndpoint, token, { length: big.size });

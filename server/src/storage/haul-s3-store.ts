@@ -5,7 +5,11 @@ import { ERRORS, TUS_RESUMABLE, Upload } from '@tus/utils';
 import type { S3Config } from '../config.js';
 import { addContentMd5ToDeleteObjects, addServerSideEncryption, s3ClientConfig } from './s3-client.js';
 import { concatenateObjects, type PartialObject } from './s3-concat.js';
-import { contentTypeOf, isS3NotFound, NoCache, PART_START, sumSizes, type WriteInProgress } from './s3-store-support.js';
+import { currentLockHold, type LockHold } from './lock-holds.js';
+import { SettledInfo } from './s3-settled-info.js';
+import {
+  contentTypeOf, contiguousParts, headIncompletePart, isS3NotFound, PART_START, type StoredState, sumSizes, type WriteInProgress,
+} from './s3-store-support.js';
 
 /**
  * @tus/s3-store configured for S3-compatible stores, with the object's Content-Type taken from
@@ -13,9 +17,20 @@ import { contentTypeOf, isS3NotFound, NoCache, PART_START, sumSizes, type WriteI
  * Object layout: storage/key-layout.ts. Permissions it needs on the bucket: s3:PutObject,
  * s3:GetObject, s3:DeleteObject, s3:AbortMultipartUpload, s3:ListMultipartUploadParts,
  * s3:ListBucketMultipartUploads and s3:ListBucket (HeadBucket, listings of previews).
+ *
+ * Requests per PATCH: what S3 holds of the upload is read once, under the upload's lock — its
+ * parts and `.part` at once, its `.info` only until its length is settled (s3-settled-info.ts) —
+ * and the write that follows in the same lock hold starts from that (lock-holds.ts); then the
+ * parts. An 8 MiB PATCH: ListParts and HeadObject together, then UploadPart.
  */
 export class HaulS3Store extends S3Store {
+  private readonly settled: SettledInfo;
+  /** What getUpload found, for the write that follows in the same lock hold; gone with the hold. */
+  private readonly found = new WeakMap<LockHold, StoredState>();
+  private readonly writes = new Map<string, WriteInProgress>();
+
   constructor(config: S3Config, expirationPeriodInMilliseconds: number) {
+    const settled = new SettledInfo();
     super({
       s3ClientConfig: { ...s3ClientConfig(config), bucket: config.bucket },
       partSize: config.partSize,
@@ -23,8 +38,9 @@ export class HaulS3Store extends S3Store {
       // which Haul replaces with a database-driven one scoped to our prefix.
       useTags: config.useTags,
       expirationPeriodInMilliseconds,
-      cache: new NoCache(),
+      cache: settled,
     });
+    this.settled = settled;
     addContentMd5ToDeleteObjects(this.client);
     addServerSideEncryption(this.client, config.sse);
   }
@@ -39,56 +55,58 @@ export class HaulS3Store extends S3Store {
       ContentType: contentTypeOf(filetype),
     });
     upload.storage = { type: 's3', path: res.Key ?? upload.id, bucket: this.bucket };
-    await this.saveMetadata(upload, res.UploadId ?? '');
+    const metadata: MetadataValue = { 'tus-version': TUS_RESUMABLE, 'upload-id': res.UploadId ?? '', file: new Upload({ ...upload, offset: 0 }) };
+    await this.saveMetadata(upload, metadata['upload-id']);
+    await this.cache.set(upload.id, metadata);
     // A zero-byte upload is complete on creation, and tus never calls write() for it: complete
     // the multipart upload now (with one empty part) so the object exists like any other.
-    if (upload.size === 0) {
-      await this.finishMultipartUpload({ file: upload, 'upload-id': res.UploadId ?? '', 'tus-version': TUS_RESUMABLE }, []);
-    }
+    if (upload.size === 0) await this.finishMultipartUpload(metadata, []);
+    // Creation With Upload writes next, in the same lock hold: nothing to read back.
+    const hold = currentLockHold(upload.id);
+    if (hold && upload.size !== 0) this.found.set(hold, { metadata, parts: [], incomplete: undefined, offset: 0 });
     return upload;
-  }
-
-  private readonly writes = new Map<string, WriteInProgress>();
-
-  /**
-   * The upload's incomplete part (`.part`, the tail below the 5 MiB minimum part size). It is
-   * live if it continues exactly where the complete parts end. A `.part` starting anywhere
-   * else is left over from a write that crashed after its bytes went into a complete part
-   * (stale), or before a part it follows was stored (a gap); either way it must not count.
-   */
-  private async incompletePart(id: string, completeBytes: number): Promise<{ size: number; live: boolean } | undefined> {
-    try {
-      const head = await this.client.headObject({ Bucket: this.bucket, Key: this.partKey(id, true) });
-      const start = head.Metadata?.[PART_START];
-      return { size: head.ContentLength ?? 0, live: start === undefined || Number(start) === completeBytes };
-    } catch (error) {
-      if (isS3NotFound(error)) return undefined;
-      throw error;
-    }
   }
 
   /**
    * Same as S3Store.getUpload, with two fixes: only a missing `.info` is a 404 (S3Store reports
    * any failure, an outage included, as 404, and clients then start over), and the offset only
-   * counts a live incomplete part (see incompletePart).
+   * counts a live incomplete part (`.part`, the tail below the 5 MiB minimum part size). A
+   * `.part` is live if it continues exactly where the complete parts end; one starting anywhere
+   * else is left over from a write that crashed after its bytes went into a complete part
+   * (stale), or before a part it follows was stored (a gap); either way it must not count.
    */
   override async getUpload(id: string): Promise<Upload> {
-    let metadata: MetadataValue;
+    const hold = currentLockHold(id);
+    if (hold) this.found.delete(hold);
     try {
-      metadata = await this.getMetadata(id);
+      const found = await this.readUpload(id);
+      if (found instanceof Upload) return found;
+      if (hold) this.found.set(hold, found);
+      const { file } = found.metadata;
+      return new Upload({ ...file, offset: found.offset, size: file.size });
     } catch (error) {
-      if (isS3NotFound(error)) throw ERRORS.FILE_NOT_FOUND;
+      this.settled.forget(id);
       throw error;
+    }
+  }
+
+  /** Where the upload's bytes are; if it is whole, the Upload saying so. */
+  private async readUpload(id: string): Promise<StoredState | Upload> {
+    // The `.part` does not depend on the rest: asked for alongside, one round trip fewer.
+    const incompleteHead = headIncompletePart(this.client, this.bucket, this.partKey(id, true));
+    incompleteHead.catch(() => {}); // not awaited when the upload turns out whole or missing
+    let metadata = await this.infoOf(id);
+    let parts: Part[];
+    try {
+      parts = await contiguousParts(this.client, this.bucket, id, metadata['upload-id']);
+    } catch (error) {
+      if (!isS3NotFound(error)) throw error;
+      // No multipart upload any more: it was completed (we found its .info), so it is whole —
+      // unless that .info was a copy kept in memory and another instance removed the upload since.
+      if (this.settled.forget(id)) metadata = await this.infoOf(id);
+      return new Upload({ ...metadata.file, offset: metadata.file.size ?? 0, size: metadata.file.size });
     }
     const { file } = metadata;
-    let parts;
-    try {
-      parts = await this.retrieveParts(id);
-    } catch (error) {
-      // No multipart upload any more: it was completed (we found its .info), so it is whole.
-      if (isS3NotFound(error)) return new Upload({ ...file, offset: file.size ?? 0, size: file.size });
-      throw error;
-    }
     const complete = sumSizes(parts);
     if (file.size !== undefined && file.size > 0 && complete === file.size) {
       // Every byte is in a part but the multipart upload is still open: the process that wrote
@@ -101,8 +119,30 @@ export class HaulS3Store extends S3Store {
       await this.deleteIncompletePart(id).catch(() => {}); // a stale tail, if the crash left one
       return new Upload({ ...file, offset: file.size, size: file.size });
     }
-    const incomplete = await this.incompletePart(id, complete);
-    return new Upload({ ...file, offset: complete + (incomplete?.live ? incomplete.size : 0), size: file.size });
+    const head = await incompleteHead;
+    const incomplete = head && { size: head.size, live: head.start === undefined || head.start === complete };
+    return { metadata, parts, incomplete, offset: complete + (incomplete?.live ? incomplete.size : 0) };
+  }
+
+  /** The upload's `.info` (kept in memory once settled); only a missing one is a 404. */
+  private async infoOf(id: string): Promise<MetadataValue> {
+    try {
+      return await this.getMetadata(id);
+    } catch (error) {
+      if (isS3NotFound(error)) throw ERRORS.FILE_NOT_FOUND;
+      throw error;
+    }
+  }
+
+  /** Same as S3Store.declareUploadLength, from the `.info` this lock hold already read; settled from now on. */
+  override async declareUploadLength(id: string, length: number): Promise<void> {
+    const hold = currentLockHold(id);
+    const found = hold ? this.found.get(hold) : undefined;
+    const metadata = found?.metadata ?? (await this.infoOf(id));
+    const settled: MetadataValue = { ...metadata, file: new Upload({ ...metadata.file, size: length }) };
+    await this.saveMetadata(settled.file, settled['upload-id']);
+    if (found) found.metadata = settled;
+    await this.cache.set(id, settled);
   }
 
   /**
@@ -111,13 +151,28 @@ export class HaulS3Store extends S3Store {
    * between loses bytes the client was told are stored (its next HEAD goes backwards). Here the
    * old `.part` is deleted only after its bytes are safely in a complete part, and every `.part`
    * records where it starts, so one left behind by a crash is recognised and ignored.
+   *
+   * It starts from what getUpload found in this lock hold (nobody else has written since), else
+   * reads S3 again; S3Store reads the `.info`, the parts and `.part` again for every write.
    */
   override async write(src: Readable, id: string, offset: number): Promise<number> {
-    const metadata = await this.getMetadata(id);
-    const parts = await this.retrieveParts(id);
+    const hold = currentLockHold(id);
+    const found = hold ? this.found.get(hold) : undefined;
+    if (hold) this.found.delete(hold);
+    try {
+      const state = found?.offset === offset ? found : await this.readUpload(id);
+      // tus 1.0: "If the offsets do not match, the Server MUST respond with the 409 Conflict status".
+      if (state instanceof Upload || state.offset !== offset) throw ERRORS.INVALID_OFFSET;
+      return await this.writeFrom(state, src, id, offset);
+    } catch (error) {
+      this.settled.forget(id);
+      throw error;
+    }
+  }
+
+  private async writeFrom({ metadata, parts, incomplete }: StoredState, src: Readable, id: string, offset: number): Promise<number> {
     const completeBytes = sumSizes(parts);
     const nextPartNumber = (parts.at(-1)?.PartNumber ?? 0) + 1;
-    const incomplete = await this.incompletePart(id, completeBytes);
     if (incomplete && !incomplete.live) await this.deleteIncompletePart(id);
     const previous = incomplete?.live ? await this.downloadIncompletePart(id) : undefined;
 
@@ -126,6 +181,7 @@ export class HaulS3Store extends S3Store {
       chunkSize: this.calcOptimalPartSize(metadata.file.size),
       bytesSeen: 0,
       wroteIncompletePart: false,
+      uploaded: [],
     };
     const counter = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
@@ -156,28 +212,20 @@ export class HaulS3Store extends S3Store {
 
     const newOffset = offset + bytesUploaded - (previous?.size ?? 0);
     if (metadata.file.size === newOffset) {
-      await this.finishMultipartUpload(metadata, await this.retrieveParts(id));
+      // The parts it started from and those it stored are all the upload has (S3Store lists
+      // them again): nobody else writes it while this lock hold lasts.
+      const all = [...parts, ...progress.uploaded].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+      await this.finishMultipartUpload(metadata, all);
       await this.completeMetadata(metadata.file);
     }
     return newOffset;
   }
 
-  /**
-   * The complete parts that continue from part 1 without a gap. Parts of one write are uploaded
-   * concurrently, so a crash can leave part 3 stored without part 2; counting it would put the
-   * offset 8 MiB ahead of the bytes actually there, and the client's next bytes would become
-   * part 4 — a corrupt file. Every part covers a fixed byte range (the incomplete-part scheme
-   * keeps all but the last part at the same size), so parts after a gap are simply uploaded again.
-   */
-  protected override async retrieveParts(id: string, partNumberMarker?: string): Promise<Part[]> {
-    const parts = await super.retrieveParts(id, partNumberMarker);
-    if (partNumberMarker !== undefined) return parts; // an inner page of S3Store's own recursion
-    const contiguous: Part[] = [];
-    for (const part of parts) {
-      if (part.PartNumber !== contiguous.length + 1) break;
-      contiguous.push(part);
-    }
-    return contiguous;
+  /** S3Store.uploadPart, noting the part for the write in progress (see write()). */
+  protected override async uploadPart(metadata: MetadataValue, readStream: Readable | Buffer, partNumber: number): Promise<string> {
+    const etag = await super.uploadPart(metadata, readStream, partNumber);
+    this.writes.get(metadata.file.id)?.uploaded.push({ PartNumber: partNumber, ETag: etag });
+    return etag;
   }
 
   /** S3Store.uploadIncompletePart, recording where the part starts (see write()). */
@@ -204,22 +252,26 @@ export class HaulS3Store extends S3Store {
    * on finished uploads (whose multipart upload no longer exists) before deleting the object.
    */
   override async remove(id: string): Promise<void> {
-    let uploadId: string | undefined;
     try {
-      uploadId = (await this.getMetadata(id))['upload-id'];
-    } catch (error) {
-      if (!isS3NotFound(error)) throw error;
-      throw ERRORS.FILE_NOT_FOUND;
-    }
-    if (uploadId) {
-      await this.client.abortMultipartUpload({ Bucket: this.bucket, Key: id, UploadId: uploadId }).catch((error: unknown) => {
+      let uploadId: string | undefined;
+      try {
+        uploadId = (await this.getMetadata(id))['upload-id'];
+      } catch (error) {
         if (!isS3NotFound(error)) throw error;
+        throw ERRORS.FILE_NOT_FOUND;
+      }
+      if (uploadId) {
+        await this.client.abortMultipartUpload({ Bucket: this.bucket, Key: id, UploadId: uploadId }).catch((error: unknown) => {
+          if (!isS3NotFound(error)) throw error;
+        });
+      }
+      await this.client.deleteObjects({
+        Bucket: this.bucket,
+        Delete: { Objects: [{ Key: id }, { Key: this.infoKey(id) }, { Key: this.partKey(id, true) }], Quiet: true },
       });
+    } finally {
+      this.settled.forget(id);
     }
-    await this.client.deleteObjects({
-      Bucket: this.bucket,
-      Delete: { Objects: [{ Key: id }, { Key: this.infoKey(id) }, { Key: this.partKey(id, true) }], Quiet: true },
-    });
   }
 
   /**

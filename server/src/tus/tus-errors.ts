@@ -11,6 +11,7 @@ const STORE_ERROR_CODES = new Map<unknown, ErrorCode>([
   [ERRORS.FILE_NO_LONGER_EXISTS, 'UPLOAD_GONE'],
   // A lock that cannot be had in time is transient: 423 tells clients to retry.
   [ERRORS.ERR_LOCK_TIMEOUT, 'UPLOAD_LOCKED'],
+  [ERRORS.INVALID_OFFSET, 'OFFSET_MISMATCH'],
   [ERRORS.FILE_WRITE_ERROR, 'INTERNAL'],
   [ERRORS.UNKNOWN_ERROR, 'INTERNAL'],
 ]);

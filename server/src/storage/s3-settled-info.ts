@@ -1,0 +1,50 @@
+import type { MetadataValue } from '@tus/s3-store';
+import { type KvStore, Upload } from '@tus/utils';
+
+const MAX_RECORDS = 10_000;
+
+/**
+ * S3Store's cache of each upload's `.info` (its length, metadata, creation date and multipart
+ * upload id), read on every HEAD and PATCH — a GetObject each, in a row before anything else.
+ *
+ * S3Store keeps every `.info` it read in memory; with several Haul instances another one can
+ * change it (declare a deferred length), so that copy could go stale. Here only a settled
+ * `.info` is kept: once the length is known nothing in it changes (tus 1.0: "Once set the length
+ * MUST NOT be changed"; the multipart upload id, metadata and creation date never do), on any
+ * instance. While the length is deferred it is read from S3 every time. An upload removed
+ * meanwhile by another instance is noticed by HaulS3Store.getUpload (its multipart upload is
+ * gone), which then forgets the copy and asks S3. Bounded; least recently used first.
+ */
+export class SettledInfo implements KvStore<MetadataValue> {
+  readonly #settled = new Map<string, MetadataValue>();
+
+  constructor(private readonly max = MAX_RECORDS) {}
+
+  async get(id: string): Promise<MetadataValue | undefined> {
+    const known = this.#settled.get(id);
+    if (!known) return undefined;
+    this.#settled.delete(id);
+    this.#settled.set(id, known);
+    return copyOf(known);
+  }
+
+  /** Called by S3Store with every `.info` it read, and by HaulS3Store with every one it wrote. */
+  async set(id: string, value: MetadataValue): Promise<void> {
+    this.#settled.delete(id);
+    if (value.file.size === undefined) return;
+    this.#settled.set(id, copyOf(value));
+    if (this.#settled.size > this.max) this.#settled.delete(this.#settled.keys().next().value!);
+  }
+
+  async delete(id: string): Promise<void> {
+    this.forget(id);
+  }
+
+  /** Drops the copy of `id`; true if there was one. */
+  forget(id: string): boolean {
+    return this.#settled.delete(id);
+  }
+}
+
+/** A copy, so that no caller changes what is kept. */
+const copyOf = (value: MetadataValue): MetadataValue => ({ ...value, file: new Upload({ ...value.file }) });
