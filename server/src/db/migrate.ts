@@ -19,10 +19,16 @@ export interface MigrationResult {
  * transaction lock serialises runners, and each re-checks what is already applied.
  */
 export async function migrate(db: Database, dir = DEFAULT_MIGRATIONS_DIR): Promise<MigrationResult> {
-  await db.query(`CREATE TABLE IF NOT EXISTS haul_migrations (
+  // Under the lock too: two processes running CREATE TABLE IF NOT EXISTS at once on a fresh
+  // database can both miss the table and one fails ("duplicate key value violates unique
+  // constraint pg_type_typname_nsp_index": seen when two instances started together).
+  await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+    await tx.exec(`CREATE TABLE IF NOT EXISTS haul_migrations (
     version text PRIMARY KEY,
     applied_at timestamptz NOT NULL DEFAULT now()
   )`);
+  });
   const files = (await fs.readdir(dir)).filter((f) => /^\d{6}_[\w-]+\.sql$/.test(f)).sort();
   const applied: string[] = [];
   for (const file of files) {
