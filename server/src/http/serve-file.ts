@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import type { Context } from 'hono';
 import { HaulError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
@@ -25,6 +25,24 @@ export function contentDisposition(upload: Pick<UploadRecord, 'filename' | 'id' 
   const ascii = name.normalize('NFKD').replace(/[^\x20-\x7e]/g, '').replace(/["\\%;]/g, '_').trim() || 'download';
   const encoded = encodeURIComponent(name).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
   return `${type}; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
+
+/**
+ * The stored bytes, failing if storage has more or fewer than the `Content-Length` promised (a
+ * file cut short on disk, an object replaced): the response is then aborted — the connection cut —
+ * instead of ending early on a connection the client keeps waiting on for the missing bytes.
+ */
+function exactly(expected: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      seen += chunk.length;
+      callback(seen > expected ? new Error(`storage has more than the ${expected} bytes promised`) : null, chunk);
+    },
+    flush(callback) {
+      callback(seen < expected ? new Error(`storage ended after ${seen} of the ${expected} bytes promised`) : null);
+    },
+  });
 }
 
 /** One `bytes=` range of a `size`-byte file: undefined to send it whole, or 416. */
@@ -109,12 +127,15 @@ export async function serveFile(c: Context, upload: UploadRecord, storage: Stora
   if (c.req.method === 'HEAD') {
     return c.body(null, 200, { ...headers, ...validators, 'Content-Length': String(size) });
   }
-  const stream = Readable.toWeb(await storage.read(upload.contentKey ?? upload.storageKey, range)) as ReadableStream;
+  const length = range ? range.end - range.start + 1 : size;
+  // pipeline: a storage error, or a client gone, ends both streams (the error reaches the response).
+  const stored = pipeline(await storage.read(upload.contentKey ?? upload.storageKey, range), exactly(length), () => {});
+  const stream = Readable.toWeb(stored) as ReadableStream;
   if (range) {
     return c.body(stream, 206, {
       ...headers, ...validators,
       'Content-Range': `bytes ${range.start}-${range.end}/${size}`,
-      'Content-Length': String(range.end - range.start + 1),
+      'Content-Length': String(length),
     });
   }
   return c.body(stream, 200, { ...headers, ...validators, 'Content-Length': String(size) });
