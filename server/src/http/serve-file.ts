@@ -45,6 +45,14 @@ function exactly(expected: number): Transform {
   });
 }
 
+/**
+ * A stored object (or a range of it) as a response body of exactly `length` bytes. pipeline: a
+ * storage error, or the client gone, ends both streams (the error reaches the response).
+ */
+export async function storedBody(storage: Pick<Storage, 'read'>, key: string, length: number, range?: { start: number; end: number }): Promise<ReadableStream> {
+  return Readable.toWeb(pipeline(await storage.read(key, range), exactly(length), () => {})) as ReadableStream;
+}
+
 /** One `bytes=` range of a `size`-byte file: undefined to send it whole, or 416. */
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
   if (!header) return undefined;
@@ -128,9 +136,7 @@ export async function serveFile(c: Context, upload: UploadRecord, storage: Stora
     return c.body(null, 200, { ...headers, ...validators, 'Content-Length': String(size) });
   }
   const length = range ? range.end - range.start + 1 : size;
-  // pipeline: a storage error, or a client gone, ends both streams (the error reaches the response).
-  const stored = pipeline(await storage.read(upload.contentKey ?? upload.storageKey, range), exactly(length), () => {});
-  const stream = Readable.toWeb(stored) as ReadableStream;
+  const stream = await storedBody(storage, upload.contentKey ?? upload.storageKey, length, range);
   if (range) {
     return c.body(stream, 206, {
       ...headers, ...validators,

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { storedBody } from './serve-file.js';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { toUploadJson } from './upload-json.js';
@@ -39,7 +39,7 @@ export function createUploadRoutes({ verifier, access, processing, events, stora
       if (upload.status !== 'ready') throw new HaulError('NOT_FOUND', 'No thumbnails: the upload is not ready');
       const thumbnail = (await processing.thumbnailsOf(upload.id)).find((t) => String(t.size) === c.req.param('size'));
       if (!thumbnail) throw new HaulError('NOT_FOUND', 'No thumbnail of that size');
-      const body = Readable.toWeb(await storage.read(thumbnail.storageKey)) as ReadableStream;
+      const body = await storedBody(storage, thumbnail.storageKey, thumbnail.bytes);
       return c.body(body, 200, {
         'Content-Type': 'image/webp',
         'Content-Length': String(thumbnail.bytes),
