@@ -1,7 +1,6 @@
 import type { MetadataValue } from '@tus/s3-store';
 import { type KvStore, Upload } from '@tus/utils';
-
-const MAX_RECORDS = 10_000;
+import { SettledCache } from './settled-cache.js';
 
 /**
  * S3Store's cache of each upload's `.info` (its length, metadata, creation date and multipart
@@ -13,27 +12,20 @@ const MAX_RECORDS = 10_000;
  * MUST NOT be changed"; the multipart upload id, metadata and creation date never do), on any
  * instance. While the length is deferred it is read from S3 every time. An upload removed
  * meanwhile by another instance is noticed by HaulS3Store.getUpload (its multipart upload is
- * gone), which then forgets the copy and asks S3. Bounded; least recently used first.
+ * gone), which then forgets the copy and asks S3.
  */
 export class SettledInfo implements KvStore<MetadataValue> {
-  readonly #settled = new Map<string, MetadataValue>();
-
-  constructor(private readonly max = MAX_RECORDS) {}
+  // A copy, so that no caller changes what is kept.
+  readonly #settled = new SettledCache<MetadataValue>((value) => ({ ...value, file: new Upload({ ...value.file }) }));
 
   async get(id: string): Promise<MetadataValue | undefined> {
-    const known = this.#settled.get(id);
-    if (!known) return undefined;
-    this.#settled.delete(id);
-    this.#settled.set(id, known);
-    return copyOf(known);
+    return this.#settled.get(id);
   }
 
   /** Called by S3Store with every `.info` it read, and by HaulS3Store with every one it wrote. */
   async set(id: string, value: MetadataValue): Promise<void> {
-    this.#settled.delete(id);
-    if (value.file.size === undefined) return;
-    this.#settled.set(id, copyOf(value));
-    if (this.#settled.size > this.max) this.#settled.delete(this.#settled.keys().next().value!);
+    if (value.file.size === undefined) this.#settled.forget(id);
+    else this.#settled.remember(id, value);
   }
 
   async delete(id: string): Promise<void> {
@@ -42,9 +34,6 @@ export class SettledInfo implements KvStore<MetadataValue> {
 
   /** Drops the copy of `id`; true if there was one. */
   forget(id: string): boolean {
-    return this.#settled.delete(id);
+    return this.#settled.forget(id);
   }
 }
-
-/** A copy, so that no caller changes what is kept. */
-const copyOf = (value: MetadataValue): MetadataValue => ({ ...value, file: new Upload({ ...value.file }) });

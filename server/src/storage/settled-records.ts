@@ -1,6 +1,5 @@
 import type { KvStore, Upload } from '@tus/utils';
-
-const MAX_RECORDS = 10_000;
+import { SettledCache } from './settled-cache.js';
 
 /**
  * FileStore's record of an upload (`<key>.json`: length, metadata, creation date) is read on every
@@ -12,33 +11,29 @@ const MAX_RECORDS = 10_000;
  * be changed"; the metadata and creation date never do), so from then on it is kept in memory,
  * even with several instances sharing the volume. While the length is deferred the record is
  * read from disk every time: another instance may declare it. Writes and removals go through
- * here (and drop the copy); the file on disk stays the record. Bounded; least recently used first.
+ * here (and drop the copy); the file on disk stays the record.
  */
 export class SettledRecords implements KvStore<Upload> {
-  readonly #settled = new Map<string, Upload>();
+  // A copy: FileStore changes what it reads (declareUploadLength) before writing it back.
+  readonly #settled = new SettledCache<Upload>((record) => ({ ...record }) as Upload);
 
-  constructor(private readonly files: KvStore<Upload>, private readonly max = MAX_RECORDS) {}
+  constructor(private readonly files: KvStore<Upload>) {}
 
   async get(key: string): Promise<Upload | undefined> {
     const known = this.#settled.get(key);
-    if (known) {
-      this.#settled.delete(key);
-      this.#settled.set(key, known);
-      // A copy: FileStore changes what it reads (declareUploadLength) before writing it back.
-      return { ...known } as Upload;
-    }
+    if (known) return known;
     const record = await this.files.get(key);
-    if (record?.size !== undefined) this.#remember(key, record);
+    if (record?.size !== undefined) this.#settled.remember(key, record);
     return record;
   }
 
   async set(key: string, value: Upload): Promise<void> {
-    this.#settled.delete(key);
+    this.#settled.forget(key);
     await this.files.set(key, value);
   }
 
   async delete(key: string): Promise<void> {
-    this.#settled.delete(key);
+    this.#settled.forget(key);
     await this.files.delete(key);
   }
 
@@ -48,11 +43,6 @@ export class SettledRecords implements KvStore<Upload> {
 
   /** Drops the copy of `key`, if any: its record must be read from disk next time. */
   forget(key: string): void {
-    this.#settled.delete(key);
-  }
-
-  #remember(key: string, record: Upload): void {
-    this.#settled.set(key, { ...record } as Upload);
-    if (this.#settled.size > this.max) this.#settled.delete(this.#settled.keys().next().value!);
+    this.#settled.forget(key);
   }
 }
