@@ -50,7 +50,8 @@ USER node
 # 3001: /healthz and /readyz from the probe thread (README, "Health probes"): point probes there.
 EXPOSE 3000 3001
 # SIGTERM goes straight to node (exec form), which shuts down gracefully (SHUTDOWN_GRACE_SECONDS).
-# --max-semi-space-size=1: on Node 24 a smaller young generation keeps upload bodies from piling up into
-# full collections (README, "Node 24 and ingest"; what scripts/node-flags.mjs prints on Node 24). Run the
-# worker the same way (node --max-semi-space-size=1 server/dist/worker-main.js). Not for a Node 20 NODE_IMAGE.
-CMD ["node", "--max-semi-space-size=1", "server/dist/main.js"]
+# What scripts/node-flags.mjs prints on Node 24: a floor under V8's old-generation limit and a small young
+# generation keep request bodies (memory outside the heap) from setting off a full collection every ~60 ms
+# (README, "Ingest and the garbage collector"). Run the worker the same way (node <these flags>
+# server/dist/worker-main.js). With a Node 20 or 22 NODE_IMAGE, drop --max-semi-space-size=1.
+CMD ["node", "--initial-old-space-size=96", "--max-semi-space-size=1", "server/dist/main.js"]

@@ -20,6 +20,6 @@ describe('Haul node flags', () => {
     const dockerfile = fs.readFileSync(new URL('Dockerfile', root), 'utf8');
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-/m);
     const cmd = /^CMD \[(.*)\]$/m.exec(dockerfile)?.[1];
-    expect(JSON.parse(`[${cmd}]`)).toEqual(['node', '--max-semi-space-size=1', 'server/dist/main.js']);
+    expect(JSON.parse(`[${cmd}]`)).toEqual(['node', '--initial-old-space-size=96', '--max-semi-space-size=1', 'server/dist/main.js']);
   });
 });

@@ -11,10 +11,11 @@ const HAUL_MAIN = path.join(HAUL_DIST, 'main.js');
 
 /**
  * The Node flags Haul runs with on this Node (scripts/node-flags.mjs: `npm start`, `npm run worker`,
- * the Dockerfile's CMD), so benchmarks run Haul as it runs in production: `--max-semi-space-size=1`
- * on Node 24 and later, nothing before (README, "Node 24 and ingest").
+ * the Dockerfile's CMD), so benchmarks run Haul as it runs in production: a 96 MiB floor under the
+ * old generation's limit, and `--max-semi-space-size=1` on Node 24 and later (README, "Ingest and the
+ * garbage collector"; haul-node-flags.test.ts keeps the copies in step).
  */
-export const HAUL_NODE_FLAGS = Number(process.versions.node.split('.')[0]) >= 24 ? ['--max-semi-space-size=1'] : [];
+export const HAUL_NODE_FLAGS = ['--initial-old-space-size=96', ...(Number(process.versions.node.split('.')[0]) >= 24 ? ['--max-semi-space-size=1'] : [])];
 
 export function assertBuilt(): void {
   if (!fs.existsSync(HAUL_MAIN)) throw new Error(`${HAUL_MAIN} is missing: build first (npm run build)`);
