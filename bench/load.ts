@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { freePort, processPeakRssMiB } from './lib/children.js';
-import { envChoices } from './lib/env.js';
+import { envChoices, envSettings } from './lib/env.js';
 import { type Benchmark, measureAlternately, type Named } from './lib/harness.js';
 import { devToken, type HaulTarget, nodeFlags, startHaul } from './lib/haul.js';
 import { loadSettings, percentile, runLoad } from './lib/load-clients.js';
@@ -40,7 +40,7 @@ export const benchmark: Benchmark = {
   async run(log) {
     const { uploads, sizeMiB, patchMiB, size, patchSize, rounds, timeoutMs, databaseUrl } = loadSettings(200);
     const backends = envChoices('BENCH_BACKENDS', Object.keys(BACKENDS) as Backend[]);
-    const extraEnv = Object.fromEntries((process.env.BENCH_HAUL_ENV ?? '').split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+    const extraEnv = envSettings('BENCH_HAUL_ENV');
     const profileDir = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
     if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { freePort } from './lib/children.js';
-import { envChoices } from './lib/env.js';
+import { envChoices, envSettings } from './lib/env.js';
 import { countersLine, countersSince, serverCounters } from './lib/haproxy-stats.js';
 import { type Benchmark, measureAlternately, type Named } from './lib/harness.js';
 import { devToken, type HaulTarget, startHaul, tusRequestsAnswered } from './lib/haul.js';
@@ -84,7 +84,7 @@ export const benchmark: Benchmark = {
         JWT_SECRET: randomBytes(24).toString('hex'),
         TRUST_PROXY: 'true',
         MAX_CONCURRENT_UPLOADS_PER_USER: '50',
-        ...Object.fromEntries((process.env.BENCH_HAUL_ENV ?? '').split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
+        ...envSettings('BENCH_HAUL_ENV'),
       };
       // One after the other: the first applies the migrations to the fresh database.
       // Each instance answers HAProxy's health checks on a PROBE_PORT of its own (the probe thread).

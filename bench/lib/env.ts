@@ -34,3 +34,17 @@ export function envChoices<K extends string>(key: string, allowed: readonly K[],
     return item;
   });
 }
+
+/**
+ * "KEY=VALUE,…" (e.g. BENCH_HAUL_ENV: extra settings for the servers a benchmark starts), or {} when
+ * unset. A value may hold "=" (split at the first one); a pair without "=" is refused.
+ */
+export function envSettings(key: string): Record<string, string> {
+  return Object.fromEntries(
+    envList(key, []).map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new Error(`${key}: "${pair}" is not KEY=VALUE`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+}
