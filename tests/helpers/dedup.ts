@@ -61,7 +61,15 @@ export const dedupBackends: DedupBackend[] = [
     async files(server) {
       const root = path.join(server.dataDir, 'files');
       const names = (await this.names(server)).filter((name) => isStoredFile(name) && !name.startsWith('quarantine'));
-      return Promise.all(names.map(async (key) => ({ key, size: (await fs.stat(path.join(root, key))).size })));
+      // Polled while processing moves and removes files: one listed a moment ago may be gone by its stat.
+      const sized = await Promise.all(names.map(async (key) => {
+        const stat = await fs.stat(path.join(root, key)).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return undefined;
+          throw error;
+        });
+        return stat && { key, size: stat.size };
+      }));
+      return sized.filter((file) => file !== undefined);
     },
   },
   {
