@@ -110,7 +110,7 @@ describe('two instances behind HAProxy (scripts/local-haproxy.sh)', () => {
     expect(created.url).toBe(`${proxyUrl}/files/${created.id}`);
   });
 
-  it('sends a request after 6 s of quiet on its idle connection to the instance, which answers: idle connections outlive Node\'s default 5 s keep-alive', async () => {
+  it('answers requests through HAProxy after 6 s of quiet, and keeps idle connections open past Node\'s default 5 s keep-alive', async () => {
     // HAProxy keeps idle connections to the instances and sends later requests of any client on
     // them. Had an instance closed one just as a request went out on it, HAProxy would close the
     // client's connection unanswered — "in case the server closes the connection when the request
@@ -133,12 +133,13 @@ describe('two instances behind HAProxy (scripts/local-haproxy.sh)', () => {
     const after = await serverCounters(statsSocket);
     expect(new Set(servedBy)).toEqual(new Set(['haul1', 'haul2']));
     const total = (counters: typeof after, key: 'reuse' | 'connect') => Object.values(counters).reduce((sum, c) => sum + c[key], 0);
-    // They went out on connections idle for 6 s: the instances had kept them open (with Node's 5 s,
-    // none: 0 reused). Not necessarily both: every pool-purge-delay (5 s) HAProxy itself closes
-    // some idle connections beyond its recent need, and then opens a new one (seen in 1 of 3 runs).
-    expect(total(after, 'reuse') - total(before, 'reuse')).toBeGreaterThanOrEqual(1);
+    // Each went out once, on a connection idle for 6 s (reused) or on a new one: every
+    // pool-purge-delay (5 s) HAProxy itself closes some idle connections beyond its recent need —
+    // one of the two in 1 of 3 runs, both in 1 CI run — so how many were reused is HAProxy's choice,
+    // not Haul's, and is not asserted. What Haul decides is checked next: with Node's default 5 s
+    // the instance would have closed this connection, idle for as long (`get` throws on a closed one).
     expect(total(after, 'reuse') + total(after, 'connect') - total(before, 'reuse') - total(before, 'connect')).toBe(2);
-    // And a client straight to an instance finds its idle connection open too.
+    // A client straight to an instance finds its idle connection open after 6 s.
     expect((await direct.get('/healthz')).status).toBe(200);
     client.destroy();
     direct.destroy();
