@@ -84,11 +84,13 @@ export function createWebhookDelivery({ db, send, timeoutMs, maxBackoffMs, logge
   async function deliver(delivery: Omit<WebhookDelivery, 'event'>): Promise<void> {
     try {
       await send({ ...delivery, event: JSON.parse(delivery.body) as WebhookEvent });
-      metrics.webhookDeliveries.inc({ type: delivery.type });
       await db.query(
         `UPDATE webhook_outbox SET delivered_at = now(), locked_until = NULL, locked_by = NULL, last_error = NULL WHERE id = $1`,
         [delivery.id],
       );
+      // Counted once the outbox says so: a scrape that sees the counter move also sees the backlog
+      // shrink (counted before, a scrape in between saw both — CI did once).
+      metrics.webhookDeliveries.inc({ type: delivery.type });
     } catch (error) {
       metrics.webhookFailures.inc({ type: delivery.type });
       const reason = error instanceof Error ? (error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : error.message) : String(error);
