@@ -69,7 +69,9 @@ describe('loadConfig', () => {
     const config = loadConfig({
       S3_BUCKET: 'b', S3_ENDPOINT: 'http://127.0.0.1:8080', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's',
     });
-    expect(config.s3).toMatchObject({ bucket: 'b', forcePathStyle: true, prefix: 'uploads/', useTags: false, partSize: 8 * 2 ** 20 });
+    expect(config.s3).toMatchObject({ bucket: 'b', forcePathStyle: true, prefix: 'uploads/', useTags: false, partSize: 8 * 2 ** 20, stallMs: 30_000 });
+    expect(loadConfig({ S3_BUCKET: 'b', S3_STALL_TIMEOUT_MS: '5000' }).s3?.stallMs).toBe(5000);
+    expect(() => loadConfig({ S3_BUCKET: 'b', S3_STALL_TIMEOUT_MS: '10' })).toThrow(/S3_STALL_TIMEOUT_MS/);
     expect(() => loadConfig({ S3_BUCKET: 'b', S3_PREFIX: '../x' })).toThrow(/S3_PREFIX/);
     expect(() => loadConfig({ S3_BUCKET: 'b', S3_PART_SIZE: '1MiB' })).toThrow(/S3_PART_SIZE/);
   });

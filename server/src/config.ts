@@ -112,6 +112,8 @@ const configSchema = z
     /** Server-side encryption of every object Haul writes: SSE-S3 (AES256) or SSE-KMS (aws:kms, with S3_SSE_KMS_KEY_ID or the bucket's key). */
     S3_SSE: optionalString.pipe(z.enum(['AES256', 'aws:kms']).optional()),
     S3_SSE_KMS_KEY_ID: optionalString,
+    /** How long S3 may leave a request with nothing moving before it fails as an outage (s3-request-handler.ts). */
+    S3_STALL_TIMEOUT_MS: int(30_000, 1000),
     ...integrationEnv,
   })
   .superRefine((env, ctx) => {
@@ -265,6 +267,7 @@ const configSchema = z
             partSize: env.S3_PART_SIZE,
             useTags: env.S3_USE_TAGS,
             sse: env.S3_SSE ? { algorithm: env.S3_SSE, kmsKeyId: env.S3_SSE_KMS_KEY_ID } : undefined,
+            stallMs: env.S3_STALL_TIMEOUT_MS,
           }
         : undefined,
     };

@@ -21,7 +21,7 @@ export function encryptedLocalS3() {
   if (!endpoint || !bucket || !accessLog || !objectsDir || !accessKeyId || !secretAccessKey) return undefined;
   const region = process.env.TEST_S3_REGION ?? 'us-east-1';
   const client = createS3Client({
-    endpoint, region, bucket, accessKeyId, secretAccessKey, forcePathStyle: true, prefix: '', partSize: 8 * 2 ** 20, useTags: false, sse: undefined,
+    endpoint, region, bucket, accessKeyId, secretAccessKey, forcePathStyle: true, prefix: '', partSize: 8 * 2 ** 20, useTags: false, sse: undefined, stallMs: 30_000,
   });
 
   return {

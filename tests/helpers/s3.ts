@@ -34,6 +34,7 @@ export function localS3() {
     partSize: 8 * 2 ** 20,
     useTags: false,
     sse: undefined,
+    stallMs: 30_000,
   };
   const client: S3 = createS3Client(config);
   const bucket = settings.S3_BUCKET;

@@ -13,6 +13,8 @@ describe('outages (no attempt spent) vs errors about the file', () => {
     expect(unavailableService(withCode('57P01'))).toBe('database'); // admin shutdown
     expect(unavailableService(Object.assign(new Error('Service Unavailable'), { $metadata: { httpStatusCode: 503 } }))).toBe('storage');
     expect(unavailableService(new Error('wrapped', { cause: withCode('ETIMEDOUT') }))).toBe('storage');
+    // An S3 request stalled past S3_STALL_TIMEOUT_MS, as the SDK throws it (no code, no status).
+    expect(unavailableService(Object.assign(new Error('socket timed out'), { name: 'TimeoutError', $metadata: { attempts: 3 } }))).toBe('storage');
     // postgres.js marks the errors it rejects queries with (a refused connection included).
     const refusedQuery = Object.defineProperty(withCode('ECONNREFUSED'), 'query', { value: 'SELECT 1', enumerable: false });
     expect(unavailableService(refusedQuery)).toBe('database');
@@ -36,6 +38,8 @@ describe('outages (no attempt spent) vs errors about the file', () => {
     expect(unavailableService(withCode('23505'))).toBeUndefined(); // a constraint: a bug, not an outage
     expect(unavailableService(Object.assign(new Error('Forbidden'), { $metadata: { httpStatusCode: 403 } }))).toBeUndefined();
     expect(unavailableService('a string')).toBeUndefined();
+    // A timeout that is not the S3 client's says nothing about storage.
+    expect(unavailableService(Object.assign(new Error('timed out'), { name: 'TimeoutError' }))).toBeUndefined();
   });
 
   it('waits grow from ~1 s and are capped, however long the outage', () => {

@@ -34,11 +34,16 @@ function codeOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : typeof errno === 'string' ? errno : undefined;
 }
 
-/** An S3 5xx/throttling answer: the store is there but cannot serve now. */
+/**
+ * An S3 5xx/throttling answer: the store is there but cannot serve now. Or an S3 request that
+ * stalled past S3_STALL_TIMEOUT_MS (s3-request-handler.ts): the SDK's TimeoutError, which carries
+ * the SDK's `$metadata` but no status.
+ */
 function isStoreUnavailable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const { $metadata, name, $retryable } = error as { $metadata?: { httpStatusCode?: number }; name?: string; $retryable?: unknown };
   const status = $metadata?.httpStatusCode;
+  if (name === 'TimeoutError' && $metadata !== undefined) return true;
   return (status !== undefined && (status >= 500 || status === 429)) || name === 'SlowDown' || name === 'ServiceUnavailable' || $retryable !== undefined;
 }
 

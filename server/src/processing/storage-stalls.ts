@@ -5,8 +5,9 @@ import { ServiceUnavailableError } from './outage.js';
 /**
  * Storage that stops answering without closing anything — a hung S3 node, a dead NAT mapping, a
  * partitioned network — is an outage like a refused connection (issue 13, item 4), but nothing
- * would ever say so: the S3 client has no timeout of its own (a download may legitimately sit
- * behind a slow client), so a read would wait for ever and its file stay `processing` for good.
+ * would ever say so: the S3 client limits only the wait for a read's answer (S3_STALL_TIMEOUT_MS,
+ * s3-request-handler.ts), never its body (a download may legitimately sit behind a slow client),
+ * and disk has no limit at all, so a read would wait for ever and its file stay `processing` for good.
  * Worse, clamd, fed nothing meanwhile, would time out first and the file would be `rejected`.
  * Processing therefore reads through this guard: storage that keeps it waiting `stallMs` — for a
  * stream, or for the next bytes of one it asked for — fails with ServiceUnavailableError('storage'):

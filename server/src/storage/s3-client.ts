@@ -2,12 +2,14 @@ import { createHash } from 'node:crypto';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { S3 } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config.js';
+import { stallLimitedRequestHandler } from './s3-request-handler.js';
 
 /**
  * S3 client settings that work on S3-compatible stores, not only AWS:
  * - SDK >= 3.729 adds CRC32 checksums and aws-chunked streaming to every request; MinIO-era,
  *   Swift, R2 and others answer 501. Only send checksums when an operation requires one.
  * - Path-style addressing, since custom endpoints rarely have wildcard DNS.
+ * - A limit on how long a request may stall (S3_STALL_TIMEOUT_MS): the SDK has none by default.
  */
 export function s3ClientConfig(config: S3Config): S3ClientConfig {
   return {
@@ -20,6 +22,7 @@ export function s3ClientConfig(config: S3Config): S3ClientConfig {
         : undefined,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: stallLimitedRequestHandler(config.stallMs),
   };
 }
 
