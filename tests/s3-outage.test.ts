@@ -88,6 +88,7 @@ describe('S3 that stops answering (a hung node) behind a proxy', () => {
       const started = Date.now();
       const during = await patchFile(url, token, file.path, { start: 8 * MiB, end: file.size });
       const tookMs = Date.now() - started;
+      console.info(`S3 hung, ${attempt} PATCH: ${during.status} after ${tookMs} ms (stall limit ${STALL_MS} ms)`);
       expect(during.status, attempt).toBe(503);
       expect(JSON.parse(during.body), attempt).toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
       // Reads the SDK retries (3 attempts) and the write after them: a few stall limits, not hours.
