@@ -3,6 +3,7 @@ import { type FlakyProxy, rawResponse, startFlakyProxy } from './helpers/flaky-p
 import { type HaulServer, startHaul } from './helpers/haul-server.js';
 import { randomFile } from './helpers/files.js';
 import { localS3 } from './helpers/s3.js';
+import { sleep } from './helpers/wait.js';
 import { createUpload, head, offsetOf, patchFile, uploadRest } from './helpers/tus.js';
 
 /**
@@ -91,7 +92,7 @@ describe('S3 that stops answering (a hung node) behind a proxy', () => {
       console.info(`S3 hung, ${attempt} PATCH: ${during.status} after ${tookMs} ms (stall limit ${STALL_MS} ms)`);
       expect(during.status, attempt).toBe(503);
       expect(JSON.parse(during.body), attempt).toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
-      // Reads the SDK retries (3 attempts) and the write after them: a few stall limits, not hours.
+      // The reads it starts with, tried three times by the SDK: a few stall limits, not hours.
       expect(tookMs, attempt).toBeLessThan(10 * STALL_MS);
       const health = await fetch(`${server.url}/healthz`);
       expect(health.status).toBe(200);
@@ -100,6 +101,34 @@ describe('S3 that stops answering (a hung node) behind a proxy', () => {
     proxy.thaw();
     const offset = await offsetOf(url, token);
     expect(offset).toBeGreaterThanOrEqual(8 * MiB); // what was acknowledged is there
+    expect(await uploadRest(url, token, file, { from: offset })).toBe(file.size);
+    expect(await s3.sha256(s3.keyOf(prefix, 'hung', id))).toBe(file.sha256);
+  }, 90_000);
+
+  it('a PATCH whose parts S3 stops taking mid-write answers 503 after the stall limit; the upload resumes to identical bytes', async () => {
+    const file = await randomFile(48 * MiB);
+    const { url, id } = await createUpload(server.tusEndpoint, token, { length: file.size });
+    // S3 hangs once the PATCH's first part is on its way to it: its UploadParts stall mid-body.
+    const sentBefore = proxy.stats.bytesUp;
+    let patching = true;
+    const hangs = (async () => {
+      while (patching && proxy.stats.bytesUp - sentBefore < 4 * MiB) await sleep(5);
+      if (patching) proxy.freeze();
+      return patching;
+    })();
+    const started = Date.now();
+    const during = await patchFile(url, token, file.path, { start: 0, end: file.size });
+    const tookMs = Date.now() - started;
+    patching = false;
+    expect(await hangs).toBe(true); // S3 hung while the PATCH was writing
+    console.info(`S3 hung mid-write: PATCH ${during.status} after ${tookMs} ms (stall limit ${STALL_MS} ms)`);
+    expect(during.status).toBe(503);
+    expect(JSON.parse(during.body)).toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+    expect(tookMs).toBeLessThan(10 * STALL_MS);
+
+    proxy.thaw();
+    const offset = await offsetOf(url, token);
+    expect(offset).toBeLessThan(file.size);
     expect(await uploadRest(url, token, file, { from: offset })).toBe(file.size);
     expect(await s3.sha256(s3.keyOf(prefix, 'hung', id))).toBe(file.sha256);
   }, 90_000);

@@ -59,11 +59,6 @@ async function failure(work: Promise<unknown>): Promise<{ error: unknown; ms: nu
   throw new Error('expected the request to fail');
 }
 
-const answerXml = (res: http.ServerResponse, body: string) => {
-  res.writeHead(200, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-};
-
 describe('S3 requests that stall', () => {
   it('a request S3 never answers fails after the stall limit, as a transient error the SDK retries', async () => {
     behaviour = (req) => req.resume(); // reads the request, never answers
