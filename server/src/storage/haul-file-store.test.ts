@@ -55,6 +55,18 @@ describe('HaulFileStore.writeVerified', () => {
     expect((await store.getUpload('crashed')).offset).toBe(100);
     await expect(fs.access(store.unverifiedMarkerOf('crashed'))).rejects.toThrow();
   });
+
+  it('a marker a crash left unwritten (killed inside its own write, before any byte of the body) cuts nothing', async () => {
+    // writeFile opens with O_TRUNC, then writes: killed in between, the marker is empty. The body's
+    // bytes go in only after the marker is written, so every byte in the file was verified.
+    for (const [key, left] of [['empty', ''], ['garbage', '\0\0\0'], ['negative', '-5'], ['fraction', '1.5'], ['past-the-end', '500']] as const) {
+      await start(key);
+      await fs.writeFile(store.unverifiedMarkerOf(key), left);
+      expect((await store.getUpload(key)).offset, key).toBe(100);
+      expect((await fs.readFile(path.join(dir, key))).equals(Buffer.alloc(100, 1)), key).toBe(true);
+      await expect(fs.access(store.unverifiedMarkerOf(key)), key).rejects.toThrow();
+    }
+  });
 });
 
 /** Reading uploads: what is kept in memory and what is always read from disk. */

@@ -17,12 +17,16 @@ import { SettledRecords } from './settled-records.js';
  * Crash safety: before the bytes go in, `<key>.unverified` records the offset before the write;
  * it is removed once the body is verified (or cut off). A marker found later means the process
  * died mid-write with bytes nobody verified: `getUpload` — called under the upload's lock, by the
- * next HEAD or PATCH, before anything else looks at the file — cuts them off first.
+ * next HEAD or PATCH, before anything else looks at the file — cuts them off first. A marker that
+ * holds no offset was itself cut short by the crash, before any of the body: it cuts nothing.
  *
  * Reading an upload (every HEAD and PATCH) is one round of file-system calls, not a chain of
  * them: the marker, the upload's record (in memory once its length is known, settled-records.ts)
  * and the file's size are looked up at once.
  */
+/** The offset a marker holds, or undefined if it holds none (left unwritten by a crash). */
+const offsetIn = (marker: string): number | undefined => (/^\d{1,15}$/.test(marker) ? Number(marker) : undefined);
+
 export class HaulFileStore extends FileStore {
   private readonly records: SettledRecords;
 
@@ -66,11 +70,19 @@ export class HaulFileStore extends FileStore {
       this.configstore.get(id),
       sizeOf(),
     ]);
-    const before = marker === undefined ? Number.NaN : Number(marker);
     let offset = measured;
-    if (Number.isSafeInteger(before) && before >= 0) {
-      await this.cutOff(id, before);
-      offset = await sizeOf();
+    if (marker !== undefined) {
+      const before = offsetIn(marker);
+      // Never past the file's end: truncating there would add zeros nobody sent.
+      if (before !== undefined && (typeof measured !== 'number' || before <= measured)) {
+        await this.cutOff(id, before);
+        offset = await sizeOf();
+      } else {
+        // Unfinished: the process died inside the marker's own write (writeFile opens with O_TRUNC,
+        // then writes), before any byte of the body went in, so every byte in the file was verified.
+        // Read as a number, an empty marker would be 0 and cut the whole upload off.
+        await fsp.rm(this.unverifiedMarkerOf(id), { force: true });
+      }
     }
     if (!record || Number.isNaN(offset)) throw ERRORS.FILE_NOT_FOUND; // no record; or a directory
     if (typeof offset !== 'number') {
