@@ -29,17 +29,46 @@ async function devSecret(config: Config): Promise<Uint8Array> {
   return persistedSecret(config.dataDir, 'dev-jwt-secret');
 }
 
-/** A random secret generated on first use and kept in DATA_DIR (mode 600). */
+/** Shorter than this, a kept secret is not one Haul wrote whole (43 characters: 32 random bytes, base64url). */
+const MIN_SECRET_LENGTH = 32;
+
+/**
+ * A random secret generated on first use and kept in DATA_DIR (mode 600). It is written whole
+ * under a temporary name and then linked into place: a process starting at the same moment never
+ * reads it half-written, and a crash never leaves it empty — `writeFile` creates the file before
+ * it writes, and an empty HMAC key would sign links and tokens for anyone. One left empty or short
+ * by such a crash (before this was so) is replaced.
+ */
 export async function persistedSecret(dataDir: string, name: string): Promise<Uint8Array> {
   const file = path.join(dataDir, name);
+  const kept = await readSecret(file);
+  if (kept) return kept;
+  await fs.mkdir(dataDir, { recursive: true });
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  await fs.writeFile(temp, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
   try {
-    return new TextEncoder().encode((await fs.readFile(file, 'utf8')).trim());
-  } catch {
-    await fs.mkdir(dataDir, { recursive: true });
-    const secret = randomBytes(32).toString('base64url');
-    await fs.writeFile(file, secret, { mode: 0o600, flag: 'wx' }).catch(() => {});
-    return new TextEncoder().encode((await fs.readFile(file, 'utf8')).trim());
+    await fs.link(temp, file).catch(async (error: NodeJS.ErrnoException) => {
+      // EEXIST: another process was first, and its secret is everyone's — unless it is a crash's leftover.
+      // Other codes: a file system without hard links; renaming is atomic there too.
+      if (error.code !== 'EEXIST' || !(await readSecret(file))) await fs.rename(temp, file);
+    });
+  } finally {
+    await fs.rm(temp, { force: true });
   }
+  const secret = await readSecret(file);
+  if (!secret) throw new Error(`${file}: no secret could be kept there`);
+  return secret;
+}
+
+async function readSecret(file: string): Promise<Uint8Array | undefined> {
+  const text = await fs.readFile(file, 'utf8').then(
+    (content) => content.trim(),
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return '';
+      throw error;
+    },
+  );
+  return text.length >= MIN_SECRET_LENGTH ? new TextEncoder().encode(text) : undefined;
 }
 
 export interface Auth {
