@@ -98,8 +98,10 @@ export async function createDiskStorage(dataDir: string, expiryMs: number): Prom
       const base = path.basename(key);
       const siblings = await fsp.readdir(dir).catch(() => [] as string[]);
       for (const name of siblings) {
-        // `.replacing`: a location-stripped copy a crash left before its rename (Storage.replace).
-        if (name === `${base}.json` || name === `${base}.unverified` || name === `${base}.replacing` || name.startsWith(`${base}.thumb-`)) {
+        // `.replacing`: a location-stripped copy a crash left before its rename (Storage.replace);
+        // `.json.writing`: a record a crash left before its rename (haul-file-store.ts).
+        const leftovers = [`${base}.json`, `${base}.json.writing`, `${base}.unverified`, `${base}.replacing`];
+        if (leftovers.includes(name) || name.startsWith(`${base}.thumb-`)) {
           await fsp.rm(path.join(dir, name), { force: true });
         }
       }

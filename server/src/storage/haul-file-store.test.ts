@@ -69,6 +69,37 @@ describe('HaulFileStore.writeVerified', () => {
   });
 });
 
+/** Records (`<key>.json`) are replaced whole. */
+describe('HaulFileStore records', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'haul-file-store-records-'));
+  });
+  afterAll(() => fs.rm(dir, { recursive: true, force: true }));
+
+  it('a reader never finds a record half-written while the length is declared, and nothing is left beside it', async () => {
+    const writer = new HaulFileStore({ directory: dir });
+    const reader = new HaulFileStore({ directory: dir }); // another instance on the same volume
+    await writer.create(new Upload({ id: 'deferred', offset: 0, metadata: { filename: 'a.bin' } }));
+    let declaring = true;
+    let reads = 0;
+    const reading = (async () => {
+      while (declaring) {
+        // Deferred: read from disk every time.
+        expect((await reader.getUpload('deferred')).metadata).toEqual({ filename: 'a.bin' });
+        reads += 1;
+      }
+    })();
+    for (let i = 0; i < 300; i++) await writer.configstore.set('deferred', new Upload({ id: 'deferred', offset: 0, metadata: { filename: 'a.bin' } }));
+    declaring = false;
+    await reading;
+    expect(reads).toBeGreaterThan(10);
+    await writer.declareUploadLength('deferred', 1000);
+    expect((await reader.getUpload('deferred')).size).toBe(1000);
+    expect((await fs.readdir(dir)).sort()).toEqual(['deferred', 'deferred.json']);
+  });
+});
+
 /** Reading uploads: what is kept in memory and what is always read from disk. */
 describe('HaulFileStore.getUpload', () => {
   let dir: string;

@@ -24,6 +24,22 @@ import { SettledRecords } from './settled-records.js';
  * them: the marker, the upload's record (in memory once its length is known, settled-records.ts)
  * and the file's size are looked up at once.
  */
+/**
+ * FileConfigstore whose records (`<key>.json`) are replaced whole: written under `<key>.json.writing`,
+ * then renamed into place. Written in place, a record is empty from the moment `writeFile` opens
+ * it until it writes — what a crash leaves, and what another reader sees meanwhile — and an upload
+ * without a readable record is "not found": its client starts over. Declaring a deferred length
+ * rewrites the record of an upload that already holds bytes.
+ */
+class WholeRecords extends FileConfigstore {
+  override async set(key: string, value: Upload): Promise<void> {
+    const file = path.resolve(this.directory, `${key}.json`);
+    if (!file.startsWith(`${path.resolve(this.directory)}${path.sep}`)) throw ERRORS.FILE_NOT_FOUND;
+    await fsp.writeFile(`${file}.writing`, JSON.stringify(value));
+    await fsp.rename(`${file}.writing`, file);
+  }
+}
+
 /** The offset a marker holds, or undefined if it holds none (left unwritten by a crash). */
 const offsetIn = (marker: string): number | undefined => (/^\d{1,15}$/.test(marker) ? Number(marker) : undefined);
 
@@ -31,7 +47,7 @@ export class HaulFileStore extends FileStore {
   private readonly records: SettledRecords;
 
   constructor({ directory, expirationPeriodInMilliseconds }: { directory: string; expirationPeriodInMilliseconds?: number }) {
-    const records = new SettledRecords(new FileConfigstore(directory));
+    const records = new SettledRecords(new WholeRecords(directory));
     super({ directory, expirationPeriodInMilliseconds, configstore: records });
     this.records = records;
   }
