@@ -7,6 +7,31 @@ import { FileConfigstore, FileStore } from '@tus/file-store';
 import { ERRORS, Upload } from '@tus/utils';
 import { SettledRecords } from './settled-records.js';
 
+/** `name` resolved in `directory`, or undefined if it would point outside it. */
+function pathInside(directory: string, name: string): string | undefined {
+  const file = path.resolve(directory, name);
+  return file.startsWith(`${path.resolve(directory)}${path.sep}`) ? file : undefined;
+}
+
+/**
+ * FileConfigstore whose records (`<key>.json`) are replaced whole: written under `<key>.json.writing`,
+ * then renamed into place. Written in place, a record is empty from the moment `writeFile` opens
+ * it until it writes — what a crash leaves, and what another reader sees meanwhile — and an upload
+ * without a readable record is "not found": its client starts over. Declaring a deferred length
+ * rewrites the record of an upload that already holds bytes.
+ */
+class WholeRecords extends FileConfigstore {
+  override async set(key: string, value: Upload): Promise<void> {
+    const file = pathInside(this.directory, `${key}.json`);
+    if (file === undefined) throw ERRORS.FILE_NOT_FOUND; // as FileConfigstore
+    await fsp.writeFile(`${file}.writing`, JSON.stringify(value));
+    await fsp.rename(`${file}.writing`, file);
+  }
+}
+
+/** The offset a marker holds, or undefined if it holds none (left unwritten by a crash). */
+const offsetIn = (marker: string): number | undefined => (/^\d{1,15}$/.test(marker) ? Number(marker) : undefined);
+
 /**
  * @tus/file-store with all-or-nothing writes for bodies that are verified only once they have
  * ended (tus checksum). The bytes go straight into the upload's file as with any write — no
@@ -24,25 +49,6 @@ import { SettledRecords } from './settled-records.js';
  * them: the marker, the upload's record (in memory once its length is known, settled-records.ts)
  * and the file's size are looked up at once.
  */
-/**
- * FileConfigstore whose records (`<key>.json`) are replaced whole: written under `<key>.json.writing`,
- * then renamed into place. Written in place, a record is empty from the moment `writeFile` opens
- * it until it writes — what a crash leaves, and what another reader sees meanwhile — and an upload
- * without a readable record is "not found": its client starts over. Declaring a deferred length
- * rewrites the record of an upload that already holds bytes.
- */
-class WholeRecords extends FileConfigstore {
-  override async set(key: string, value: Upload): Promise<void> {
-    const file = path.resolve(this.directory, `${key}.json`);
-    if (!file.startsWith(`${path.resolve(this.directory)}${path.sep}`)) throw ERRORS.FILE_NOT_FOUND;
-    await fsp.writeFile(`${file}.writing`, JSON.stringify(value));
-    await fsp.rename(`${file}.writing`, file);
-  }
-}
-
-/** The offset a marker holds, or undefined if it holds none (left unwritten by a crash). */
-const offsetIn = (marker: string): number | undefined => (/^\d{1,15}$/.test(marker) ? Number(marker) : undefined);
-
 export class HaulFileStore extends FileStore {
   private readonly records: SettledRecords;
 
@@ -53,8 +59,8 @@ export class HaulFileStore extends FileStore {
   }
 
   private pathOf(key: string): string {
-    const file = path.resolve(this.directory, key);
-    if (!file.startsWith(`${path.resolve(this.directory)}${path.sep}`)) throw new Error('storage key outside the data directory');
+    const file = pathInside(this.directory, key);
+    if (file === undefined) throw new Error('storage key outside the data directory');
     return file;
   }
 
